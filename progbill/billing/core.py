@@ -1,0 +1,567 @@
+"""The billing core: what is due since the last document, per line and per project.
+
+Pure functions over DataFrames and the ledger's previous state. No file, no Excel, no PDF, no
+click: a test enforces that this package imports none of them.
+
+Names follow AIA G702/G703 and BILLING.md (symbols in brackets):
+
+=======================  ====  ==============================================================
+column                   sym   rule
+=======================  ====  ==============================================================
+scheduled_value          C     from the workbook
+percent_complete         p     from the workbook, 0..100, work only
+work_to_date             W     round(C x p / 100)
+from_previous            D     W as last invoiced (opening ``previously_billed`` if new)
+this_period              E     W - D
+stored_materials         F     from the workbook, a balance
+total_to_date            G     W + F
+previous_total           Gp    G as last invoiced
+billed                   B     G - Gp
+retainage_to_date        R     round(W x r / 100) + round(F x rs / 100); 0 on release
+previous_retainage       Rp    R as last invoiced
+retainage_this_period    Rt    R - Rp
+balance_to_finish        H     C - G
+=======================  ====  ==============================================================
+
+Every amount is an int64 count of minor units; every percentage a Decimal. The only rounding is
+:func:`progbill.money.apply_percent` / :func:`progbill.money.percent_of`.
+
+Two steps, so that a workbook with an error bills nothing:
+
+1. :func:`evaluate` computes every line against the ledger and returns the problems
+   (overbilled, missing lines, currency changes ...), each tagged with its source file;
+2. :func:`issue`, given only the lines of accepted workbooks, forms the documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from progbill.billing.numbering import assign_numbers
+from progbill.billing.periods import Period, due_date, fiscal_year, invoice_date
+from progbill.billing.settings import BillingSettings
+from progbill.money import apply_percent, from_minor, percent_of
+from progbill.problems import Location, Problem, Severity
+
+INVOICE = "Invoice"
+CREDIT_NOTE = "Credit Note"
+
+# The columns the readers deliver (see progbill.readers.schema for their meaning).
+PROJECT_FIELDS = (
+    "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
+    "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
+    "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
+    "reverse_charge", "tax_code",
+)
+LINE_FIELDS = (
+    "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
+    "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
+    "previously_retained", "tax_code",
+)
+# Where each row came from, for problems: file name, sheet, Excel row number; a project row also
+# names the sheet that holds its lines (``_lines_sheet``).
+SOURCE_FIELDS = ("_source", "_sheet", "_row")
+
+AMOUNT_COLUMNS = (
+    "scheduled_value", "work_to_date", "from_previous", "this_period", "stored_materials",
+    "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
+    "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
+)
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What the ledger knew before this run, as the core needs it.
+
+    ``lines``: one row per known line: project_id, line_id, work_to_date, stored_materials,
+    total_to_date, retainage_to_date (as last invoiced, or the opening balance),
+    opening_billed (nullable: the onboarding ``previously_billed`` recorded), last_document.
+
+    ``projects``: one row per known project: project_id, currency, last_invoice_number,
+    last_invoice_date, last_period (``YYYY-MM`` of its latest document).
+    """
+
+    lines: pd.DataFrame = field(default_factory=lambda: empty_state_lines())
+    projects: pd.DataFrame = field(default_factory=lambda: empty_state_projects())
+
+
+def empty_state_lines() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "project_id": pd.Series(dtype=object),
+            "line_id": pd.Series(dtype=object),
+            "work_to_date": pd.Series(dtype=np.int64),
+            "stored_materials": pd.Series(dtype=np.int64),
+            "total_to_date": pd.Series(dtype=np.int64),
+            "retainage_to_date": pd.Series(dtype=np.int64),
+            "opening_billed": pd.Series(dtype="Int64"),
+            "last_document": pd.Series(dtype=object),
+        }
+    )
+    return frame
+
+
+def empty_state_projects() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "project_id": pd.Series(dtype=object),
+            "currency": pd.Series(dtype=object),
+            "last_invoice_number": pd.Series(dtype=object),
+            "last_invoice_date": pd.Series(dtype=object),
+            "last_period": pd.Series(dtype=object),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Bill:
+    """The documents one run issues, before numbers are assigned.
+
+    ``documents``: one row per document, keyed by ``doc_key`` (0..n-1 in issue order).
+    ``lines``: every schedule line of each documented project (the full G703), keyed by
+    ``doc_key`` and ``position``; ``on_document`` marks the lines whose B or Rt is not zero,
+    which are the document's lines in the ledger.
+    ``taxes``: one row per tax component of a document.
+    ``openings``: onboarding balances of lines first seen in this run.
+    ``line_state``: the new last-invoiced state of every line of every documented project.
+    """
+
+    documents: pd.DataFrame
+    lines: pd.DataFrame
+    taxes: pd.DataFrame
+    openings: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return self.documents.empty
+
+    @classmethod
+    def nothing(cls) -> Bill:
+        """The bill of a run that issues no document."""
+        return cls(
+            documents=pd.DataFrame(columns=list(_DOCUMENT_COLUMNS)),
+            lines=pd.DataFrame(columns=["doc_key", "position", "on_document", *LINE_FIELDS,
+                                        *AMOUNT_COLUMNS]),
+            taxes=pd.DataFrame(columns=["doc_key", "label", "rate", "base", "amount"]),
+            openings=pd.DataFrame(columns=["project_id", "line_id", "previously_billed",
+                                           "previously_retained"]),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# step 1: evaluate
+
+
+def _resolve_pct(primary: pd.Series, fallback: pd.Series) -> pd.Series:
+    return primary.where(primary.notna(), fallback)
+
+
+def compute_lines(
+    projects: pd.DataFrame, lines: pd.DataFrame, state: LedgerState, settings: BillingSettings
+) -> pd.DataFrame:
+    """Every G703 column of every line, against the ledger's previous state.
+
+    Returns the input lines (same order, fresh index) with the columns of the module table,
+    plus ``currency``, ``retainage_pct`` / ``stored_retainage_pct`` as applied, ``known``
+    (the ledger knew the line) and ``opening`` (an onboarding balance is taken now).
+    """
+    project_terms = projects[
+        ["project_id", "currency", "retainage_pct", "stored_retainage_pct", "release_retainage"]
+    ].rename(
+        columns={
+            "retainage_pct": "_project_retainage",
+            "stored_retainage_pct": "_project_stored_retainage",
+        }
+    )
+    df = lines.reset_index(drop=True).merge(project_terms, on="project_id", how="left")
+    default_pct = pd.Series([settings.retainage_pct] * len(df), index=df.index, dtype=object)
+    r = _resolve_pct(df["retainage_pct"], _resolve_pct(df["_project_retainage"], default_pct))
+    rs = _resolve_pct(df["_project_stored_retainage"], r)
+    df["retainage_pct"] = r.astype(object)
+    df["stored_retainage_pct"] = rs.astype(object)
+
+    prev = state.lines[
+        ["project_id", "line_id", "work_to_date", "stored_materials", "total_to_date",
+         "retainage_to_date", "opening_billed"]
+    ].rename(
+        columns={
+            "work_to_date": "_prev_w",
+            "stored_materials": "_prev_f",
+            "total_to_date": "_prev_g",
+            "retainage_to_date": "_prev_r",
+            "opening_billed": "opening_recorded",
+        }
+    )
+    df = df.merge(prev, on=["project_id", "line_id"], how="left", indicator="_state")
+    df["known"] = df["_state"].eq("both")
+
+    c = df["scheduled_value"].to_numpy(dtype=np.int64)
+    w = apply_percent(c, list(df["percent_complete"]))
+    f = df["stored_materials"].to_numpy(dtype=np.int64)
+    opening_billed = df["previously_billed"].astype("Int64")
+    opening_retained = df["previously_retained"].astype("Int64")
+    df["opening"] = ~df["known"] & (opening_billed.notna() | opening_retained.notna())
+    new_d = opening_billed.fillna(0).to_numpy(dtype=np.int64)
+    new_rp = opening_retained.fillna(0).to_numpy(dtype=np.int64)
+    known = df["known"].to_numpy()
+    d = np.where(known, df["_prev_w"].fillna(0).to_numpy(dtype=np.int64), new_d)
+    gp = np.where(known, df["_prev_g"].fillna(0).to_numpy(dtype=np.int64), new_d)
+    rp = np.where(known, df["_prev_r"].fillna(0).to_numpy(dtype=np.int64), new_rp)
+
+    released = df["release_retainage"].fillna(False).to_numpy(dtype=bool)
+    r_work = np.where(released, 0, apply_percent(w, list(df["retainage_pct"])))
+    r_stored = np.where(released, 0, apply_percent(f, list(df["stored_retainage_pct"])))
+
+    g = w + f
+    df["work_to_date"] = w
+    df["from_previous"] = d
+    df["this_period"] = w - d
+    df["total_to_date"] = g
+    df["previous_total"] = gp
+    df["billed"] = g - gp
+    df["retainage_work"] = r_work.astype(np.int64)
+    df["retainage_stored"] = r_stored.astype(np.int64)
+    df["retainage_to_date"] = (r_work + r_stored).astype(np.int64)
+    df["previous_retainage"] = rp
+    df["retainage_this_period"] = df["retainage_to_date"].to_numpy() - rp
+    df["balance_to_finish"] = c - g
+    df["is_change_order"] = df["change_order"].fillna("").astype(str).str.strip().ne("")
+    return df.drop(
+        columns=["_project_retainage", "_project_stored_retainage", "_prev_w", "_prev_f",
+                 "_prev_g", "_prev_r", "_state"]
+    )
+
+
+def _loc(row: pd.Series, column: str | None) -> Location:
+    return Location(
+        file=str(row["_source"]),
+        sheet=row["_sheet"] if isinstance(row["_sheet"], str) and row["_sheet"] else None,
+        row=int(row["_row"]) if pd.notna(row["_row"]) else None,
+        column=column,
+    )
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{from_minor(int(minor), currency):,} {currency}"
+
+
+def check_lines(
+    projects: pd.DataFrame, computed: pd.DataFrame, state: LedgerState, period: Period
+) -> list[Problem]:
+    """The billing rules' own errors and warnings (BILLING.md), located at the row to fix."""
+    problems: list[Problem] = []
+
+    def add(code: str, row: pd.Series, column: str | None, message: str,
+            severity: Severity = Severity.ERROR) -> None:
+        problems.append(Problem(code, severity, message, _loc(row, column)))
+
+    dup = computed.duplicated(["project_id", "line_id"], keep=False)
+    for (project_id, line_id), group in computed[dup].groupby(
+        ["project_id", "line_id"], sort=False
+    ):
+        rows = ", ".join(str(int(r)) for r in group["_row"] if pd.notna(r))
+        for _, row in group.iterrows():
+            add("duplicate-line", row, "milestone_id",
+                f"line {line_id} of project {project_id} appears more than once (rows {rows}); "
+                "give each line its own id or delete the extra row")
+
+    negative_c = (computed["scheduled_value"] < 0) & ~computed["is_change_order"]
+    for _, row in computed[negative_c].iterrows():
+        add("bad-amount", row, "scheduled_value",
+            f"the scheduled value {_money(row['scheduled_value'], row['currency'])} is negative; "
+            "only a change-order line may be negative (fill its change_order column)")
+
+    over = computed["total_to_date"].abs() > computed["scheduled_value"].abs()
+    for _, row in computed[over].iterrows():
+        column = "stored_materials" if row["stored_materials"] else "percent_complete"
+        add("overbilled", row, column,
+            f"line {row['line_id']}: completed and stored to date "
+            f"{_money(row['total_to_date'], row['currency'])} is more than its scheduled value "
+            f"{_money(row['scheduled_value'], row['currency'])}; lower the percent complete "
+            "or the materials stored")
+
+    opening = computed[computed["opening"]]
+    over_opening = opening["from_previous"].abs() > opening["scheduled_value"].abs()
+    for _, row in opening[over_opening].iterrows():
+        add("overbilled", row, "previously_billed",
+            f"line {row['line_id']}: previously billed "
+            f"{_money(row['from_previous'], row['currency'])} is more than its scheduled value "
+            f"{_money(row['scheduled_value'], row['currency'])}; check the amount billed before "
+            "progbill")
+
+    # A known line whose workbook still carries a different onboarding figure: ignored.
+    carried = computed["known"] & computed["previously_billed"].notna()
+    for _, row in computed[carried].iterrows():
+        recorded = row["opening_recorded"]
+        if pd.isna(recorded) or int(recorded) != int(row["previously_billed"]):
+            add("opening-ignored", row, "previously_billed",
+                f"line {row['line_id']} is already in the ledger, so previously billed "
+                f"{_money(row['previously_billed'], row['currency'])} is ignored; the ledger "
+                "shows what was billed", Severity.WARNING)
+
+    problems.extend(_check_against_ledger(projects, computed, state, period))
+    problems.extend(_check_contract_values(projects, computed))
+    return problems
+
+
+def _check_against_ledger(
+    projects: pd.DataFrame, computed: pd.DataFrame, state: LedgerState, period: Period
+) -> list[Problem]:
+    problems: list[Problem] = []
+    known_projects = state.projects.set_index("project_id")
+    for _, project in projects.iterrows():
+        pid = project["project_id"]
+        if pid not in known_projects.index:
+            continue
+        before = known_projects.loc[pid]
+        if before["currency"] and before["currency"] != project["currency"]:
+            problems.append(Problem(
+                "currency-changed", Severity.ERROR,
+                f"project {pid} was invoiced in {before['currency']} and is now in "
+                f"{project['currency']}; a project keeps its currency (set it back to "
+                f"{before['currency']}, or bill the new currency under a new project id)",
+                _loc(project, "currency")))
+        last_period = before["last_period"]
+        if isinstance(last_period, str) and last_period and last_period > str(period):
+            problems.append(Problem(
+                "period-out-of-order", Severity.ERROR,
+                f"project {pid} was already invoiced for {last_period}; billing {period} after "
+                "it would reverse that progress. Run the current period instead",
+                _loc(project, "project_id")))
+
+    present = set(zip(computed["project_id"], computed["line_id"], strict=True))
+    in_run = set(projects["project_id"])
+    missing = state.lines[state.lines["project_id"].isin(in_run)]
+    first_row = projects.drop_duplicates("project_id").set_index("project_id")
+    for _, line in missing.iterrows():
+        if (line["project_id"], line["line_id"]) in present:
+            continue
+        project = first_row.loc[line["project_id"]]
+        where = str(line["last_document"]) if pd.notna(line["last_document"]) else "an opening balance"
+        problems.append(Problem(
+            "missing-line", Severity.ERROR,
+            f"line {line['line_id']} of project {line['project_id']} was billed before "
+            f"({where}) and is missing from the workbook; put the line back "
+            "(set its progress to 0 to credit it)",
+            Location(file=str(project["_source"]), sheet=project["_lines_sheet"] or None)))
+    return problems
+
+
+def _check_contract_values(projects: pd.DataFrame, computed: pd.DataFrame) -> list[Problem]:
+    problems: list[Problem] = []
+    with_value = projects[projects["contract_value"].notna()]
+    if with_value.empty:
+        return problems
+    base = computed[~computed["is_change_order"]].groupby("project_id")["scheduled_value"].sum()
+    for _, project in with_value.iterrows():
+        scheduled = int(base.get(project["project_id"], 0))
+        stated = int(project["contract_value"])
+        if scheduled != stated:
+            cur = project["currency"]
+            problems.append(Problem(
+                "contract-mismatch", Severity.ERROR,
+                f"the contract value {_money(stated, cur)} of project {project['project_id']} "
+                f"differs from the sum of its scheduled values {_money(scheduled, cur)} "
+                "(change orders excluded); correct the contract value or the schedule",
+                _loc(project, "contract_value")))
+    return problems
+
+
+def evaluate(
+    projects: pd.DataFrame,
+    lines: pd.DataFrame,
+    state: LedgerState,
+    settings: BillingSettings,
+    period: Period,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Compute every line and find every billing problem. Bills nothing."""
+    computed = compute_lines(projects, lines, state, settings)
+    return computed, check_lines(projects, computed, state, period)
+
+
+def duplicate_projects(sources: pd.DataFrame) -> pd.DataFrame:
+    """Rows of (project_id, _source, ...) whose project id appears in more than one file."""
+    per_project = sources.groupby("project_id")["_source"].nunique()
+    shared = per_project[per_project > 1].index
+    return sources[sources["project_id"].isin(shared)]
+
+
+# --------------------------------------------------------------------------------------------
+# step 2: issue
+
+
+def tax_components(
+    rate: Decimal, place_of_supply: str, seller_state: str, label: str
+) -> list[tuple[str, Decimal]]:
+    """The tax lines of a document: India GST splits into CGST + SGST within the seller's state
+    and is IGST across states; anything else is one line at the full rate."""
+    if rate == 0:
+        return []
+    if place_of_supply and seller_state:
+        if _state_key(place_of_supply) == _state_key(seller_state):
+            half = rate / 2
+            return [("CGST", half), ("SGST", half)]
+        return [("IGST", rate)]
+    return [(label, rate)]
+
+
+def _state_key(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def issue(
+    projects: pd.DataFrame,
+    computed: pd.DataFrame,
+    state: LedgerState,
+    settings: BillingSettings,
+    period: Period,
+    run_date: date,
+) -> Bill:
+    """Form one document per project whose B or Rt is not zero on some line."""
+    active = (computed["billed"] != 0) | (computed["retainage_this_period"] != 0)
+    documented = list(dict.fromkeys(computed.loc[active, "project_id"]))
+    lines = computed[computed["project_id"].isin(documented)].copy()
+    lines["on_document"] = active[lines.index]
+    doc_key = {pid: k for k, pid in enumerate(documented)}
+    lines["doc_key"] = lines["project_id"].map(doc_key).astype(np.int64)
+    lines["position"] = lines.groupby("doc_key").cumcount() + 1
+    lines = lines.sort_values(["doc_key", "position"], kind="stable").reset_index(drop=True)
+
+    openings = computed.loc[
+        computed["opening"],
+        ["project_id", "line_id", "previously_billed", "previously_retained"],
+    ].reset_index(drop=True)
+
+    project_rows = projects.drop_duplicates("project_id").set_index("project_id")
+    last = state.projects.set_index("project_id")
+    issued_on = invoice_date(period, settings.invoice_date, run_date)
+
+    docs: list[dict[str, object]] = []
+    taxes: list[dict[str, object]] = []
+    sums = lines.groupby("doc_key")[list(AMOUNT_COLUMNS)].sum()
+    co_sums = lines[lines["is_change_order"]].groupby("doc_key")["scheduled_value"].sum()
+    doc_sums = lines[lines["on_document"]].groupby("doc_key")[
+        ["billed", "retainage_this_period"]
+    ].sum()
+    for pid in documented:
+        key = doc_key[pid]
+        project = project_rows.loc[pid]
+        total = sums.loc[key]
+        completed = int(doc_sums.loc[key, "billed"])
+        retainage = int(doc_sums.loc[key, "retainage_this_period"])
+        doc_lines = lines[(lines["doc_key"] == key) & lines["on_document"]]
+        base_per_line = doc_lines["billed"] - (
+            doc_lines["retainage_this_period"] if settings.tax_base == "net_of_retainage" else 0
+        )
+        tax_base = int(base_per_line.sum())
+        rate = project["tax_rate"] if project["tax_rate"] is not None and pd.notna(
+            project["tax_rate"]) else settings.tax_rate
+        reverse = bool(project["reverse_charge"])
+        label = project["tax_label"] if isinstance(project["tax_label"], str) and project[
+            "tax_label"] else "Tax"
+        tax_total = 0
+        for name, component_rate in tax_components(
+            rate, str(project["place_of_supply"] or ""), settings.seller_state, label
+        ):
+            amount = 0 if reverse else percent_of(tax_base, component_rate)
+            tax_total += amount
+            taxes.append({"doc_key": key, "label": name, "rate": component_rate,
+                          "base": tax_base, "amount": amount})
+        amount_due = completed - retainage + tax_total
+        kind = INVOICE if amount_due >= 0 else CREDIT_NOTE
+        terms = project["payment_terms_days"]
+        terms = int(terms) if terms is not None and pd.notna(terms) else settings.payment_terms_days
+        corrects_number = corrects_date = None
+        if kind == CREDIT_NOTE and pid in last.index:
+            corrects_number = last.loc[pid, "last_invoice_number"]
+            corrects_date = last.loc[pid, "last_invoice_date"]
+        contract_to_date = int(total["scheduled_value"])
+        change_orders = int(co_sums.get(key, 0))
+        earned = int(total["total_to_date"]) - int(total["retainage_to_date"])
+        docs.append({
+            "doc_key": key,
+            "type": kind,
+            "series": "CN" if kind == CREDIT_NOTE else "INV",
+            "fy": fiscal_year(issued_on, settings.fiscal_year_start_month),
+            "period": str(period),
+            "invoice_date": issued_on,
+            "due_date": due_date(issued_on, terms),
+            "payment_terms_days": terms,
+            "project_id": pid,
+            "currency": project["currency"],
+            "completed_this_period": completed,
+            "retainage_this_period": retainage,
+            "tax_base": tax_base,
+            "tax": tax_total,
+            "amount_due": amount_due,
+            "tax_rate": rate,
+            "reverse_charge": reverse,
+            "corrects_number": corrects_number if pd.notna(corrects_number) else None,
+            "corrects_date": corrects_date if pd.notna(corrects_date) else None,
+            "original_contract": contract_to_date - change_orders,
+            "change_orders": change_orders,
+            "contract_to_date": contract_to_date,
+            "completed_stored_to_date": int(total["total_to_date"]),
+            "work_to_date": int(total["work_to_date"]),
+            "stored_to_date": int(total["stored_materials"]),
+            "retainage_work": int(total["retainage_work"]),
+            "retainage_stored": int(total["retainage_stored"]),
+            "retainage_to_date": int(total["retainage_to_date"]),
+            "earned_less_retainage": earned,
+            "previous_certificates": int(total["previous_total"])
+            - int(total["previous_retainage"]),
+            "balance_to_finish_incl_retainage": contract_to_date - earned,
+        })
+    documents = pd.DataFrame(docs, columns=list(_DOCUMENT_COLUMNS))
+    tax_frame = pd.DataFrame(taxes, columns=["doc_key", "label", "rate", "base", "amount"])
+    return Bill(documents=documents, lines=lines, taxes=tax_frame, openings=openings)
+
+
+_DOCUMENT_COLUMNS = (
+    "doc_key", "type", "series", "fy", "period", "invoice_date", "due_date",
+    "payment_terms_days", "project_id", "currency", "completed_this_period",
+    "retainage_this_period", "tax_base", "tax", "amount_due", "tax_rate", "reverse_charge",
+    "corrects_number", "corrects_date", "original_contract", "change_orders",
+    "contract_to_date", "completed_stored_to_date", "work_to_date", "stored_to_date",
+    "retainage_work", "retainage_stored", "retainage_to_date", "earned_less_retainage",
+    "previous_certificates", "balance_to_finish_incl_retainage",
+)
+
+
+def number_documents(
+    documents: pd.DataFrame, last_seq: dict[tuple[str, int], int], settings: BillingSettings
+) -> pd.DataFrame:
+    """The documents with ``seq`` and ``number`` assigned, gapless per series and fiscal year."""
+    templates = {"INV": settings.invoice_number, "CN": settings.credit_note_number}
+    numbered = documents.copy()
+    assigned = assign_numbers(
+        zip(numbered["series"], numbered["fy"].astype(int), strict=True), last_seq, templates
+    )
+    numbered["seq"] = [seq for seq, _ in assigned]
+    numbered["number"] = [number for _, number in assigned]
+    return numbered
+
+
+def draft_numbers(documents: pd.DataFrame) -> pd.DataFrame:
+    """Drafts consume no number: they are shown as DRAFT-1, DRAFT-2 ... in issue order."""
+    numbered = documents.copy()
+    numbered["seq"] = range(1, len(numbered) + 1)
+    numbered["number"] = [f"DRAFT-{n}" for n in numbered["seq"]]
+    return numbered
+
+
+def contracts(computed: pd.DataFrame) -> pd.DataFrame:
+    """Per project: original contract (non-change-order C) and net change orders."""
+    frame = computed.assign(
+        _co=computed["scheduled_value"].where(computed["is_change_order"], 0),
+    )
+    sums = frame.groupby("project_id", sort=False).agg(
+        contract_to_date=("scheduled_value", "sum"), change_orders=("_co", "sum")
+    )
+    sums["original_contract"] = sums["contract_to_date"] - sums["change_orders"]
+    return sums[["original_contract", "change_orders"]].reset_index()

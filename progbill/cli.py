@@ -1,0 +1,251 @@
+"""The ``progbill`` command. Thin: each command parses options, calls one library function in
+:mod:`progbill.pipeline`, prints its report, and turns its outcome into an exit code.
+
+Exit codes: 0 every input processed; 1 at least one input rejected; 2 nothing done (bad usage,
+bad configuration, unusable workspace, lock held). No traceback for a user's mistake;
+``progbill --debug ...`` shows one for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from progbill import __version__
+from progbill.billing.periods import Period
+from progbill.problems import ProgbillError
+
+
+def _period(_ctx: Any, _param: Any, value: str | None) -> Period | None:
+    if value is None:
+        return None
+    try:
+        return Period.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _guard(debug: bool, action: Callable[[], int]) -> NoReturn:
+    """Run a command; map progbill's own errors and anything unexpected to exit 2."""
+    try:
+        code = action()
+    except ProgbillError as exc:
+        if debug:
+            raise
+        _fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing half-written was kept (run again to finish)", 2)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(f"progbill stopped on an unexpected problem ({type(exc).__name__}: {exc}). "
+              "Nothing was lost: the ledger store changes only in complete runs. "
+              "Run again with --debug to see the details, and report it.", 2)
+    sys.exit(code)
+
+
+workspace_option = click.option(
+    "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+    default=".", envvar="PROGBILL_WORKSPACE", show_default="current folder or PROGBILL_WORKSPACE",
+    help="The workspace folder (created by `progbill init`).")
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Use this settings file instead of the workspace's progbill.toml.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the report as JSON on stdout.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="progbill")
+@click.option("--debug", is_flag=True, envvar="PROGBILL_DEBUG",
+              help="Show a traceback for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """progbill: month-end progress invoicing from your Excel workbooks.
+
+    \b
+    Example:
+      progbill init billing
+      progbill run --period 2026-11 -w billing
+    """
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.pass_context
+def init(ctx: click.Context, directory: Path) -> None:
+    """Create a workspace: progbill.toml, the inbox with an example workbook, and the folders.
+
+    Existing files are never overwritten.
+
+    \b
+    Example:
+      progbill init billing
+    """
+    from progbill.workspace import init_workspace
+
+    def action() -> int:
+        created = init_workspace(directory)
+        if created:
+            click.echo(f"Created workspace {directory}:")
+            for path in created:
+                click.echo(f"  {path.relative_to(directory) if path != directory else path}")
+        else:
+            click.echo(f"{directory} is already a workspace; nothing to create.")
+        click.echo(f"Edit {directory / 'progbill.toml'} (your company details), drop workbooks "
+                   f"into {directory / 'inbox'}, then: progbill run --period YYYY-MM -w "
+                   f"{directory}")
+        return 0
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--period", "-p", required=True, callback=_period, metavar="YYYY-MM",
+              help="The month being billed (required: billing the wrong month by default is "
+                   "worse than typing it).")
+@workspace_option
+@config_option
+@click.option("--draft", is_flag=True,
+              help="Compute and render drafts into drafts/YYYY-MM/; store nothing.")
+@click.option("--no-pdf", is_flag=True,
+              help="Issue and store now; render the PDFs with the next run or `progbill ledger`.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="PDF rendering processes (default: the number of CPUs).")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(0, 3600), default=60,
+              show_default=True, help="Seconds to wait if another run holds the workspace.")
+@json_option
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def run(ctx: click.Context, paths: tuple[Path, ...], period: Period, workspace: Path,
+        config: Path | None, draft: bool, no_pdf: bool, workers: int | None,
+        wait_seconds: float, as_json: bool, quiet: bool) -> None:
+    """Bill everything completed since the last invoice: one document per project.
+
+    Reads PATHS (workbooks or folders), or the workspace inbox when none is given; inbox files
+    are archived (or moved to failed/ with an explanation). Writes invoices/YYYY-MM/*.pdf,
+    ledger.xlsx and runs/RUN_ID.json. Re-running with the same workbooks issues nothing.
+
+    \b
+    Example:
+      progbill run --period 2026-11 -w billing
+      progbill run sample_workbooks/2026-11 --period 2026-11 -w demo
+    """
+    from progbill.pipeline import RunOptions
+    from progbill.pipeline import run as run_pipeline
+    from progbill.report import format_run
+
+    def action() -> int:
+        options = RunOptions(period=period, paths=paths, draft=draft, no_pdf=no_pdf,
+                             workers=workers, config_path=config, wait_seconds=wait_seconds)
+        report = run_pipeline(workspace, options)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        elif not quiet:
+            click.echo(format_run(report))
+        elif report.rejected:
+            for f in report.rejected:
+                for p in f.errors:
+                    click.echo(f"ERROR: {p}", err=True)
+        return report.exit_code
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+              default=None, envvar="PROGBILL_WORKSPACE",
+              help="Also check against this workspace's ledger and settings.")
+@config_option
+@click.option("--period", "-p", callback=_period, metavar="YYYY-MM", default=None,
+              help="The month the workbooks would be billed for (default: this month).")
+@json_option
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], workspace: Path | None,
+             config: Path | None, period: Period | None, as_json: bool) -> None:
+    """Read and check workbooks and print every problem; bill nothing, store nothing.
+
+    Exits 1 if any workbook has an error.
+
+    \b
+    Example:
+      progbill validate inbox/
+      progbill validate progress.xlsx --json
+    """
+    from progbill.config import Config, load_config
+    from progbill.pipeline import validate as validate_files
+    from progbill.report import format_validation
+    from progbill.workspace import Workspace
+
+    def action() -> int:
+        store_path = None
+        if workspace is not None:
+            ws = Workspace(workspace).require()
+            settings = ws.load_config(config)
+            store_path = ws.db_path
+        elif config is not None:
+            settings = load_config(config)
+        elif Workspace(Path(".")).is_initialised():
+            settings = Workspace(Path(".")).load_config()
+        else:
+            settings = Config()
+        report = validate_files(list(paths), settings, period, store_path)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            click.echo(format_validation(report))
+        return report.exit_code
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
+@workspace_option
+@config_option
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="PDF rendering processes (default: the number of CPUs).")
+@json_option
+@click.pass_context
+def ledger(ctx: click.Context, workspace: Path, config: Path | None, workers: int | None,
+           as_json: bool) -> None:
+    """Rebuild ledger.xlsx, and any missing PDFs, from the ledger store.
+
+    \b
+    Example:
+      progbill ledger -w billing
+    """
+    from progbill.pipeline import rebuild
+    from progbill.report import format_ledger
+
+    def action() -> int:
+        report = rebuild(workspace, config, workers)
+        if as_json:
+            click.echo(json.dumps(report.__dict__, indent=2))
+        else:
+            click.echo(format_ledger(report))
+        return 0
+
+    _guard(ctx.obj["debug"], action)
+
+
+def main() -> None:
+    cli(prog_name="progbill", auto_envvar_prefix=None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+__all__ = ["cli", "main"]

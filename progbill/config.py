@@ -1,0 +1,231 @@
+"""``progbill.toml``: every key optional, every unknown key or bad value a ConfigError naming it."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from progbill.billing.numbering import check_template
+from progbill.billing.settings import BillingSettings
+from progbill.money import decimal_from_float, is_known_currency
+from progbill.problems import ConfigError
+
+CONFIG_NAME = "progbill.toml"
+
+
+@dataclass(frozen=True)
+class Seller:
+    name: str = "Your Company Name"
+    address: str = ""
+    tax_id: str = ""
+    state: str = ""
+    email: str = ""
+    phone: str = ""
+    logo: str = ""
+    bank_details: str = ""
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    locale: str = "en_US"
+    page_size: str = "A4"
+    template_dir: str = ""
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    date_order: str = "DMY"
+    max_file_mb: float = 50
+
+
+@dataclass(frozen=True)
+class Config:
+    seller: Seller = field(default_factory=Seller)
+    billing: BillingSettings = field(default_factory=BillingSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    input: InputSettings = field(default_factory=InputSettings)
+    path: Path | None = None  # where it was read from
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths (logo, templates) start here
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+_SECTIONS = {"seller", "billing", "output", "input"}
+
+
+def _text(section: str, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{section}.{key}: expected text in quotes, got {value!r}")
+    return value
+
+
+def _percent(section: str, key: str, value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{section}.{key}: expected a number of percent, got {value!r}")
+    number = Decimal(value) if isinstance(value, int) else decimal_from_float(value)
+    if not 0 <= number <= 100:
+        raise ConfigError(f"{section}.{key}: {number} is not a percent from 0 to 100")
+    return number
+
+
+def _int(section: str, key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{section}.{key}: expected a whole number from {low} to {high}, "
+                          f"got {value!r}")
+    return value
+
+
+def _choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{section}.{key}: {value!r} is not one of "
+                          f"{', '.join(repr(c) for c in choices)}")
+    return str(value)
+
+
+def _check_keys(section: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{section}] must be a table of settings")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"[{section}] has unknown key{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    return table
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None,
+                 base_dir: Path | None = None) -> Config:
+    unknown = sorted(set(data) - _SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown section{'s' if len(unknown) > 1 else ''} "
+                          f"[{'], ['.join(unknown)}]; allowed: [seller], [billing], [output], "
+                          "[input]")
+    seller_t = _check_keys("seller", data.get("seller", {}), set(Seller.__dataclass_fields__))
+    seller = Seller(**{k: _text("seller", k, v) for k, v in seller_t.items()})
+
+    billing_t = _check_keys("billing", data.get("billing", {}),
+                            set(BillingSettings.__dataclass_fields__) - {"seller_state"})
+    defaults = BillingSettings()
+    b: dict[str, Any] = {}
+    for key, value in billing_t.items():
+        if key == "currency":
+            code = _text("billing", key, value).upper()
+            if not is_known_currency(code):
+                raise ConfigError(f"billing.currency: {value!r} is not an ISO 4217 code")
+            b[key] = code
+        elif key in ("tax_rate", "retainage_pct"):
+            b[key] = _percent("billing", key, value)
+        elif key == "tax_base":
+            b[key] = _choice("billing", key, value, ("gross", "net_of_retainage"))
+        elif key == "payment_terms_days":
+            b[key] = _int("billing", key, value, 0, 3650)
+        elif key == "invoice_date":
+            b[key] = _choice("billing", key, value, ("period_end", "run_date"))
+        elif key == "fiscal_year_start_month":
+            b[key] = _int("billing", key, value, 1, 12)
+        elif key in ("invoice_number", "credit_note_number"):
+            template = _text("billing", key, value)
+            why = check_template(template)
+            if why:
+                raise ConfigError(f"billing.{key}: {why}")
+            b[key] = template
+    if b.get("invoice_number", defaults.invoice_number) == b.get(
+            "credit_note_number", defaults.credit_note_number):
+        raise ConfigError("billing.credit_note_number: must differ from invoice_number "
+                          "(credit notes have their own series)")
+    billing = BillingSettings(**{**defaults.__dict__, **b, "seller_state": seller.state})
+
+    output_t = _check_keys("output", data.get("output", {}),
+                           set(OutputSettings.__dataclass_fields__))
+    o: dict[str, Any] = {}
+    for key, value in output_t.items():
+        if key == "page_size":
+            o[key] = _choice("output", key, value, ("A4", "Letter"))
+        elif key == "locale":
+            o[key] = _locale("output", key, value)
+        else:
+            o[key] = _text("output", key, value)
+    output = OutputSettings(**o)
+
+    input_t = _check_keys("input", data.get("input", {}), set(InputSettings.__dataclass_fields__))
+    i: dict[str, Any] = {}
+    for key, value in input_t.items():
+        if key == "date_order":
+            i[key] = _choice("input", key, value, ("DMY", "MDY"))
+        elif key == "max_file_mb":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    0 < value <= 4096):
+                raise ConfigError(f"input.max_file_mb: expected a size in MB from 1 to 4096, "
+                                  f"got {value!r}")
+            i[key] = float(value)
+    return Config(seller, billing, output, InputSettings(**i), path,
+                  base_dir or (path.parent if path else Path.cwd()))
+
+
+def _locale(section: str, key: str, value: Any) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    text = _text(section, key, value)
+    try:
+        Locale.parse(text)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise ConfigError(f"{section}.{key}: {text!r} is not a known locale "
+                          "(examples: en_US, en_GB, en_IN, de_DE, fr_FR)") from exc
+    return text
+
+
+def load_config(path: Path, base_dir: Path | None = None) -> Config:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return parse_config(data, path, base_dir)
+    except ConfigError as exc:
+        raise ConfigError(f"{path.name}: {exc.message}") from exc
+
+
+DEFAULT_TOML = '''\
+# progbill settings. Every key is optional; delete a line to use the default shown.
+# Reference: README.md, "Configuration".
+
+[seller]                       # printed on every document
+name = "Your Company Name"
+address = "1 Main Street\\nSpringfield"
+tax_id = ""                    # VAT number / GSTIN / EIN
+state = ""                     # India GST: your state, to split CGST + SGST from IGST
+email = ""
+phone = ""
+logo = ""                      # image path relative to this folder, e.g. "logo.png"
+bank_details = ""              # printed under the totals, e.g. "Bank: ... IBAN: ..."
+
+[billing]
+currency = "USD"               # when a workbook gives none (ISO 4217)
+tax_rate = 0                   # percent, when a workbook gives none
+tax_base = "gross"             # or "net_of_retainage" (tax on retention when released)
+retainage_pct = 0              # percent withheld, when a workbook gives none
+payment_terms_days = 30
+invoice_date = "period_end"    # or "run_date"
+fiscal_year_start_month = 1    # 4 for India (April)
+invoice_number = "INV-{fy}-{seq:05d}"
+credit_note_number = "CN-{fy}-{seq:05d}"
+
+[output]
+locale = "en_US"               # numbers, currencies and dates on documents
+page_size = "A4"               # or "Letter"
+template_dir = ""              # your own templates; empty = the bundled ones
+
+[input]
+date_order = "DMY"             # how to read text dates like 03/04/2026; or "MDY"
+max_file_mb = 50
+'''

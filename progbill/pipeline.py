@@ -1,0 +1,598 @@
+"""The month-end run and the other commands, as library calls (the CLI only prints their reports).
+
+read -> validate -> bill -> commit -> render -> publish (spec README). Each stage takes data and
+returns data plus problems; only this module touches the workspace, and it does so in an order
+that keeps the store the single source of truth:
+
+1. the store is changed in one transaction (documents, numbers, line state, run record);
+2. PDFs are rendered from the store, each written atomically; a document whose PDF is missing
+   is rendered by the next ``run`` or ``ledger``;
+3. ``ledger.xlsx`` is rebuilt from the store, atomically;
+4. inbox files are moved to ``archive/`` or ``failed/`` last: if a crash comes first, the next
+   run reads them again, bills nothing new (billing is to date) and moves them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from progbill import __version__
+from progbill.billing.core import (
+    Bill,
+    LedgerState,
+    contracts,
+    draft_numbers,
+    duplicate_projects,
+    evaluate,
+    issue,
+)
+from progbill.billing.periods import Period
+from progbill.config import Config
+from progbill.problems import Location, Problem, Severity, has_errors
+from progbill.readers import Workbook, read_workbook
+from progbill.readers.files import Skipped, discover
+from progbill.readers.layout import empty_projects
+from progbill.store import (
+    InputRecord,
+    RunRecord,
+    Store,
+    document_records,
+    tax_records,
+)
+from progbill.workspace import (
+    Workspace,
+    atomic_write_bytes,
+    atomic_write_text,
+    workspace_lock,
+)
+
+
+@dataclass
+class FileReport:
+    name: str
+    path: str
+    sha256: str
+    status: str  # accepted | rejected
+    projects: int = 0
+    lines: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    moved_to: str | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+@dataclass
+class DocumentReport:
+    number: str
+    type: str
+    project_id: str
+    client: str
+    currency: str
+    amount_due: int
+    pdf: str | None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    period: str
+    started: datetime
+    finished: datetime | None = None
+    draft: bool = False
+    files: list[FileReport] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    documents: list[DocumentReport] = field(default_factory=list)
+    pdfs_rendered: int = 0
+    pdfs_pending: int = 0
+    ledger: str | None = None
+    notes: list[str] = field(default_factory=list)
+    report_path: str | None = None
+
+    @property
+    def rejected(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "rejected"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.rejected else 0
+
+    def totals(self) -> list[dict[str, Any]]:
+        """Documents issued by type and currency, with their total amount due."""
+        groups: dict[tuple[str, str], list[int]] = {}
+        for d in self.documents:
+            groups.setdefault((d.type, d.currency), []).append(d.amount_due)
+        return [
+            {"type": t, "currency": c, "count": len(v), "amount_due": sum(v)}
+            for (t, c), v in sorted(groups.items())
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        from progbill.money import from_minor
+
+        return {
+            "run_id": self.run_id,
+            "period": self.period,
+            "draft": self.draft,
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
+            "exit_code": self.exit_code,
+            "files": [
+                {
+                    "name": f.name, "path": f.path, "sha256": f.sha256, "status": f.status,
+                    "projects": f.projects, "lines": f.lines, "moved_to": f.moved_to,
+                    "problems": [p.as_dict() for p in f.problems],
+                }
+                for f in self.files
+            ],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+            "documents": [
+                {"number": d.number, "type": d.type, "project_id": d.project_id,
+                 "client": d.client, "currency": d.currency,
+                 "amount_due": str(from_minor(d.amount_due, d.currency)),
+                 "amount_due_minor": d.amount_due, "pdf": d.pdf}
+                for d in self.documents
+            ],
+            "totals": [
+                {**t, "amount_due": str(from_minor(t["amount_due"], t["currency"])),
+                 "amount_due_minor": t["amount_due"]}
+                for t in self.totals()
+            ],
+            "pdfs_rendered": self.pdfs_rendered,
+            "pdfs_pending": self.pdfs_pending,
+            "ledger": self.ledger,
+            "notes": self.notes,
+            "report": self.report_path,
+        }
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    period: Period
+    paths: tuple[Path, ...] = ()
+    draft: bool = False
+    no_pdf: bool = False
+    workers: int | None = None
+    config_path: Path | None = None
+    wait_seconds: float = 60.0
+    run_date: date | None = None  # the day of the run (tests fix it)
+    progress: Callable[[str, int, int], None] | None = None
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+# --------------------------------------------------------------------------------------------
+# reading and checking
+
+
+def read_inputs(files: list[Path], config: Config) -> list[Workbook]:
+    workbooks = [
+        read_workbook(path, default_currency=config.billing.currency,
+                      date_order=config.input.date_order, max_file_mb=config.input.max_file_mb)
+        for path in files
+    ]
+    seen: dict[str, Workbook] = {}
+    for wb in workbooks:
+        if wb.name in seen:
+            wb.problems.append(Problem(
+                "duplicate-file-name", Severity.ERROR,
+                f"another input is also named {wb.name} ({seen[wb.name].path}); rename one "
+                "so every document can be traced to its file", Location(wb.name)))
+        else:
+            seen[wb.name] = wb
+    return workbooks
+
+
+def _reject_shared_projects(workbooks: list[Workbook]) -> None:
+    ok = [wb for wb in workbooks if wb.ok]
+    if len(ok) < 2:
+        return
+    sources = pd.concat([wb.projects[["project_id", "_source", "_sheet", "_row"]] for wb in ok])
+    shared = duplicate_projects(sources)
+    by_name = {wb.name: wb for wb in ok}
+    for row in shared.itertuples(index=False):
+        others = sorted(set(shared.loc[shared["project_id"] == row.project_id, "_source"])
+                        - {row._1})
+        by_name[row._1].problems.append(by_name[row._1].locate(Problem(
+            "project-in-two-files", Severity.ERROR,
+            f"project {row.project_id} is also in {', '.join(others)}; a project may be in only "
+            "one workbook per run (both were rejected), so remove it from one of them",
+            Location(row._1, row._2 or None, int(row._3), "project_id"))))
+
+
+@dataclass
+class Evaluation:
+    """The outcome of reading and checking: workbooks with every problem, and the bill."""
+
+    workbooks: list[Workbook]
+    projects: pd.DataFrame
+    computed: pd.DataFrame
+    state: LedgerState
+
+
+def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: Config,
+                       period: Period) -> Evaluation:
+    """Check every readable workbook against the billing rules and the ledger; a workbook with
+    any error is left out of the returned projects and lines."""
+    _reject_shared_projects(workbooks)
+    ok = [wb for wb in workbooks if wb.ok]
+    if not ok:
+        return Evaluation(workbooks, empty_projects(), pd.DataFrame(), LedgerState())
+    projects = pd.concat([wb.projects for wb in ok], ignore_index=True)
+    lines = pd.concat([wb.lines for wb in ok], ignore_index=True)
+    state = store.state_for(projects["project_id"]) if store is not None else LedgerState()
+    computed, problems = evaluate(projects, lines, state, config.billing, period)
+    by_name = {wb.name: wb for wb in ok}
+    for problem in problems:
+        wb = by_name[problem.location.file]
+        wb.problems.append(wb.locate(problem))
+    accepted = {wb.name for wb in ok if wb.ok}
+    projects = projects[projects["_source"].isin(accepted)].reset_index(drop=True)
+    computed = computed[computed["_source"].isin(accepted)].reset_index(drop=True)
+    return Evaluation(workbooks, projects, computed, state)
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+def run(root: Path, options: RunOptions) -> RunReport:
+    ws = Workspace(root).require()
+    config = ws.load_config(options.config_path)
+    started = _now()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    report = RunReport(run_id=run_id, period=str(options.period), started=started,
+                       draft=options.draft)
+    run_date = options.run_date or started.date()
+    with workspace_lock(ws, options.wait_seconds):
+        ws.clean_temporary_files()
+        from_inbox = not options.paths
+        inputs = [ws.inbox] if from_inbox else list(options.paths)
+        for given in inputs:
+            if not given.exists():
+                from progbill.problems import WorkspaceError
+
+                raise WorkspaceError(f"{given} does not exist")
+        files, skipped = discover(inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
+        report.skipped = skipped
+        workbooks = read_inputs(files, config)
+        with Store(ws.db_path) as store:
+            evaluation = evaluate_workbooks(workbooks, store, config, options.period)
+            projects, computed = evaluation.projects, evaluation.computed
+            bill = issue(projects, computed, evaluation.state, config.billing, options.period,
+                         run_date) if len(computed) else None
+            seller = _seller_snapshot(config)
+            render = {"locale": config.output.locale, "page_size": config.output.page_size}
+            sources = {wb.name: wb.sha256 for wb in workbooks}
+            moves = _plan_moves(ws, workbooks, options.period, started) if from_inbox and not \
+                options.draft else {}
+            report.files = [
+                FileReport(
+                    name=wb.name, path=str(wb.path), sha256=wb.sha256,
+                    status="accepted" if wb.ok else "rejected",
+                    projects=len(wb.projects) if wb.ok else 0,
+                    lines=len(wb.lines) if wb.ok else 0, problems=list(wb.problems),
+                    moved_to=str(moves[wb.name].relative_to(ws.root)) if wb.name in moves
+                    else None,
+                )
+                for wb in workbooks
+            ]
+            if options.draft:
+                _render_drafts(ws, config, bill, projects, seller, render, sources, report,
+                               options)
+                report.finished = _now()
+                return report
+
+            if bill is None:
+                bill = Bill.nothing()
+            contract_frame = contracts(computed) if len(computed) else None
+            accepted_projects = projects.merge(contract_frame, on="project_id", how="left") \
+                if contract_frame is not None else projects.assign(original_contract=0,
+                                                                   change_orders=0)
+            record = RunRecord(run_id, str(options.period), started.isoformat(),
+                               _now().isoformat(), __version__)
+            inputs_record = [
+                InputRecord(f.name, f.path, f.sha256, f.status, f.moved_to) for f in report.files
+            ]
+            problems = [p for wb in workbooks for p in wb.problems
+                        if p.severity is not Severity.INFO]
+            numbered = store.commit_run(record, bill, accepted_projects, inputs_record,
+                                        problems, config.billing, seller, render, sources)
+            clients = dict(zip(projects["project_id"], projects["client"], strict=False))
+            report.documents = [
+                DocumentReport(d.number, d.type, d.project_id, str(clients.get(d.project_id, "")),
+                               d.currency, int(d.amount_due), None)
+                for d in numbered.itertuples(index=False)
+            ]
+            if not options.no_pdf:
+                rendered = render_missing_pdfs(store, ws, config, options.workers,
+                                               options.progress)
+                report.pdfs_rendered = len(rendered)
+            pending = _missing_pdfs(store, ws)
+            report.pdfs_pending = len(pending)
+            pdfs = dict(zip(store.documents()["number"], store.documents()["pdf_path"],
+                            strict=True))
+            for d in report.documents:
+                d.pdf = pdfs.get(d.number)
+            report.ledger = str(publish_ledger(store, ws, report.notes).relative_to(ws.root))
+        _move_inputs(ws, workbooks, moves)
+        report.finished = _now()
+        report.report_path = str(_write_report(ws, report).relative_to(ws.root))
+    return report
+
+
+def _settle(inputs: list[Path]) -> float:
+    """Wait briefly only when a file in the inbox was modified in the last few seconds."""
+    now = time.time()
+    for folder in inputs:
+        if folder.is_dir():
+            for path in folder.iterdir():
+                try:
+                    if now - path.stat().st_mtime < 5:
+                        return 1.0
+                except OSError:
+                    continue
+    return 0.0
+
+
+def _seller_snapshot(config: Config) -> dict[str, str]:
+    seller = dict(config.seller.__dict__)
+    if config.seller.logo:
+        seller["logo_path"] = str(config.resolve(config.seller.logo))
+    return seller
+
+
+def _plan_moves(ws: Workspace, workbooks: list[Workbook], period: Period,
+                started: datetime) -> dict[str, Path]:
+    stamp = f"{started:%Y%m%d-%H%M%S}"
+    moves = {}
+    for wb in workbooks:
+        folder = ws.archive(str(period)) if wb.ok else ws.failed
+        target = folder / f"{wb.path.stem}.{stamp}{wb.path.suffix}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{wb.path.stem}.{stamp}-{n}{wb.path.suffix}"
+        moves[wb.name] = target
+    return moves
+
+
+def _move_inputs(ws: Workspace, workbooks: list[Workbook], moves: dict[str, Path]) -> None:
+    """Archive accepted inbox files, move rejected ones to failed/ with NAME.errors.txt beside.
+    A move never deletes: it is a rename (or a copy then unlink across file systems)."""
+    for wb in workbooks:
+        target = moves.get(wb.name)
+        if target is None or not wb.path.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not wb.ok:
+            atomic_write_text(target.with_name(target.name + ".errors.txt"),
+                              errors_text(wb))
+        shutil.move(str(wb.path), str(target))
+
+
+def errors_text(wb: Workbook) -> str:
+    lines = [f"{wb.name} was not billed. Fix these problems and drop the file in the inbox again.",
+             ""]
+    for p in wb.problems:
+        if p.severity is not Severity.INFO:
+            lines.append(f"{p.severity.upper()}: {p}")
+    return "\n".join(lines) + "\n"
+
+
+def _write_report(ws: Workspace, report: RunReport) -> Path:
+    path = ws.runs / f"{report.run_id}.json"
+    report.report_path = str(path.relative_to(ws.root))
+    atomic_write_text(path, json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# publishing: PDFs and the ledger workbook
+
+
+def pdf_relative_path(number: str, period: str) -> str:
+    """``invoices/2026-11/INV-2026-00001.pdf``; a ``/`` in a number becomes ``-`` in the name."""
+    return f"invoices/{period}/{number.replace('/', '-')}.pdf"
+
+
+def _missing_pdfs(store: Store, ws: Workspace) -> list[str]:
+    docs = store.documents()
+    missing = []
+    for d in docs.itertuples(index=False):
+        expected = pdf_relative_path(d.number, d.period)
+        if not isinstance(d.pdf_path, str) or not (ws.root / d.pdf_path).is_file() or d.pdf_path != expected:
+            missing.append(d.number)
+    return missing
+
+
+def _renderer(config: Config) -> Any:
+    from progbill.render.pdf import Renderer
+
+    template_dir = config.resolve(config.output.template_dir) if config.output.template_dir \
+        else None
+    return Renderer(template_dir)
+
+
+def stored_context(store: Store, number: str) -> dict[str, Any]:
+    from progbill.render.context import build_context
+
+    doc = store.document(number)
+    assert doc is not None
+    return build_context(_with_logo(doc), store.document_lines(number),
+                         store.document_taxes(number))
+
+
+def _with_logo(doc: dict[str, Any]) -> dict[str, Any]:
+    from progbill.render.context import logo_data_url
+
+    seller = json.loads(str(doc["seller_json"]))
+    if seller.get("logo_path"):
+        seller["logo_url"] = logo_data_url(Path(seller["logo_path"]))
+    return {**doc, "seller_json": json.dumps(seller)}
+
+
+def render_missing_pdfs(store: Store, ws: Workspace, config: Config, workers: int | None = None,
+                        progress: Callable[[str, int, int], None] | None = None) -> list[str]:
+    """Render every document whose PDF is missing; each is written atomically and recorded."""
+    from progbill.workspace import atomic_write_bytes as write
+
+    missing = _missing_pdfs(store, ws)
+    if not missing:
+        return []
+    renderer = _renderer(config)
+    done = []
+    periods = dict(zip(store.documents()["number"], store.documents()["period"], strict=True))
+    for i, number in enumerate(missing, start=1):
+        data = renderer.pdf(stored_context(store, number))
+        relative = pdf_relative_path(number, periods[number])
+        write(ws.root / relative, data)
+        store.set_pdf(number, relative, _sha256(data))
+        done.append(number)
+        if progress:
+            progress("render", i, len(missing))
+    return done
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def publish_ledger(store: Store, ws: Workspace, notes: list[str]) -> Path:
+    """Rebuild ledger.xlsx; if Excel has it open, write an updated copy beside it instead."""
+    from progbill.ledger import write_ledger
+
+    target = ws.ledger_path
+    lock_file = ws.root / f"~${target.name}"
+    if lock_file.exists():
+        target = ws.root / f"ledger (updated {_now():%Y-%m-%d %H%M}).xlsx"
+        notes.append(
+            f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
+            f"{target.name}")
+    write_ledger(store, ws.root, target)
+    return target
+
+
+def _render_drafts(ws: Workspace, config: Config, bill: Any, projects: pd.DataFrame,
+                   seller: dict[str, str], render: dict[str, str], sources: dict[str, str],
+                   report: RunReport, options: RunOptions) -> None:
+    """Compute and render everything into drafts/P/ as DRAFT-n; store nothing."""
+    from progbill.render.context import build_context
+
+    folder = ws.drafts(str(options.period))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("DRAFT-*.pdf"):
+        old.unlink()
+    if bill is None or bill.empty:
+        return
+    numbered = draft_numbers(bill.documents)
+    records = document_records(numbered, projects, report.run_id, seller, render, sources)
+    taxes = tax_records(bill, numbered)
+    lines = bill.lines
+    renderer = None if options.no_pdf else _renderer(config)
+    clients = dict(zip(projects["project_id"], projects["client"], strict=False))
+    for doc, key in zip(records, numbered["doc_key"], strict=True):
+        pdf = None
+        if renderer is not None:
+            context = build_context(_with_logo(doc), lines[lines["doc_key"] == key],
+                                    taxes[taxes["doc_key"] == key], draft=True)
+            path = folder / f"{doc['number']}.pdf"
+            atomic_write_bytes(path, renderer.pdf(context))
+            pdf = str(path.relative_to(ws.root))
+            report.pdfs_rendered += 1
+        report.documents.append(DocumentReport(
+            str(doc["number"]), str(doc["type"]), str(doc["project_id"]),
+            str(clients.get(doc["project_id"], "")), str(doc["currency"]),
+            int(doc["amount_due"]),  # type: ignore[call-overload]
+            pdf))
+
+
+# --------------------------------------------------------------------------------------------
+# the other commands
+
+
+@dataclass
+class ValidationReport:
+    files: list[FileReport]
+    skipped: list[Skipped]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(has_errors(f.problems) for f in self.files) else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "files": [
+                {"name": f.name, "path": f.path, "status": f.status, "projects": f.projects,
+                 "lines": f.lines, "problems": [p.as_dict() for p in f.problems]}
+                for f in self.files
+            ],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+        }
+
+
+def validate(paths: list[Path], config: Config, period: Period | None = None,
+             store_path: Path | None = None) -> ValidationReport:
+    """Read and check workbooks; bill nothing, store nothing. With a workspace's store, the
+    checks against the ledger (missing lines, currency changes) are made too."""
+    files, skipped = discover(paths)
+    workbooks = read_inputs(files, config)
+    store = Store(store_path) if store_path is not None and store_path.exists() else None
+    try:
+        evaluate_workbooks(workbooks, store, config, period or _current_period())
+    finally:
+        if store is not None:
+            store.close()
+    return ValidationReport(
+        [FileReport(wb.name, str(wb.path), wb.sha256, "accepted" if wb.ok else "rejected",
+                    len(wb.projects) if wb.ok else 0, len(wb.lines) if wb.ok else 0,
+                    list(wb.problems)) for wb in workbooks],
+        skipped,
+    )
+
+
+def _current_period() -> Period:
+    today = date.today()
+    return Period(today.year, today.month)
+
+
+@dataclass
+class LedgerReport:
+    ledger: str
+    pdfs_rendered: list[str]
+    notes: list[str]
+
+
+def rebuild(root: Path, config_path: Path | None = None, workers: int | None = None,
+            wait_seconds: float = 60.0) -> LedgerReport:
+    """Rebuild ledger.xlsx and any missing PDFs from the store."""
+    ws = Workspace(root).require()
+    config = ws.load_config(config_path)
+    notes: list[str] = []
+    with workspace_lock(ws, wait_seconds):
+        ws.clean_temporary_files()
+        with Store(ws.db_path) as store:
+            rendered = render_missing_pdfs(store, ws, config, workers)
+            ledger = publish_ledger(store, ws, notes)
+    return LedgerReport(str(ledger.relative_to(ws.root)), rendered, notes)
+

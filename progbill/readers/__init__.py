@@ -1,0 +1,80 @@
+"""Reading workbooks: any file INPUT.md accepts -> normalised projects and lines + problems.
+
+:func:`read_workbook` never raises for a user's file: whatever goes wrong becomes a located
+:class:`~progbill.problems.Problem`, and a file that cannot be opened at all becomes one
+``unreadable-file`` (or ``zip-bomb``, ``password-protected``, ``file-too-large``) error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from progbill.problems import Location, Problem, Severity, has_errors
+from progbill.readers.files import UnreadableFile, check_file, sha256_of
+from progbill.readers.layout import ParsedTables, empty_lines, empty_projects, parse_tables
+from progbill.readers.raw import load
+
+
+@dataclass
+class Workbook:
+    path: Path
+    sha256: str
+    projects: pd.DataFrame
+    lines: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    headers: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
+    layout: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+    def locate(self, problem: Problem) -> Problem:
+        """Give a problem found after reading (by billing) its header text and column letter."""
+        loc = problem.location
+        if loc.column and not loc.letter:
+            found = self.headers.get((loc.sheet, loc.column))
+            if found:
+                header, letter = found
+                return replace(problem, location=replace(loc, column=header, letter=letter))
+        return problem
+
+
+def read_workbook(
+    path: Path, *, default_currency: str = "USD", date_order: str = "DMY",
+    max_file_mb: float = 50,
+) -> Workbook:
+    name = path.name
+    sha = ""
+    try:
+        check_file(path, max_file_mb)
+        sha = sha256_of(path)
+        sheets = load(path)
+        parsed = parse_tables(sheets, name, default_currency, date_order)
+    except UnreadableFile as exc:
+        parsed = _unreadable(name, exc.code, exc.message)
+    except MemoryError:
+        parsed = _unreadable(name, "unreadable-file",
+                             "the file is too large to read in memory; split it")
+    except Exception as exc:  # a parser library failing on a damaged file
+        parsed = _unreadable(
+            name, "unreadable-file",
+            f"the file could not be read ({type(exc).__name__}); open it in Excel or "
+            "LibreOffice and save it again as .xlsx",
+        )
+    return Workbook(path, sha, parsed.projects, parsed.lines, parsed.problems, parsed.headers,
+                    parsed.layout)
+
+
+def _unreadable(file: str, code: str, message: str) -> ParsedTables:
+    return ParsedTables(
+        empty_projects(), empty_lines(),
+        [Problem(code, Severity.ERROR, message, Location(file))],
+    )

@@ -1,0 +1,218 @@
+"""Reading one cell as the kind of value its column holds.
+
+Each reader takes the raw value (as openpyxl, calamine or the CSV reader gave it) and returns the
+clean value, or raises :class:`CellError` with a stable code and a sentence that says what to
+type instead. Money stays a Decimal here; :mod:`progbill.readers.layout` converts it to minor
+units once the row's currency is known.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from progbill.money import (
+    MoneyError,
+    decimal_from_float,
+    is_known_currency,
+    parse_decimal_text,
+    parse_percent_text,
+    percent_from_fraction,
+)
+from progbill.readers.schema import STATUS_PROGRESS, normalise_status
+
+
+class CellError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CellContext:
+    decimal_mark: str = "."  # decided per file
+    date_order: str = "DMY"  # for numeric text dates
+    percent_formatted: bool = False  # Excel shows the cell as a percentage
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_text(value: object, ctx: CellContext) -> str:
+    if isinstance(value, float):
+        return str(decimal_from_float(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_id(value: object, ctx: CellContext) -> str:
+    """Identifiers stay as typed: ``007`` stays ``007``, ``NA`` stays ``NA``; the number 1001
+    Excel stores as 1001.0 reads as ``1001``."""
+    if isinstance(value, bool):
+        raise CellError("bad-value", f"{value!r} is not an identifier")
+    return read_text(value, ctx)
+
+
+def read_decimal(value: object, ctx: CellContext) -> Decimal:
+    if isinstance(value, bool):
+        raise CellError("bad-amount", f"{value} is not an amount; enter a number")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise CellError("bad-amount", "the cell holds an error value; enter a number")
+        return decimal_from_float(value)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, (date, datetime)):
+        raise CellError("bad-amount", f"{read_text(value, ctx)} is a date, not an amount")
+    text = str(value).strip()
+    if text.startswith("#"):
+        raise CellError(
+            "bad-amount", f"the cell shows the Excel error {text}; fix the formula behind it"
+        )
+    try:
+        return parse_decimal_text(text, ctx.decimal_mark)
+    except MoneyError as exc:
+        raise CellError(exc.code, f"{exc.message}; enter an amount such as 1234.50") from exc
+
+
+def read_percent(value: object, ctx: CellContext) -> Decimal:
+    """Percent points. An Excel percent-formatted cell holds a fraction (0.45 shown as 45%)."""
+    if isinstance(value, bool):
+        raise CellError("bad-percent", f"{value} is not a percentage; enter a number such as 45")
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = read_decimal(value, ctx)
+        return percent_from_fraction(number) if ctx.percent_formatted else number
+    if isinstance(value, (date, datetime)):
+        raise CellError("bad-percent", f"{read_text(value, ctx)} is a date, not a percentage")
+    text = str(value).strip()
+    if text.startswith("#"):
+        raise CellError("bad-percent", f"the cell shows the Excel error {text}; fix the formula")
+    try:
+        return parse_percent_text(text, ctx.decimal_mark)
+    except MoneyError as exc:
+        raise CellError(
+            "bad-percent", f"{text!r} is not a percentage; enter a number such as 45 or 45%"
+        ) from exc
+
+
+_DAYS = re.compile(r"^(?:net\s*)?(\d{1,4})(?:\s*(?:days?|d))?$", re.I)
+
+
+def read_days(value: object, ctx: CellContext) -> int:
+    """Payment terms: ``30``, ``Net 30``, ``30 days``."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = read_decimal(value, ctx)
+        if number != number.to_integral_value() or number < 0:
+            raise CellError("bad-value", f"{number} is not a whole number of days")
+        return int(number)
+    text = read_text(value, ctx)
+    match = _DAYS.match(text)
+    if not match:
+        raise CellError(
+            "bad-value", f"{text!r} is not a payment term; enter days such as 30 or Net 30"
+        )
+    return int(match.group(1))
+
+
+_TRUE = {"yes", "y", "true", "1", "x", "release", "released"}
+_FALSE = {"no", "n", "false", "0", "", "-"}
+
+
+def read_flag(value: object, ctx: CellContext) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = read_text(value, ctx).casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CellError("bad-value", f"{read_text(value, ctx)!r} is not yes or no; enter yes or no")
+
+
+def read_status(value: object, ctx: CellContext) -> str:
+    text = read_text(value, ctx)
+    key = normalise_status(text)
+    if key not in STATUS_PROGRESS:
+        raise CellError(
+            "bad-status",
+            f"status {text!r} is not known; use not started, in progress, complete, done "
+            "or approved",
+        )
+    return key
+
+
+def read_currency(value: object, ctx: CellContext) -> str:
+    code = read_text(value, ctx).upper()
+    if not is_known_currency(code):
+        raise CellError(
+            "unknown-currency",
+            f"{read_text(value, ctx)!r} is not an ISO 4217 currency code; "
+            "enter a code such as USD, GBP, EUR or INR",
+        )
+    return code
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
+_NUMERIC = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})$")
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")]
+    )
+    for m in names
+}
+_DAY_MONTH_NAME = re.compile(r"^(\d{1,2})[\s-]+([A-Za-z]+)\.?,?[\s-]+(\d{4})$")
+_MONTH_NAME_DAY = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
+
+
+def read_date(value: object, ctx: CellContext) -> date:
+    """Excel date cells (both date systems: the file's epoch is applied by the reader), ISO
+    text, named months, and numeric text in the configured day/month order."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise CellError(
+            "bad-date", f"{read_text(value, ctx)} is a number, not a date; format the cell as a "
+            "date or type it as 2026-11-30")
+    text = read_text(value, ctx)
+    try:
+        if m := _ISO.match(text):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DAY_MONTH_NAME.match(text):
+            return date(int(m[3]), _month(m[2]), int(m[1]))
+        if m := _MONTH_NAME_DAY.match(text):
+            return date(int(m[3]), _month(m[1]), int(m[2]))
+        if m := _NUMERIC.match(text):
+            if len(m[3]) != 4:
+                raise CellError(
+                    "bad-date", f"{text!r} has a two-digit year, which is ambiguous; "
+                    "type the year in full (2026) or use 2026-11-30")
+            first, second = int(m[1]), int(m[2])
+            day, month = (first, second) if ctx.date_order == "DMY" else (second, first)
+            return date(int(m[3]), month, day)
+    except (ValueError, KeyError) as exc:
+        order = "day/month/year" if ctx.date_order == "DMY" else "month/day/year"
+        raise CellError(
+            "bad-date", f"{text!r} is not a valid date in {order} order (input.date_order); "
+            "type it as 2026-11-30") from exc
+    raise CellError("bad-date", f"{text!r} is not a date; type it as 2026-11-30")
+
+
+def _month(name: str) -> int:
+    return _MONTHS[name.casefold()]

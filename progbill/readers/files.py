@@ -1,0 +1,210 @@
+"""Which files are inputs, and whether a file is safe to open at all.
+
+Skipped (not rejected): Excel's lock files ``~$name.xlsx``, hidden files, files still being
+written (size or modification time changing), and files of other types in a folder.
+
+Refused with one clear error each, before any parser sees them: empty files, files over the size
+limit, archives that would inflate too far (zip bombs), password-protected workbooks, and files
+whose content is not the spreadsheet their extension claims.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+EXCEL_ZIP = {".xlsx", ".xlsm"}
+ODS = {".ods"}
+XLS = {".xls"}
+CSV_LIKE = {".csv", ".tsv", ".txt"}
+ACCEPTED = EXCEL_ZIP | ODS | XLS | CSV_LIKE
+
+# Archive limits, checked on the zip directory before anything is decompressed.
+MAX_ENTRIES = 5_000
+MAX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_RATIO = 200  # per entry larger than RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be opened as a spreadsheet; the message says why and what to do."""
+
+    def __init__(self, message: str, code: str = "unreadable-file") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+def is_candidate(path: Path) -> str | None:
+    """None if ``path`` should be read, else the reason it is skipped."""
+    name = path.name
+    if name.startswith("~$"):
+        return "an Excel lock file (the workbook is open in Excel)"
+    if name.startswith(".") or name.startswith("~") or name.endswith("#"):
+        return "a hidden or temporary file"
+    if path.suffix.lower() not in ACCEPTED:
+        return f"not a spreadsheet type progbill reads ({', '.join(sorted(ACCEPTED))})"
+    return None
+
+
+def discover(paths: list[Path], settle_seconds: float = 0.0) -> tuple[list[Path], list[Skipped]]:
+    """Input files under ``paths`` (files or folders, not recursive), sorted by name.
+
+    With ``settle_seconds`` > 0, a file whose size or mtime changes over that time is skipped as
+    still being written (the inbox uses this; explicit paths are read as they are).
+    """
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+    for given in paths:
+        entries = sorted(p for p in given.iterdir() if p.is_file()) if given.is_dir() else [given]
+        for path in entries:
+            reason = is_candidate(path)
+            if (reason and given.is_dir()) or (reason and path.name.startswith("~$")):
+                skipped.append(Skipped(path, reason))
+            else:
+                found.append(path)
+    if settle_seconds > 0 and found:
+        before = {p: _stamp(p) for p in found}
+        time.sleep(settle_seconds)
+        stable = []
+        for p in found:
+            if _stamp(p) == before[p]:
+                stable.append(p)
+            else:
+                skipped.append(Skipped(p, "still being written; it will be read by the next run"))
+        found = stable
+    return found, skipped
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_file(path: Path, max_file_mb: float) -> None:
+    """Raise :class:`UnreadableFile` unless ``path`` is safe to hand to a parser."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableFile(f"cannot open the file ({exc.strerror})") from exc
+    if size == 0:
+        raise UnreadableFile("the file is empty; save the workbook again and re-run")
+    if size > max_file_mb * 1024 * 1024:
+        raise UnreadableFile(
+            f"the file is {size / 1024 / 1024:.1f} MB, over the {max_file_mb:g} MB limit "
+            "(input.max_file_mb); split it or raise the limit",
+            code="file-too-large",
+        )
+    suffix = path.suffix.lower()
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if suffix in EXCEL_ZIP | ODS:
+        if head.startswith(_OLE_MAGIC):
+            if _ole_is_encrypted(path):
+                raise UnreadableFile(
+                    "the workbook is password-protected; remove the password in Excel "
+                    "(File > Info > Protect Workbook) and save it again",
+                    code="password-protected",
+                )
+            raise UnreadableFile(
+                f"the file is an old-style Excel workbook saved with a {suffix} name; "
+                "rename it to .xls or save it again as .xlsx"
+            )
+        if not head.startswith(_ZIP_MAGIC):
+            raise UnreadableFile(
+                f"the file is not a {suffix} workbook (its content is not a spreadsheet); "
+                "open it in Excel and save it again as .xlsx"
+            )
+        check_archive(path)
+    elif suffix in XLS:
+        if head.startswith(_ZIP_MAGIC):
+            raise UnreadableFile(
+                "the file is a .xlsx workbook saved with a .xls name; rename it to .xlsx"
+            )
+        if not head.startswith(_OLE_MAGIC):
+            raise UnreadableFile(
+                "the file is not an Excel .xls workbook; open it in Excel and save it as .xlsx"
+            )
+        if _ole_is_encrypted(path):
+            raise UnreadableFile(
+                "the workbook is password-protected; remove the password and save it again",
+                code="password-protected",
+            )
+    elif suffix in CSV_LIKE:
+        if head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC):
+            raise UnreadableFile(
+                f"the file is an Excel workbook saved with a {suffix} name; rename it to .xlsx"
+            )
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zip whose directory promises too many entries, too many bytes, or an
+    implausible compression ratio. Only the directory is read; nothing is decompressed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(
+            "the workbook is damaged (not a readable zip archive); open it in Excel, "
+            "let Excel repair it, and save it again"
+        ) from exc
+    if len(infos) > MAX_ENTRIES:
+        raise UnreadableFile(
+            f"the workbook holds {len(infos)} parts, more than any real workbook "
+            f"({MAX_ENTRIES}); it was refused as a possible zip bomb",
+            code="zip-bomb",
+        )
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise UnreadableFile(
+                "the workbook is password-protected; remove the password and save it again",
+                code="password-protected",
+            )
+        total += info.file_size
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise UnreadableFile(
+                f"part {info.filename} would inflate {info.file_size // max(info.compress_size, 1)}"
+                " times; it was refused as a possible zip bomb",
+                code="zip-bomb",
+            )
+    if total > MAX_UNCOMPRESSED:
+        raise UnreadableFile(
+            f"the workbook would inflate to {total // (1024 * 1024)} MB, over "
+            f"{MAX_UNCOMPRESSED // (1024 * 1024)} MB; it was refused as a possible zip bomb",
+            code="zip-bomb",
+        )
+
+
+def _ole_is_encrypted(path: Path) -> bool:
+    """An OLE2 container holding ``EncryptedPackage`` is an encrypted OOXML workbook; a .xls
+    with a ``FilePass`` record is encrypted too (detected by calamine later)."""
+    with path.open("rb") as handle:
+        data = handle.read(min(os.path.getsize(path), 4 * 1024 * 1024))
+    return "EncryptedPackage".encode("utf-16-le") in data or b"E\x00n\x00c\x00r\x00y\x00p" in data

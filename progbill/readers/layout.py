@@ -1,0 +1,692 @@
+"""From raw sheets to the normalised tables billing reads: one row per project, one per line.
+
+Finds the layout (two sheets, or flat), the header row under any title block, maps headers to
+columns, reads every cell by its column's kind, and collects every problem with the row and
+column a person sees in Excel. Nothing here raises for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from progbill.money import MoneyError, decimal_mark_evidence, to_minor
+from progbill.problems import Location, Problem, Severity, column_letter
+from progbill.readers import cells
+from progbill.readers.cells import CellContext, CellError, is_blank
+from progbill.readers.raw import RawSheet
+from progbill.readers.schema import (
+    CURRENCY,
+    DATE,
+    FLAG,
+    FLAT_COLUMNS,
+    ID,
+    INT_DAYS,
+    LINE_COLUMNS,
+    LINE_SHEET_NAMES,
+    MONEY,
+    PERCENT,
+    PROGRESS_COLUMNS,
+    PROJECT_COLUMNS,
+    PROJECT_SHEET_NAMES,
+    STATUS,
+    STATUS_PROGRESS,
+    TEXT,
+    Column,
+    lookup,
+    normalise,
+)
+
+HEADER_SEARCH_ROWS = 20
+_TOTAL_WORDS = re.compile(r"^(grand\s+)?(sub)?totals?\s*:?$", re.I)
+
+_READERS: dict[str, Callable[[object, CellContext], object]] = {
+    TEXT: cells.read_text,
+    ID: cells.read_id,
+    MONEY: cells.read_decimal,
+    PERCENT: cells.read_percent,
+    INT_DAYS: cells.read_days,
+    FLAG: cells.read_flag,
+    DATE: cells.read_date,
+    STATUS: cells.read_status,
+    CURRENCY: cells.read_currency,
+}
+
+
+@dataclass
+class Table:
+    """A sheet's header and the columns found in it."""
+
+    sheet: RawSheet
+    header_row: int  # 0-based
+    columns: dict[str, int]  # canonical name -> column index
+    headers: dict[str, str]  # canonical name -> header text as typed
+    kinds: dict[str, Column]
+
+    @property
+    def sheet_name(self) -> str | None:
+        return self.sheet.name
+
+
+@dataclass
+class Layout:
+    """What a file's sheets amount to, before cells are read."""
+
+    kind: str  # "two-sheet" or "flat"
+    projects: Table | None
+    lines: Table
+
+
+@dataclass
+class ParsedTables:
+    projects: pd.DataFrame
+    lines: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    headers: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
+    layout: str = ""
+
+
+class _Collector:
+    """Problems of one file, with locations."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def at(self, table: Table | None, row: int | None = None, column: str | None = None,
+           sheet: RawSheet | None = None) -> Location:
+        raw = table.sheet if table else sheet
+        header = letter = None
+        if table is not None and column is not None and column in table.columns:
+            header = table.headers[column]
+            letter = column_letter(table.columns[column])
+        elif column is not None:
+            header = column
+        return Location(
+            file=self.file,
+            sheet=raw.name if raw else None,
+            row=row + 1 if row is not None else None,
+            column=header,
+            letter=letter,
+        )
+
+    def add(self, code: str, severity: Severity, message: str, location: Location) -> None:
+        self.problems.append(Problem(code, severity, message, location))
+
+
+# --------------------------------------------------------------------------------------------
+# finding the layout
+
+
+def _match_header(row: list[object], table: dict[str, Column]) -> dict[int, Column]:
+    found = {}
+    for index, value in enumerate(row):
+        if is_blank(value):
+            continue
+        column = table.get(normalise(value))
+        if column is not None:
+            found[index] = column
+    return found
+
+
+def _missing(found: dict[int, Column], columns: tuple[Column, ...], need_progress: bool) -> list[str]:
+    names = {c.name for c in found.values()}
+    missing = [c.name for c in columns if c.required and c.name not in names]
+    if need_progress and not any(p in names for p in PROGRESS_COLUMNS):
+        missing.append("percent_complete or status")
+    return missing
+
+
+def find_table(
+    sheet: RawSheet, columns: tuple[Column, ...], need_progress: bool, out: _Collector,
+    report: bool = True,
+) -> Table | None:
+    """The first row within the first 20 that holds every required column."""
+    table = lookup(columns)
+    best: tuple[int, dict[int, Column]] | None = None
+    for r, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        found = _match_header(row, table)
+        if not found:
+            continue
+        if not _missing(found, columns, need_progress):
+            return _build_table(sheet, r, found, out)
+        if best is None or len(found) > len(best[1]):
+            best = (r, found)
+    if report:
+        if best is None:
+            out.add("missing-column", Severity.ERROR,
+                    "no header row found in the first 20 rows; the table needs columns named "
+                    f"{_required_phrase(columns, need_progress)}",
+                    out.at(None, sheet=sheet))
+        else:
+            r, found = best
+            missing = _missing(found, columns, need_progress)
+            out.add("missing-column", Severity.ERROR,
+                    f"the header row has no column for {', '.join(missing)}; add "
+                    f"{'it' if len(missing) == 1 else 'them'} (see the accepted names in the "
+                    "README)", out.at(None, row=r, sheet=sheet))
+    return None
+
+
+def _required_phrase(columns: tuple[Column, ...], need_progress: bool) -> str:
+    names = [c.name for c in columns if c.required]
+    if need_progress:
+        names.append("percent_complete or status")
+    return ", ".join(names)
+
+
+def _build_table(sheet: RawSheet, r: int, found: dict[int, Column], out: _Collector) -> Table:
+    table_columns: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    kinds: dict[str, Column] = {}
+    header_row = sheet.rows[r]
+    for index, column in sorted(found.items()):
+        if column.name in table_columns:
+            first = table_columns[column.name]
+            out.add("duplicate-column", Severity.ERROR,
+                    f"columns {column_letter(first)} ({headers[column.name]!s}) and "
+                    f"{column_letter(index)} ({str(header_row[index]).strip()}) both mean "
+                    f"{column.name}; delete or rename one of them",
+                    Location(out.file, sheet.name, r + 1, str(header_row[index]).strip(),
+                             column_letter(index)))
+            continue
+        table_columns[column.name] = index
+        headers[column.name] = str(header_row[index]).strip()
+        kinds[column.name] = column
+    unknown = [
+        f"{column_letter(i)} ({str(v).strip()})"
+        for i, v in enumerate(header_row)
+        if not is_blank(v) and i not in found
+    ]
+    if unknown:
+        out.add("unknown-column", Severity.INFO,
+                f"columns ignored (not progbill columns): {', '.join(unknown)}",
+                Location(out.file, sheet.name, r + 1))
+    return Table(sheet, r, table_columns, headers, kinds)
+
+
+def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
+    by_key = {normalise(s.name): s for s in sheets if s.name is not None}
+    project_sheet = next((by_key[k] for k in map(normalise, PROJECT_SHEET_NAMES) if k in by_key),
+                         None)
+    line_sheet = next((by_key[k] for k in map(normalise, LINE_SHEET_NAMES) if k in by_key), None)
+    if project_sheet is not None and line_sheet is not None:
+        projects = find_table(project_sheet, PROJECT_COLUMNS, False, out)
+        lines = find_table(line_sheet, LINE_COLUMNS, True, out)
+        if projects is None or lines is None:
+            return None
+        return Layout("two-sheet", projects, lines)
+    candidates = [line_sheet] if line_sheet is not None else []
+    candidates += [s for s in sheets if s is not line_sheet and s is not project_sheet]
+    quiet = _Collector(out.file)
+    for sheet in candidates:
+        table = find_table(sheet, FLAT_COLUMNS, True, quiet, report=False)
+        if table is not None:
+            out.problems.extend(quiet.problems)
+            return Layout("flat", None, table)
+    if project_sheet is not None and line_sheet is None:
+        out.add("missing-sheet", Severity.ERROR,
+                "the workbook has a Projects sheet but no Milestones sheet (also accepted: "
+                "Schedule of Values, SOV, Lines); add the sheet of lines",
+                Location(out.file, project_sheet.name))
+        return None
+    # Explain against the most promising sheet.
+    target = line_sheet or (sheets[0] if sheets else None)
+    if target is None:
+        out.add("missing-column", Severity.ERROR, "the file has no sheets", Location(out.file))
+        return None
+    find_table(target, FLAT_COLUMNS, True, out)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# reading rows
+
+
+def _data_rows(table: Table, out: _Collector) -> list[int]:
+    """Indexes of the rows below the header that hold data (empty and totals rows skipped)."""
+    rows = []
+    used = list(table.columns.values())
+    key_cols = [table.columns[c] for c in ("project_id", "milestone_id") if c in table.columns]
+    for r in range(table.header_row + 1, len(table.sheet.rows)):
+        row = table.sheet.rows[r]
+        values = [row[c] if c < len(row) else None for c in used]
+        if all(is_blank(v) for v in values):
+            continue
+        keys_blank = all(is_blank(row[c]) if c < len(row) else True for c in key_cols)
+        if keys_blank and any(
+            isinstance(v, str) and _TOTAL_WORDS.match(v.strip()) for v in row if v is not None
+        ):
+            out.add("totals-row-skipped", Severity.INFO,
+                    "this looks like a totals row and was skipped", out.at(table, r))
+            continue
+        rows.append(r)
+    return rows
+
+
+def _decimal_mark(tables: list[Table], out: _Collector) -> str:
+    """The file's decimal mark, from the money and percent cells typed as text."""
+    seen: dict[str, tuple[Table, int, str]] = {}
+    for table in tables:
+        numeric = [
+            (name, index) for name, index in table.columns.items()
+            if table.kinds[name].kind in (MONEY, PERCENT)
+        ]
+        for r in range(table.header_row + 1, len(table.sheet.rows)):
+            row = table.sheet.rows[r]
+            for name, index in numeric:
+                value = row[index] if index < len(row) else None
+                if isinstance(value, str):
+                    mark = decimal_mark_evidence(value)
+                    if mark and mark not in seen:
+                        seen[mark] = (table, r, name)
+    if len(seen) == 2:
+        t1, r1, c1 = seen["."]
+        t2, r2, c2 = seen[","]
+        out.add("mixed-decimal-marks", Severity.ERROR,
+                f"numbers use a decimal point in {out.at(t1, r1, c1)} and a decimal comma in "
+                f"{out.at(t2, r2, c2)}; use one decimal mark throughout the file",
+                out.at(t2, r2, c2))
+        return "."
+    return "," if "," in seen else "."
+
+
+@dataclass
+class _Row:
+    table: Table
+    r: int
+    values: dict[str, object]
+
+
+def _read_row(table: Table, r: int, ctx: CellContext, out: _Collector,
+              names: tuple[str, ...] | None = None) -> _Row:
+    row = table.sheet.rows[r]
+    values: dict[str, object] = {}
+    for name, index in table.columns.items():
+        if names is not None and name not in names:
+            continue
+        column = table.kinds[name]
+        raw = row[index] if index < len(row) else None
+        if (r, index) in table.sheet.formulas_without_value:
+            out.add("formula-without-value", Severity.ERROR,
+                    "the formula in this cell has no saved result (the file was written by a "
+                    "program and never opened in Excel); open it in Excel, let it calculate, "
+                    "and save it", out.at(table, r, name))
+            values[name] = _INVALID
+            continue
+        if is_blank(raw):
+            values[name] = None
+            continue
+        cell_ctx = ctx
+        if column.kind == PERCENT and (r, index) in table.sheet.percent_cells:
+            cell_ctx = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True)
+        try:
+            values[name] = _READERS[column.kind](raw, cell_ctx)
+        except CellError as exc:
+            out.add(exc.code, Severity.ERROR, exc.message, out.at(table, r, name))
+            values[name] = _INVALID
+    return _Row(table, r, values)
+
+
+class _Invalid:
+    """A cell that could not be read (its problem is already reported)."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+_INVALID = _Invalid()
+
+
+def _ok(value: object) -> bool:
+    return value is not _INVALID
+
+
+def _percent_in_range(row: _Row, name: str, out: _Collector, label: str) -> Decimal | None:
+    value = row.values.get(name)
+    if value is None or not _ok(value):
+        return None
+    assert isinstance(value, Decimal)
+    if value < 0 or value > 100:
+        where = "above 100" if value > 100 else "below 0"
+        out.add("percent-out-of-range", Severity.ERROR,
+                f"{label} {value} is {where}; enter a value from 0 to 100",
+                out.at(row.table, row.r, name))
+        row.values[name] = _INVALID
+        return None
+    return value
+
+
+def _minor(row: _Row, name: str, currency: str | None, out: _Collector) -> int | None:
+    value = row.values.get(name)
+    if value is None or not _ok(value) or currency is None:
+        return None
+    assert isinstance(value, Decimal)
+    try:
+        return to_minor(value, currency)
+    except MoneyError as exc:
+        out.add(exc.code, Severity.ERROR, exc.message, out.at(row.table, row.r, name))
+        row.values[name] = _INVALID
+        return None
+
+
+def _require(row: _Row, name: str, out: _Collector, what: str) -> bool:
+    value = row.values.get(name)
+    if value is None:
+        out.add("missing-value", Severity.ERROR, f"the {what} is empty; fill it in",
+                out.at(row.table, row.r, name))
+        return False
+    return _ok(value)
+
+
+# --------------------------------------------------------------------------------------------
+# projects and lines
+
+
+_PROJECT_NAMES = tuple(c.name for c in PROJECT_COLUMNS)
+
+
+def _project_record(row: _Row, default_currency: str, out: _Collector,
+                    lines_sheet: str | None) -> dict[str, object] | None:
+    v = row.values
+    ok = _require(row, "project_id", out, "project id")
+    ok = _require(row, "client", out, "client") and ok
+    currency = v.get("currency")
+    if currency is None:
+        currency = default_currency
+    elif not _ok(currency):
+        ok = False
+        currency = None
+    for name, label in (("retainage_pct", "retainage"), ("stored_retainage_pct",
+                        "retainage on stored materials"), ("tax_rate", "tax rate")):
+        if v.get(name) is not None and _percent_in_range(row, name, out, label) is None:
+            ok = False
+    contract_value = _minor(row, "contract_value", currency if isinstance(currency, str)
+                            else None, out)
+    if any(not _ok(x) for x in v.values()):
+        ok = False
+    if not ok:
+        return None
+    tax_header = row.table.headers.get("tax_rate", "")
+    key = normalise(tax_header)
+    tax_label = "VAT" if key.startswith("vat") else "GST" if key.startswith("gst") else "Tax"
+    return {
+        "project_id": v["project_id"],
+        "project_name": v.get("project_name") or "",
+        "client": v["client"],
+        "client_address": v.get("client_address") or "",
+        "client_email": v.get("client_email") or "",
+        "client_tax_id": v.get("client_tax_id") or "",
+        "currency": currency,
+        "retainage_pct": v.get("retainage_pct"),
+        "stored_retainage_pct": v.get("stored_retainage_pct"),
+        "tax_rate": v.get("tax_rate"),
+        "tax_label": tax_label,
+        "payment_terms_days": v.get("payment_terms_days"),
+        "po_number": v.get("po_number") or "",
+        "contract_value": contract_value,
+        "release_retainage": bool(v.get("release_retainage") or False),
+        "place_of_supply": v.get("place_of_supply") or "",
+        "reverse_charge": bool(v.get("reverse_charge") or False),
+        "tax_code": v.get("tax_code") or "",
+        "_source": out.file,
+        "_sheet": row.table.sheet_name,
+        "_row": row.r + 1,
+        "_lines_sheet": lines_sheet,
+    }
+
+
+def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, object] | None:
+    v = row.values
+    ok = _require(row, "project_id", out, "project id")
+    ok = _require(row, "milestone_id", out, "line id") and ok
+    ok = _require(row, "description", out, "description") and ok
+    ok = _require(row, "scheduled_value", out, "scheduled value") and ok
+    pct = _percent_in_range(row, "percent_complete", out, "percent") if "percent_complete" in v \
+        else None
+    if v.get("retainage_pct") is not None and _percent_in_range(
+            row, "retainage_pct", out, "retainage") is None:
+        ok = False
+    status = v.get("status")
+    progress: Decimal | None = pct
+    if pct is None and _ok(v.get("percent_complete", None)):
+        if status is None:
+            out.add("missing-value", Severity.ERROR,
+                    "the line has neither a percent complete nor a status; enter one",
+                    out.at(row.table, row.r,
+                           "percent_complete" if "percent_complete" in row.table.columns
+                           else "status"))
+            ok = False
+        elif _ok(status):
+            progress = Decimal(100) if STATUS_PROGRESS[str(status)] else Decimal(0)
+    elif pct is not None and isinstance(status, str):
+        done = STATUS_PROGRESS[status]
+        if (done and pct != 100) or (status == "not started" and pct != 0):
+            out.add("status-conflict", Severity.ERROR,
+                    f"the status is {status} but the percent complete is {pct}; correct one "
+                    "of them", out.at(row.table, row.r, "percent_complete"))
+            ok = False
+    scheduled = _minor(row, "scheduled_value", currency, out)
+    stored = _minor(row, "stored_materials", currency, out)
+    if stored is not None and stored < 0:
+        out.add("bad-amount", Severity.ERROR,
+                "materials stored cannot be negative; enter the value of materials on hand "
+                "(0 if none)", out.at(row.table, row.r, "stored_materials"))
+        ok = False
+    prev_billed = _minor(row, "previously_billed", currency, out)
+    prev_retained = _minor(row, "previously_retained", currency, out)
+    if any(not _ok(x) for x in v.values()) or not ok or progress is None or scheduled is None:
+        return None
+    change_order = str(v.get("change_order") or "")
+    if change_order.strip().casefold() in {"no", "n", "false", "-", "0"}:
+        change_order = ""
+    return {
+        "project_id": v["project_id"],
+        "line_id": v["milestone_id"],
+        "description": v["description"],
+        "scheduled_value": scheduled,
+        "percent_complete": progress,
+        "status": status or "",
+        "completed_on": v.get("completed_on"),
+        "stored_materials": stored or 0,
+        "change_order": change_order.strip(),
+        "retainage_pct": v.get("retainage_pct"),
+        "previously_billed": prev_billed,
+        "previously_retained": prev_retained,
+        "tax_code": v.get("tax_code") or "",
+        "_source": out.file,
+        "_sheet": row.table.sheet_name,
+        "_row": row.r + 1,
+    }
+
+
+def _warn_sheet_flags(table: Table, data_rows: list[int], out: _Collector) -> None:
+    sheet = table.sheet
+    hidden = sorted(r for r in sheet.hidden_rows if r in set(data_rows))
+    if hidden:
+        shown = ", ".join(str(r + 1) for r in hidden[:20]) + (" ..." if len(hidden) > 20 else "")
+        out.add("hidden-rows", Severity.WARNING,
+                f"rows {shown} are hidden in Excel and were billed like the others; unhide "
+                "them to check", out.at(table))
+    hidden_cols = sorted(
+        (name, i) for name, i in table.columns.items() if i in sheet.hidden_cols
+    )
+    for name, _ in hidden_cols:
+        out.add("hidden-column", Severity.WARNING,
+                "this column is hidden in Excel and was read like the others; unhide it to "
+                "check", out.at(table, None, name))
+
+
+def _warn_fractions(table: Table, rows: list[_Row], name: str, out: _Collector) -> None:
+    if name not in table.columns:
+        return
+    index = table.columns[name]
+    values = [
+        row.values.get(name) for row in rows
+        if (row.r, index) not in table.sheet.percent_cells
+    ]
+    numbers = [v for v in values if isinstance(v, Decimal)]
+    if numbers and all(0 <= v <= 1 for v in numbers) and any(v > 0 for v in numbers):
+        out.add("percent-maybe-fraction", Severity.WARNING,
+                "every value in this column is between 0 and 1, so they were read as percents "
+                "below 1% (0.45 = 0.45%); if they are fractions (0.45 = 45%), enter 45 or "
+                "format the cells as percentages", out.at(table, None, name))
+
+
+def parse_tables(
+    sheets: list[RawSheet], file: str, default_currency: str, date_order: str
+) -> ParsedTables:
+    out = _Collector(file)
+    layout = find_layout(sheets, out)
+    if layout is None:
+        return ParsedTables(empty_projects(), empty_lines(), out.problems)
+    tables = [t for t in (layout.projects, layout.lines) if t is not None]
+    ctx = CellContext(decimal_mark=_decimal_mark(tables, out), date_order=date_order)
+    headers = {
+        (t.sheet_name, name): (t.headers[name], column_letter(i))
+        for t in tables for name, i in t.columns.items()
+    }
+    project_records: dict[str, dict[str, object]] = {}
+    currency_of: dict[str, str | None] = {}
+    line_records: list[dict[str, object]] = []
+    lines_sheet = layout.lines.sheet_name
+
+    if layout.projects is not None:
+        prows = _data_rows(layout.projects, out)
+        _warn_sheet_flags(layout.projects, prows, out)
+        first_row: dict[str, int] = {}
+        for r in prows:
+            row = _read_row(layout.projects, r, ctx, out)
+            pid = row.values.get("project_id")
+            if isinstance(pid, str) and pid in first_row:
+                out.add("duplicate-project", Severity.ERROR,
+                        f"project {pid} is listed twice (rows {first_row[pid] + 1} and {r + 1}); "
+                        "keep one row per project", out.at(layout.projects, r, "project_id"))
+                continue
+            if isinstance(pid, str):
+                first_row[pid] = r
+            record = _project_record(row, default_currency, out, lines_sheet)
+            if isinstance(pid, str):
+                currency_of[pid] = record["currency"] if record else None  # type: ignore[assignment]
+            if record is not None:
+                project_records[str(pid)] = record
+        lrows = _data_rows(layout.lines, out)
+        _warn_sheet_flags(layout.lines, lrows, out)
+        parsed_lines = [_read_row(layout.lines, r, ctx, out) for r in lrows]
+        for row in parsed_lines:
+            pid = row.values.get("project_id")
+            if isinstance(pid, str) and pid not in currency_of:
+                out.add("unknown-project", Severity.ERROR,
+                        f"project {pid} is not on the {layout.projects.sheet_name} sheet; add it "
+                        "there or correct the project id", out.at(layout.lines, row.r,
+                                                                  "project_id"))
+                continue
+            record = _line_record(row, currency_of.get(str(pid)) if isinstance(pid, str)
+                                  else None, out)
+            if record is not None:
+                line_records.append(record)
+        with_lines = {str(r.values.get("project_id")) for r in parsed_lines}
+        for pid, r in first_row.items():
+            if pid not in with_lines:
+                out.add("no-lines", Severity.WARNING,
+                        f"project {pid} has no lines on the {lines_sheet} sheet, so nothing is "
+                        "billed for it", out.at(layout.projects, r, "project_id"))
+        _warn_fractions(layout.lines, parsed_lines, "percent_complete", out)
+    else:
+        table = layout.lines
+        lrows = _data_rows(table, out)
+        _warn_sheet_flags(table, lrows, out)
+        parsed_lines = [_read_row(table, r, ctx, out) for r in lrows]
+        seen: dict[str, _Row] = {}
+        failed_projects: set[str] = set()
+        for row in parsed_lines:
+            pid = row.values.get("project_id")
+            if not isinstance(pid, str):
+                _line_record(row, None, out)
+                continue
+            if pid not in seen:
+                seen[pid] = row
+                record = _project_record(row, default_currency, out, lines_sheet)
+                if record is None:
+                    failed_projects.add(pid)
+                else:
+                    project_records[pid] = record
+            else:
+                _compare_project_columns(seen[pid], row, out)
+            currency = project_records[pid]["currency"] if pid in project_records else None
+            record = _line_record(row, currency if isinstance(currency, str) else None, out)
+            if record is not None:
+                line_records.append(record)
+        _warn_fractions(table, parsed_lines, "percent_complete", out)
+
+    projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
+    lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
+    return ParsedTables(_typed_projects(projects), _typed_lines(lines), out.problems, headers,
+                        layout.kind)
+
+
+_PROJECT_ONLY = tuple(c.name for c in PROJECT_COLUMNS if c.name not in
+                      {"project_id", "retainage_pct", "tax_code"})
+
+
+def _compare_project_columns(first: _Row, other: _Row, out: _Collector) -> None:
+    for name in _PROJECT_ONLY:
+        a, b = first.values.get(name), other.values.get(name)
+        # A blank cell on a later row repeats the project's value (grouped exports leave the
+        # project columns empty below the first row); only two different values conflict.
+        if b is None or not _ok(a) or not _ok(b) or a == b:
+            continue
+        pid = first.values.get("project_id")
+        out.add("project-conflict", Severity.ERROR,
+                f"project {pid} has {name} {_show(a)} on row {first.r + 1} but {_show(b)} on "
+                f"row {other.r + 1}; a project's columns must agree on every row",
+                out.at(other.table, other.r, name))
+
+
+def _show(value: object) -> str:
+    return "(empty)" if value is None else repr(str(value))
+
+
+_PROJECT_FRAME = (
+    "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
+    "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
+    "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
+    "reverse_charge", "tax_code", "_source", "_sheet", "_row", "_lines_sheet",
+)
+_LINE_FRAME = (
+    "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
+    "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
+    "previously_retained", "tax_code", "_source", "_sheet", "_row",
+)
+
+
+def empty_projects() -> pd.DataFrame:
+    return _typed_projects(pd.DataFrame(columns=list(_PROJECT_FRAME)))
+
+
+def empty_lines() -> pd.DataFrame:
+    return _typed_lines(pd.DataFrame(columns=list(_LINE_FRAME)))
+
+
+def _typed_projects(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype(object)
+    frame["contract_value"] = frame["contract_value"].astype("Int64")
+    frame["release_retainage"] = frame["release_retainage"].astype(bool)
+    frame["reverse_charge"] = frame["reverse_charge"].astype(bool)
+    frame["_row"] = frame["_row"].astype(np.int64)
+    return frame
+
+
+def _typed_lines(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype(object)
+    frame["scheduled_value"] = frame["scheduled_value"].astype(np.int64)
+    frame["stored_materials"] = frame["stored_materials"].astype(np.int64)
+    frame["previously_billed"] = frame["previously_billed"].astype("Int64")
+    frame["previously_retained"] = frame["previously_retained"].astype("Int64")
+    frame["_row"] = frame["_row"].astype(np.int64)
+    return frame

@@ -1,0 +1,110 @@
+"""The workbook columns of INPUT.md: canonical names, aliases, kinds, and how headers match.
+
+Headers match case-, space-, underscore- and punctuation-insensitively (``% Complete``,
+``pct_complete`` and ``PCT COMPLETE`` are one header); ``%`` counts as the word ``pct``.
+No alias belongs to two columns (a test checks).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Kinds tell the cell readers what a column holds.
+TEXT, ID, MONEY, PERCENT, INT_DAYS, FLAG, DATE, STATUS, CURRENCY = (
+    "text", "id", "money", "percent", "days", "flag", "date", "status", "currency",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+PROJECT_COLUMNS: tuple[Column, ...] = (
+    Column("project_id", ID, ("project", "project code", "project no", "job", "job no",
+                              "job number", "project number", "project #"), required=True),
+    Column("project_name", TEXT, ("project title", "job name")),
+    Column("client", TEXT, ("customer", "client name", "bill to"), required=True),
+    Column("client_address", TEXT, ("address", "client address", "billing address")),
+    Column("client_email", TEXT, ("email", "client email")),
+    Column("client_tax_id", ID, ("gstin", "vat number", "tax id", "client gstin",
+                                 "client vat number")),
+    Column("currency", CURRENCY, ("ccy",)),
+    Column("retainage_pct", PERCENT, ("retainage", "retention", "retention %", "retainage %")),
+    Column("tax_rate", PERCENT, ("tax %", "vat %", "gst %", "tax")),
+    Column("payment_terms_days", INT_DAYS, ("terms", "net days", "payment terms")),
+    Column("po_number", ID, ("po", "purchase order", "po no")),
+    Column("contract_value", MONEY, ("contract sum", "original contract sum")),
+    Column("stored_retainage_pct", PERCENT, ("retainage on stored materials",)),
+    Column("release_retainage", FLAG),
+    Column("place_of_supply", TEXT, ("client state",)),
+    Column("reverse_charge", FLAG),
+    Column("tax_code", ID, ("sac", "hsn", "sac code", "hsn/sac")),
+)
+
+LINE_COLUMNS: tuple[Column, ...] = (
+    Column("project_id", ID, PROJECT_COLUMNS[0].aliases, required=True),
+    Column("milestone_id", ID, ("line", "line id", "item", "item no", "milestone"),
+           required=True),
+    Column("description", TEXT, ("description of work", "task", "work", "scope"),
+           required=True),
+    Column("scheduled_value", MONEY, ("amount", "value", "milestone amount",
+                                      "contract amount"), required=True),
+    Column("percent_complete", PERCENT, ("% complete", "progress", "pct complete", "percent")),
+    Column("status", STATUS, ("milestone status", "stage status")),
+    Column("completed_on", DATE, ("completion date", "date completed")),
+    Column("stored_materials", MONEY, ("materials stored", "materials presently stored")),
+    Column("change_order", TEXT, ("co", "co no", "change order no")),
+    Column("retainage_pct", PERCENT, PROJECT_COLUMNS[7].aliases),
+    Column("previously_billed", MONEY, ("billed to date", "previous billing")),
+    Column("previously_retained", MONEY, ("retainage to date",)),
+    Column("tax_code", ID, PROJECT_COLUMNS[16].aliases),
+)
+
+# One of these must be present on a lines sheet (progress by percent, or by status).
+PROGRESS_COLUMNS = ("percent_complete", "status")
+
+# Sheet names of the two-sheet layout.
+PROJECT_SHEET_NAMES = ("projects",)
+LINE_SHEET_NAMES = ("milestones", "schedule of values", "sov", "lines")
+
+# Flat layout: a row carries its project's columns. retainage_pct and tax_code there are read
+# per line (a per-line value equal on every row is the project's value in effect).
+FLAT_PROJECT_ONLY = tuple(
+    c for c in PROJECT_COLUMNS if c.name not in {"project_id", "retainage_pct", "tax_code"}
+)
+FLAT_COLUMNS: tuple[Column, ...] = LINE_COLUMNS + FLAT_PROJECT_ONLY
+
+STATUS_PROGRESS = {
+    "not started": False,
+    "in progress": False,
+    "complete": True,
+    "completed": True,
+    "done": True,
+    "approved": True,
+}
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(header: object) -> str:
+    """The matching key of a header or sheet name: ``% Complete`` -> ``pctcomplete``."""
+    text = str(header).casefold().replace("%", " pct ").replace("#", " no ")
+    return _NON_WORD.sub("", text)
+
+
+def lookup(columns: tuple[Column, ...]) -> dict[str, Column]:
+    """Matching key -> column, for the canonical name and every alias."""
+    table: dict[str, Column] = {}
+    for column in columns:
+        for name in (column.name, *column.aliases):
+            table[normalise(name)] = column
+    return table
+
+
+def normalise_status(text: str) -> str:
+    return " ".join(re.split(r"[\s_\-]+", text.strip().casefold()))

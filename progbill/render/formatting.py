@@ -1,0 +1,63 @@
+"""Amounts, percentages and dates as the configured locale writes them (babel).
+
+Formatting is display only: it receives exact minor units and never rounds (the currency's
+exponent is exactly the number of decimals shown).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from progbill.money import exponent, from_minor
+
+
+@lru_cache(maxsize=64)
+def _number_pattern(locale: str, decimals: int) -> str:
+    """The locale's grouping (``#,##,##0`` in India) with exactly ``decimals`` decimals."""
+    pattern = Locale.parse(locale).decimal_formats[None].pattern
+    integer = pattern.split(";")[0].split(".")[0]
+    return integer + ("." + "0" * decimals if decimals else "")
+
+
+class Formatter:
+    def __init__(self, locale: str, currency: str) -> None:
+        self.locale = locale
+        self.currency = currency
+        self.exp = exponent(currency)
+
+    def number(self, minor: int) -> str:
+        """``1,234.50`` / ``1.234,50`` / ``12,34,567.00``: an amount without its symbol."""
+        return format_decimal(from_minor(minor, self.currency),
+                              format=_number_pattern(self.locale, self.exp), locale=self.locale)
+
+    def money(self, minor: int) -> str:
+        """``$1,234.50``, ``1.234,50 €``, ``₹12,34,567.00``."""
+        return format_currency(from_minor(minor, self.currency), self.currency,
+                               locale=self.locale, currency_digits=True)
+
+    def percent(self, value: Decimal, decimals: int = 2) -> str:
+        pattern = _number_pattern(self.locale, decimals) + "%"
+        return format_decimal(value / 100, format=pattern, locale=self.locale)
+
+    def rate(self, value: Decimal) -> str:
+        """A tax or retainage rate as typed: 20%, 9%, 2.5%."""
+        normal = value.normalize()
+        decimals = max(0, -normal.as_tuple().exponent)  # type: ignore[operator]
+        return self.percent(value, decimals)
+
+    def date(self, value: date | str | None) -> str:
+        if value is None or value == "":
+            return ""
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        return format_date(day, "medium", locale=self.locale)
+
+    def month(self, period: str) -> str:
+        """``2026-11`` -> ``November 2026`` in the locale."""
+        year, month = (int(x) for x in period.split("-"))
+        return format_date(date(year, month, 1), "MMMM y", locale=self.locale)

@@ -1,0 +1,115 @@
+"""PDF rendering: Jinja2 (autoescape, StrictUndefined) + WeasyPrint with a locked URL fetcher.
+
+Safety: workbook text reaches the template only as autoescaped strings, so it cannot add tags,
+styles or links; the URL fetcher serves ``data:`` URLs and files inside the template folder and
+refuses everything else (network, other local files). The CSS lives in its own file, loaded as a
+``CSS`` object with the same fetcher (autoescaping an inline ``<style>`` breaks it).
+
+Reproducibility: the PDF's dates come from the document (``dcterms.created``/``modified`` meta
+tags set from the invoice date), so the same document renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from progbill.problems import ConfigError
+
+TEMPLATE_NAME = "invoice.html"
+STYLESHEET_NAME = "invoice.css"
+
+
+def bundled_templates() -> Path:
+    """The templates shipped with progbill: inside the package in a wheel, or the repository's
+    top-level ``templates/default`` in a source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "templates" / "default"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "templates" / "default"
+
+
+def _locked_fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class LockedFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves ``data:`` URLs and files under ``root``; refuses every other URL."""
+
+        def __init__(self, root: Path) -> None:
+            super().__init__(allowed_protocols=("data", "file"))
+            self.root = root.resolve()
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("file:"):
+                from urllib.parse import unquote, urlsplit
+
+                path = Path(unquote(urlsplit(url).path)).resolve()
+                if path.is_relative_to(self.root) and path.is_file():
+                    return URLFetcherResponse(url, body=path.read_bytes())
+            raise ValueError(f"progbill templates may load only their own files, not {url}")
+
+    return LockedFetcher
+
+
+class _WeasyLogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class Renderer:
+    """Renders documents with one template folder; reuses fonts and parsed CSS per process."""
+
+    def __init__(self, template_dir: Path | None = None) -> None:
+        import jinja2
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.template_dir = (template_dir or bundled_templates()).resolve()
+        html_path = self.template_dir / TEMPLATE_NAME
+        css_path = self.template_dir / STYLESHEET_NAME
+        if not html_path.is_file():
+            raise ConfigError(
+                f"output.template_dir: {self.template_dir} has no {TEMPLATE_NAME}; copy the "
+                "bundled templates there first (progbill init --templates)")
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(self.template_dir)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        try:
+            self.template = self.env.get_template(TEMPLATE_NAME)
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"template {html_path} is broken: {exc}") from exc
+        self.fetcher = _locked_fetcher_class()(self.template_dir)
+        self.font_config = FontConfiguration()
+        self.stylesheets = []
+        if css_path.is_file():
+            self.stylesheets.append(CSS(filename=str(css_path), url_fetcher=self.fetcher,
+                                        font_config=self.font_config))
+
+    def html(self, context: dict[str, Any]) -> str:
+        import jinja2
+
+        try:
+            return self.template.render(**context)
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"template {self.template_dir / TEMPLATE_NAME} failed: {exc}") from exc
+
+    def pdf(self, context: dict[str, Any]) -> bytes:
+        from weasyprint import CSS, HTML
+
+        page = CSS(string=f"@page {{ size: {context.get('page_size', 'A4')}; }}",
+                   font_config=self.font_config, url_fetcher=self.fetcher)
+        document = HTML(string=self.html(context), base_url=self.template_dir.as_uri() + "/",
+                        url_fetcher=self.fetcher)
+        return document.write_pdf(stylesheets=[*self.stylesheets, page],
+                                  font_config=self.font_config, uncompressed_pdf=False)

@@ -1,0 +1,125 @@
+"""The run report and validation output as text for a finance user (the CLI prints these)."""
+
+from __future__ import annotations
+
+from progbill.money import from_minor
+from progbill.pipeline import FileReport, LedgerReport, RunReport, ValidationReport
+from progbill.problems import Severity
+
+MAX_PROBLEMS_SHOWN = 10
+
+
+def _amount(minor: int, currency: str) -> str:
+    return f"{from_minor(minor, currency):,}"
+
+
+def _file_lines(f: FileReport, all_problems: bool) -> list[str]:
+    out = []
+    if f.status == "accepted":
+        warn = f", {len(f.warnings)} warning{'s' if len(f.warnings) != 1 else ''}" \
+            if f.warnings else ""
+        out.append(f"  OK        {f.name}: {f.projects} project{'s' if f.projects != 1 else ''}, "
+                   f"{f.lines} line{'s' if f.lines != 1 else ''}{warn}")
+    else:
+        n = len(f.errors)
+        out.append(f"  REJECTED  {f.name}: {n} error{'s' if n != 1 else ''}, nothing billed "
+                   "from this file")
+    shown = [p for p in f.problems if p.severity is not Severity.INFO]
+    limit = None if all_problems else MAX_PROBLEMS_SHOWN
+    for p in shown[:limit]:
+        out.append(f"      {p.severity.upper()}: {p}")
+    if limit is not None and len(shown) > limit:
+        out.append(f"      ... and {len(shown) - limit} more (see the Exceptions sheet or "
+                   "failed/*.errors.txt)")
+    if f.moved_to:
+        out.append(f"      moved to {f.moved_to}")
+    return out
+
+
+def format_run(report: RunReport) -> str:
+    kind = "Draft run" if report.draft else "Run"
+    lines = [f"{kind} for {report.period} ({report.run_id})", ""]
+    if not report.files and not report.skipped:
+        lines.append("No workbooks to read.")
+    if report.files:
+        lines.append("Files")
+        for f in report.files:
+            lines.extend(_file_lines(f, all_problems=False))
+    if report.skipped:
+        lines.append("Skipped")
+        lines.extend(f"  {s.path.name}: {s.reason}" for s in report.skipped)
+    lines.append("")
+    if report.documents:
+        heading = "Drafts rendered (nothing stored)" if report.draft else "Documents issued"
+        lines.append(heading)
+        width = max(len(d.number) for d in report.documents)
+        for d in report.documents:
+            lines.append(f"  {d.number:<{width}}  {d.type:<11}  {d.project_id:<12} "
+                         f"{d.client[:28]:<28}  {d.currency} "
+                         f"{_amount(d.amount_due, d.currency):>16}")
+        lines.append("")
+        lines.append("Totals")
+        for t in report.totals():
+            lines.append(f"  {t['type']:<11}  {t['currency']}  {t['count']:>4} "
+                         f"document{'s' if t['count'] != 1 else ' '}  "
+                         f"{_amount(t['amount_due'], t['currency']):>16}")
+    else:
+        lines.append("No documents issued: nothing was completed since the last invoice."
+                     if report.files and not report.rejected else "No documents issued.")
+    lines.append("")
+    outputs = []
+    if report.draft:
+        outputs.append(f"drafts/{report.period}/ ({report.pdfs_rendered} PDF"
+                       f"{'s' if report.pdfs_rendered != 1 else ''})")
+    else:
+        if report.pdfs_rendered:
+            outputs.append(f"{report.pdfs_rendered} PDF{'s' if report.pdfs_rendered != 1 else ''}"
+                           f" in invoices/")
+        if report.pdfs_pending:
+            outputs.append(f"{report.pdfs_pending} PDF{'s' if report.pdfs_pending != 1 else ''} "
+                           "pending (rendered by the next run or `progbill ledger`)")
+        if report.ledger:
+            outputs.append(report.ledger)
+        if report.report_path:
+            outputs.append(report.report_path)
+    if outputs:
+        lines.append("Outputs: " + "; ".join(outputs))
+    lines.extend(f"Note: {n}" for n in report.notes)
+    if report.rejected:
+        lines.append(f"{len(report.rejected)} file{'s were' if len(report.rejected) > 1 else ' was'}"
+                     " rejected; fix the problems above and run again.")
+    return "\n".join(lines)
+
+
+def format_validation(report: ValidationReport, show_info: bool = True) -> str:
+    lines = []
+    for f in report.files:
+        if f.status == "accepted":
+            warn = f", {len(f.warnings)} warning{'s' if len(f.warnings) != 1 else ''}" \
+                if f.warnings else ""
+            lines.append(f"OK        {f.name}: {f.projects} project"
+                         f"{'s' if f.projects != 1 else ''}, {f.lines} line"
+                         f"{'s' if f.lines != 1 else ''}{warn}")
+        else:
+            n = len(f.errors)
+            lines.append(f"ERRORS    {f.name}: {n} error{'s' if n != 1 else ''}; this file "
+                         "would not be billed")
+        for p in f.problems:
+            if p.severity is Severity.INFO and not show_info:
+                continue
+            lines.append(f"  {p.severity.upper()}: {p}")
+    for s in report.skipped:
+        lines.append(f"SKIPPED   {s.path.name}: {s.reason}")
+    if not report.files and not report.skipped:
+        lines.append("No workbooks found.")
+    return "\n".join(lines)
+
+
+def format_ledger(report: LedgerReport) -> str:
+    lines = [f"Rebuilt {report.ledger}"]
+    if report.pdfs_rendered:
+        lines.append(f"Rendered {len(report.pdfs_rendered)} missing PDF"
+                     f"{'s' if len(report.pdfs_rendered) != 1 else ''}: "
+                     + ", ".join(report.pdfs_rendered))
+    lines.extend(f"Note: {n}" for n in report.notes)
+    return "\n".join(lines)

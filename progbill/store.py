@@ -1,0 +1,515 @@
+"""The ledger store: SQLite (WAL) in the workspace, the single source of truth.
+
+Invariants:
+
+* one run changes the store in one transaction (:meth:`Store.commit_run`); document numbers are
+  read and assigned inside it, so a crash leaves no gap and no duplicate;
+* issued documents and their lines are immutable: triggers refuse any UPDATE other than
+  recording the PDF, and any DELETE;
+* amounts are INTEGER minor units; percentages and rates are TEXT decimals.
+
+Schema (see README "The ledger store"):
+
+``runs``            one row per run that committed (drafts and validations store nothing)
+``input_files``     every file a run read, with SHA-256, status and where it was archived
+``documents``       issued invoices and credit notes with their G702 summary and a snapshot of
+                    the seller and the project as printed
+``document_lines``  the G703 lines of each document (every schedule line; ``on_document`` marks
+                    the lines whose B or Rt is not zero)
+``document_taxes``  tax per rate of each document
+``line_state``      per line, the amounts as last invoiced (or the opening balance)
+``openings``        onboarding balances (``previously_billed``/``previously_retained``)
+``projects``        per project, the contract as last read and the currency it is billed in
+``exceptions``      every problem reported by a run
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from progbill.billing.core import Bill, LedgerState, number_documents
+from progbill.billing.settings import BillingSettings
+from progbill.problems import Problem
+
+SCHEMA_VERSION = 1
+
+_DOCUMENT_MONEY = (
+    "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
+    "original_contract", "change_orders", "contract_to_date", "completed_stored_to_date",
+    "work_to_date", "stored_to_date", "retainage_work", "retainage_stored", "retainage_to_date",
+    "earned_less_retainage", "previous_certificates", "balance_to_finish_incl_retainage",
+)
+DOCUMENT_COLUMNS = (
+    "number", "series", "fy", "seq", "type", "run_id", "period", "invoice_date", "due_date",
+    "payment_terms_days", "project_id", "project_name", "client", "client_address",
+    "client_email", "client_tax_id", "po_number", "place_of_supply", "tax_code", "currency",
+    *_DOCUMENT_MONEY, "tax_rate", "reverse_charge", "corrects_number", "corrects_date",
+    "source_file", "source_sha256", "seller_json", "render_json", "pdf_path", "pdf_sha256",
+)
+_LINE_MONEY = (
+    "scheduled_value", "work_to_date", "from_previous", "this_period", "stored_materials",
+    "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
+    "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
+)
+LINE_COLUMNS = (
+    "number", "position", "project_id", "line_id", "description", "change_order", "tax_code",
+    "on_document", "percent_complete", "retainage_pct", "stored_retainage_pct", *_LINE_MONEY,
+)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, period TEXT NOT NULL, started TEXT NOT NULL,
+    finished TEXT NOT NULL, files_ok INTEGER NOT NULL, files_rejected INTEGER NOT NULL,
+    invoices INTEGER NOT NULL, credit_notes INTEGER NOT NULL, version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS input_files (
+    run_id TEXT NOT NULL REFERENCES runs(run_id), name TEXT NOT NULL, path TEXT NOT NULL,
+    sha256 TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+    archived_as TEXT
+);
+CREATE TABLE IF NOT EXISTS documents (
+    number TEXT PRIMARY KEY, series TEXT NOT NULL, fy INTEGER NOT NULL, seq INTEGER NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('Invoice', 'Credit Note')),
+    run_id TEXT NOT NULL REFERENCES runs(run_id), period TEXT NOT NULL,
+    invoice_date TEXT NOT NULL, due_date TEXT NOT NULL, payment_terms_days INTEGER NOT NULL,
+    project_id TEXT NOT NULL, project_name TEXT NOT NULL, client TEXT NOT NULL,
+    client_address TEXT NOT NULL, client_email TEXT NOT NULL, client_tax_id TEXT NOT NULL,
+    po_number TEXT NOT NULL, place_of_supply TEXT NOT NULL, tax_code TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    {", ".join(f"{c} INTEGER NOT NULL" for c in _DOCUMENT_MONEY)},
+    tax_rate TEXT NOT NULL, reverse_charge INTEGER NOT NULL,
+    corrects_number TEXT, corrects_date TEXT,
+    source_file TEXT NOT NULL, source_sha256 TEXT NOT NULL,
+    seller_json TEXT NOT NULL, render_json TEXT NOT NULL,
+    pdf_path TEXT, pdf_sha256 TEXT,
+    UNIQUE (series, fy, seq)
+);
+CREATE INDEX IF NOT EXISTS documents_project ON documents(project_id);
+CREATE TABLE IF NOT EXISTS document_lines (
+    number TEXT NOT NULL REFERENCES documents(number), position INTEGER NOT NULL,
+    project_id TEXT NOT NULL, line_id TEXT NOT NULL, description TEXT NOT NULL,
+    change_order TEXT NOT NULL, tax_code TEXT NOT NULL, on_document INTEGER NOT NULL,
+    percent_complete TEXT NOT NULL, retainage_pct TEXT NOT NULL,
+    stored_retainage_pct TEXT NOT NULL,
+    {", ".join(f"{c} INTEGER NOT NULL" for c in _LINE_MONEY)},
+    PRIMARY KEY (number, position)
+);
+CREATE TABLE IF NOT EXISTS document_taxes (
+    number TEXT NOT NULL REFERENCES documents(number), position INTEGER NOT NULL,
+    label TEXT NOT NULL, rate TEXT NOT NULL, base INTEGER NOT NULL, amount INTEGER NOT NULL,
+    PRIMARY KEY (number, position)
+);
+CREATE TABLE IF NOT EXISTS line_state (
+    project_id TEXT NOT NULL, line_id TEXT NOT NULL,
+    work_to_date INTEGER NOT NULL, stored_materials INTEGER NOT NULL,
+    total_to_date INTEGER NOT NULL, retainage_to_date INTEGER NOT NULL,
+    last_document TEXT,
+    PRIMARY KEY (project_id, line_id)
+);
+CREATE TABLE IF NOT EXISTS openings (
+    project_id TEXT NOT NULL, line_id TEXT NOT NULL, previously_billed INTEGER,
+    previously_retained INTEGER, run_id TEXT NOT NULL, source_file TEXT NOT NULL,
+    PRIMARY KEY (project_id, line_id)
+);
+CREATE TABLE IF NOT EXISTS projects (
+    project_id TEXT PRIMARY KEY, project_name TEXT NOT NULL, client TEXT NOT NULL,
+    currency TEXT NOT NULL, original_contract INTEGER NOT NULL,
+    change_orders INTEGER NOT NULL, last_run TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exceptions (
+    run_id TEXT NOT NULL, file TEXT NOT NULL, sheet TEXT, row INTEGER, column TEXT,
+    cell TEXT, severity TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS documents_are_immutable BEFORE UPDATE ON documents
+WHEN {" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in DOCUMENT_COLUMNS
+                  if c not in ("pdf_path", "pdf_sha256"))}
+BEGIN SELECT RAISE(ABORT, 'issued documents are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS documents_are_kept BEFORE DELETE ON documents
+BEGIN SELECT RAISE(ABORT, 'issued documents are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS document_lines_are_immutable BEFORE UPDATE ON document_lines
+BEGIN SELECT RAISE(ABORT, 'issued documents are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS document_lines_are_kept BEFORE DELETE ON document_lines
+BEGIN SELECT RAISE(ABORT, 'issued documents are never deleted'); END;
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    period: str
+    started: str
+    finished: str
+    version: str
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    name: str
+    path: str
+    sha256: str
+    status: str  # accepted | rejected
+    archived_as: str | None = None
+
+
+class Store:
+    """The workspace's ``progbill.db``. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        # executescript commits any open transaction itself, so the script carries its own.
+        self.db.executescript(
+            f"BEGIN IMMEDIATE;\n{_SCHEMA}\nINSERT OR IGNORE INTO meta(key, value) "
+            f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ----------------------------------------------------------------------------------------
+    # reading state for billing
+
+    def state_for(self, project_ids: Iterable[str]) -> LedgerState:
+        ids = sorted(set(project_ids))
+        if not ids:
+            return LedgerState()
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (project_id TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM wanted")
+        self.db.executemany("INSERT INTO wanted VALUES (?)", [(i,) for i in ids])
+        lines = pd.read_sql_query(
+            """SELECT s.project_id, s.line_id, s.work_to_date, s.stored_materials,
+                      s.total_to_date, s.retainage_to_date, o.previously_billed AS opening_billed,
+                      s.last_document
+               FROM line_state s JOIN wanted w USING (project_id)
+               LEFT JOIN openings o USING (project_id, line_id)""",
+            self.db,
+        )
+        for column in ("work_to_date", "stored_materials", "total_to_date", "retainage_to_date"):
+            lines[column] = lines[column].astype(np.int64)
+        lines["opening_billed"] = lines["opening_billed"].astype("Int64")
+        lines = lines.astype({"project_id": object, "line_id": object, "last_document": object})
+        projects = pd.read_sql_query(
+            """SELECT p.project_id, p.currency,
+                      (SELECT number FROM documents d WHERE d.project_id = p.project_id
+                         AND d.type = 'Invoice' ORDER BY d.invoice_date DESC, d.fy DESC,
+                         d.seq DESC LIMIT 1) AS last_invoice_number,
+                      (SELECT invoice_date FROM documents d WHERE d.project_id = p.project_id
+                         AND d.type = 'Invoice' ORDER BY d.invoice_date DESC, d.fy DESC,
+                         d.seq DESC LIMIT 1) AS last_invoice_date,
+                      (SELECT max(period) FROM documents d
+                         WHERE d.project_id = p.project_id) AS last_period
+               FROM projects p JOIN wanted w USING (project_id)""",
+            self.db,
+        ).astype(object)
+        projects["last_invoice_date"] = projects["last_invoice_date"].map(
+            lambda v: date.fromisoformat(v) if isinstance(v, str) else None
+        )
+        return LedgerState(lines=lines, projects=projects)
+
+    def last_sequences(self) -> dict[tuple[str, int], int]:
+        rows = self.db.execute("SELECT series, fy, max(seq) FROM documents GROUP BY series, fy")
+        return {(series, fy): seq for series, fy, seq in rows}
+
+    # ----------------------------------------------------------------------------------------
+    # the run's one transaction
+
+    def commit_run(
+        self,
+        run: RunRecord,
+        bill: Bill,
+        projects: pd.DataFrame,
+        files: list[InputRecord],
+        problems: list[Problem],
+        settings: BillingSettings,
+        seller: dict[str, str],
+        render: dict[str, str],
+        sources: dict[str, str],
+    ) -> pd.DataFrame:
+        """Store the run, number and store its documents, and move the line state on.
+
+        ``projects`` are the accepted projects (their contract is recorded); ``sources`` maps a
+        source file name to its SHA-256. Returns the documents with their numbers.
+        """
+        with self.transaction() as db:
+            numbered = number_documents(bill.documents, self.last_sequences(), settings)
+            number_of = dict(zip(numbered["doc_key"], numbered["number"], strict=True))
+            counts = numbered["type"].value_counts()
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.run_id, run.period, run.started, run.finished,
+                 sum(f.status == "accepted" for f in files),
+                 sum(f.status == "rejected" for f in files),
+                 int(counts.get("Invoice", 0)), int(counts.get("Credit Note", 0)), run.version),
+            )
+            db.executemany(
+                "INSERT INTO input_files VALUES (?, ?, ?, ?, ?, ?)",
+                [(run.run_id, f.name, f.path, f.sha256, f.status, f.archived_as) for f in files],
+            )
+            db.executemany(
+                "INSERT INTO exceptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_exception_row(run.run_id, p) for p in problems],
+            )
+            self._record_projects(db, projects, run.run_id)
+            self._insert_documents(db, numbered, bill, projects, run, seller, render, sources)
+            self._insert_lines(db, bill, number_of)
+            self._record_openings(db, bill, run.run_id, projects)
+        return numbered
+
+    def _insert_documents(self, db: sqlite3.Connection, numbered: pd.DataFrame, bill: Bill,
+                          projects: pd.DataFrame, run: RunRecord, seller: dict[str, str],
+                          render: dict[str, str], sources: dict[str, str]) -> None:
+        if numbered.empty:
+            return
+        records = document_records(numbered, projects, run.run_id, seller, render, sources)
+        db.executemany(
+            f"INSERT INTO documents VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))})",
+            [tuple(r[c] for c in DOCUMENT_COLUMNS) for r in records],
+        )
+        taxes = tax_records(bill, numbered)
+        db.executemany(
+            "INSERT INTO document_taxes VALUES (?, ?, ?, ?, ?, ?)",
+            [(t.number, int(t.position), t.label, str(t.rate), int(t.base), int(t.amount))
+             for t in taxes.itertuples(index=False)],
+        )
+
+    def _insert_lines(self, db: sqlite3.Connection, bill: Bill, number_of: dict[int, str]) -> None:
+        lines = bill.lines
+        if lines.empty:
+            return
+        numbers = lines["doc_key"].map(number_of)
+        columns = [lines[c] for c in _LINE_MONEY]
+        rows = zip(
+            numbers, lines["position"].astype(int), lines["project_id"], lines["line_id"],
+            lines["description"], lines["change_order"], lines["tax_code"],
+            lines["on_document"].astype(int), lines["percent_complete"].map(str),
+            lines["retainage_pct"].map(str), lines["stored_retainage_pct"].map(str),
+            *(c.astype(np.int64).tolist() for c in columns), strict=True,
+        )
+        db.executemany(
+            f"INSERT INTO document_lines VALUES ({', '.join('?' * len(LINE_COLUMNS))})",
+            ((n, int(p), *rest) for n, p, *rest in rows),
+        )
+        db.executemany(
+            """INSERT INTO line_state VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (project_id, line_id) DO UPDATE SET
+               work_to_date = excluded.work_to_date, stored_materials = excluded.stored_materials,
+               total_to_date = excluded.total_to_date,
+               retainage_to_date = excluded.retainage_to_date,
+               last_document = excluded.last_document""",
+            zip(lines["project_id"], lines["line_id"],
+                lines["work_to_date"].astype(np.int64).tolist(),
+                lines["stored_materials"].astype(np.int64).tolist(),
+                lines["total_to_date"].astype(np.int64).tolist(),
+                lines["retainage_to_date"].astype(np.int64).tolist(), numbers, strict=True),
+        )
+
+    def _record_openings(self, db: sqlite3.Connection, bill: Bill, run_id: str,
+                         projects: pd.DataFrame) -> None:
+        if bill.openings.empty:
+            return
+        source = dict(zip(projects["project_id"], projects["_source"], strict=False))
+        rows = []
+        state = []
+        for o in bill.openings.itertuples(index=False):
+            billed = None if pd.isna(o.previously_billed) else int(o.previously_billed)
+            retained = None if pd.isna(o.previously_retained) else int(o.previously_retained)
+            rows.append((o.project_id, o.line_id, billed, retained, run_id,
+                         source.get(o.project_id, "")))
+            state.append((o.project_id, o.line_id, billed or 0, 0, billed or 0, retained or 0))
+        db.executemany("INSERT INTO openings VALUES (?, ?, ?, ?, ?, ?)", rows)
+        # A line first seen with an opening balance and no document this run still becomes
+        # known; a line that also got a document keeps the document's state.
+        db.executemany(
+            """INSERT INTO line_state VALUES (?, ?, ?, ?, ?, ?, NULL)
+               ON CONFLICT (project_id, line_id) DO NOTHING""",
+            state,
+        )
+
+    def _record_projects(self, db: sqlite3.Connection, projects: pd.DataFrame,
+                         run_id: str) -> None:
+        """Accepted projects: the contract as last read. The currency may change only until the
+        project's first document or opening balance; after that it is the billing currency."""
+        if projects.empty:
+            return
+        rows = []
+        for p in projects.drop_duplicates("project_id").itertuples(index=False):
+            rows.append((p.project_id, p.project_name, p.client, p.currency,
+                         int(p.original_contract), int(p.change_orders), run_id))
+        db.executemany(
+            """INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (project_id) DO UPDATE SET project_name = excluded.project_name,
+               client = excluded.client,
+               currency = CASE WHEN EXISTS (SELECT 1 FROM documents d
+                                            WHERE d.project_id = excluded.project_id)
+                                 OR EXISTS (SELECT 1 FROM openings o
+                                            WHERE o.project_id = excluded.project_id)
+                               THEN projects.currency ELSE excluded.currency END,
+               original_contract = excluded.original_contract,
+               change_orders = excluded.change_orders, last_run = excluded.last_run""",
+            rows,
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # reading documents back (ledger workbook, PDFs, show)
+
+    def documents(self) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT * FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db
+        )
+
+    def document(self, number: str) -> dict[str, object] | None:
+        cur = self.db.execute("SELECT * FROM documents WHERE number = ?", (number,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def document_lines(self, number: str | None = None, on_document_only: bool = False
+                       ) -> pd.DataFrame:
+        where, args = [], []
+        if number is not None:
+            where.append("number = ?")
+            args.append(number)
+        if on_document_only:
+            where.append("on_document = 1")
+        sql = "SELECT * FROM document_lines"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return pd.read_sql_query(sql + " ORDER BY number, position", self.db, params=args)
+
+    def document_taxes(self, number: str | None = None) -> pd.DataFrame:
+        if number is None:
+            return pd.read_sql_query("SELECT * FROM document_taxes ORDER BY number, position",
+                                     self.db)
+        return pd.read_sql_query(
+            "SELECT * FROM document_taxes WHERE number = ? ORDER BY position", self.db,
+            params=[number])
+
+    def set_pdf(self, number: str, relative_path: str, sha256: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE documents SET pdf_path = ?, pdf_sha256 = ? WHERE number = ?",
+                       (relative_path, sha256, number))
+
+    def projects_summary(self) -> pd.DataFrame:
+        return pd.read_sql_query(
+            """SELECT p.project_id, p.project_name, p.client, p.currency, p.original_contract,
+                      p.change_orders,
+                      coalesce((SELECT sum(total_to_date) FROM line_state s
+                                WHERE s.project_id = p.project_id), 0) AS billed_to_date,
+                      coalesce((SELECT sum(retainage_to_date) FROM line_state s
+                                WHERE s.project_id = p.project_id), 0) AS retainage_held,
+                      coalesce((SELECT sum(amount_due) FROM documents d
+                                WHERE d.project_id = p.project_id), 0) AS invoiced_total,
+                      (SELECT number FROM documents d WHERE d.project_id = p.project_id
+                         ORDER BY d.invoice_date DESC, d.run_id DESC, d.seq DESC LIMIT 1)
+                         AS last_document,
+                      (SELECT max(period) FROM documents d WHERE d.project_id = p.project_id)
+                         AS last_period
+               FROM projects p ORDER BY p.project_id""",
+            self.db,
+        )
+
+    def exceptions(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT rowid, * FROM exceptions ORDER BY rowid", self.db)
+
+    def runs(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM runs ORDER BY started, run_id", self.db)
+
+    def run_totals(self) -> pd.DataFrame:
+        return pd.read_sql_query(
+            """SELECT run_id, currency, count(*) AS documents,
+                      sum(type = 'Invoice') AS invoices, sum(type = 'Credit Note') AS credit_notes,
+                      sum(amount_due) AS amount_due
+               FROM documents GROUP BY run_id, currency ORDER BY run_id, currency""",
+            self.db,
+        )
+
+    def input_files(self, run_id: str | None = None) -> pd.DataFrame:
+        if run_id is None:
+            return pd.read_sql_query("SELECT * FROM input_files", self.db)
+        return pd.read_sql_query("SELECT * FROM input_files WHERE run_id = ?", self.db,
+                                 params=[run_id])
+
+
+def document_records(
+    numbered: pd.DataFrame, projects: pd.DataFrame, run_id: str, seller: dict[str, str],
+    render: dict[str, str], sources: dict[str, str],
+) -> list[dict[str, object]]:
+    """Numbered documents as rows of the ``documents`` table (also the shape drafts render)."""
+    info = projects.drop_duplicates("project_id").set_index("project_id")
+    records = []
+    for doc in numbered.itertuples(index=False):
+        project = info.loc[doc.project_id]
+        record: dict[str, object] = {
+            "number": doc.number, "series": doc.series, "fy": int(doc.fy), "seq": int(doc.seq),
+            "type": doc.type, "run_id": run_id, "period": doc.period,
+            "invoice_date": doc.invoice_date.isoformat(), "due_date": doc.due_date.isoformat(),
+            "payment_terms_days": int(doc.payment_terms_days), "project_id": doc.project_id,
+        }
+        for column in ("project_name", "client", "client_address", "client_email",
+                       "client_tax_id", "po_number", "place_of_supply", "tax_code"):
+            record[column] = str(project[column] or "")
+        record["currency"] = doc.currency
+        record.update({c: int(getattr(doc, c)) for c in _DOCUMENT_MONEY})
+        record.update({
+            "tax_rate": str(doc.tax_rate),
+            "reverse_charge": int(bool(doc.reverse_charge)),
+            "corrects_number": doc.corrects_number,
+            "corrects_date": doc.corrects_date.isoformat() if doc.corrects_date else None,
+            "source_file": project["_source"],
+            "source_sha256": sources.get(project["_source"], ""),
+            "seller_json": json.dumps(seller, sort_keys=True),
+            "render_json": json.dumps(render, sort_keys=True),
+            "pdf_path": None,
+            "pdf_sha256": None,
+        })
+        records.append(record)
+    return records
+
+
+def tax_records(bill: Bill, numbered: pd.DataFrame) -> pd.DataFrame:
+    taxes = bill.taxes.copy()
+    taxes["number"] = taxes["doc_key"].map(
+        dict(zip(numbered["doc_key"], numbered["number"], strict=True)))
+    taxes["position"] = taxes.groupby("doc_key").cumcount() + 1
+    return taxes
+
+
+def _exception_row(run_id: str, p: Problem) -> tuple[object, ...]:
+    loc = p.location
+    return (run_id, loc.file, loc.sheet, loc.row, loc.column,
+            f"{loc.letter}{loc.row}" if loc.letter and loc.row else loc.letter,
+            str(p.severity), p.code, p.message)
