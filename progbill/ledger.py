@@ -9,7 +9,7 @@ text, so a cell that starts with ``=`` can never become a formula.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -259,9 +259,6 @@ class _Formats:
         return self.cache[key]
 
 
-_WRITERS: dict[str, Callable[..., None]] = {}
-
-
 def _write_cell(ws: Any, r: int, c: int, kind: str, value: Any, fmt: Any) -> None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         ws.write_blank(r, c, None, fmt)
@@ -324,23 +321,27 @@ def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: l
     values cached, so a reader that does not calculate still sees the totals)."""
     from xlsxwriter.utility import xl_col_to_name
 
-    cur_col = next(i for i, col in enumerate(sheet.columns) if col.header == "Currency")
+    cur_col = next((i for i, col in enumerate(sheet.columns) if col.header == "Currency"), None)
     label_row = n + 2
     ws.write_string(label_row, 0, "Totals by currency", formats.header)
-    cur_letter = xl_col_to_name(cur_col)
     for k, currency in enumerate(currencies):
         r = label_row + 1 + k
         ws.write_string(r, 0, f"Total {currency}")
-        ws.write_string(r, cur_col, currency)
+        if cur_col is not None:
+            ws.write_string(r, cur_col, currency)
         for c, col in enumerate(sheet.columns):
             if not col.total:
                 continue
-            letter = xl_col_to_name(c)
             total = sum((row[c] for row, cur in zip(sheet.rows, sheet.currencies, strict=True)
                          if cur == currency and row[c] is not None), Decimal(0))
+            fmt = formats.get(MONEY, currency)
+            if cur_col is None:  # no currency column to filter on (Lines): the value itself
+                ws.write_number(r, c, float(total), fmt)
+                continue
+            cur_letter, letter = xl_col_to_name(cur_col), xl_col_to_name(c)
             ws.write_formula(
                 r, c, f'=SUMIF(${cur_letter}$2:${cur_letter}${n + 1},"{currency}",'
-                f"{letter}$2:{letter}${n + 1})", formats.get(MONEY, currency), float(total))
+                f"{letter}$2:{letter}${n + 1})", fmt, float(total))
 
 
 def _width(col: Col, values: list[Any]) -> float:
