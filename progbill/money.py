@@ -1,4 +1,4 @@
-"""Money and percentages: the one place where values become exact numbers and where rounding happens.
+"""Money and percentages: where values become exact numbers, and where rounding happens.
 
 Invariants:
 
@@ -37,7 +37,22 @@ _EXPONENTS: dict[str, int] = {
 # Active ISO 4217 codes (2025). Kept here rather than asked of a locale library so that the
 # billing core needs no data files.
 ISO_CURRENCIES: frozenset[str] = frozenset(
-    ["AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG"]
+    (
+        "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
+        "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP",
+        "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU",
+        "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR",
+        "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL",
+        "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES",
+        "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD",
+        "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+        "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR",
+        "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF",
+        "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN",
+        "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS",
+        "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV",
+        "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+    )
 )
 
 # Scheduled values beyond this (in minor units) are refused: no real schedule line is worth
@@ -160,7 +175,7 @@ def _strip_exponent(dec: Decimal) -> Decimal:
 
 _CURRENCY_MARKS = re.compile(r"[$£€₹¥₩₽₪₫฿₱₦₴₺₡₲₵]|\b[A-Z]{3}\b|\bRs\.?|\bkr\b|\bzł")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_PLAIN_NUMBER = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
 
 # Evidence about the decimal mark of a file, from one text cell.
 _DECIMAL_POINT_EVIDENCE = re.compile(r"^\d{1,3}(,\d{3})+\.\d+$|^\d+\.\d{1,2}$|^\d+\.\d{4,}$")
@@ -220,7 +235,7 @@ def parse_decimal_text(text: str, decimal_mark: str = ".") -> Decimal:
         return _strip_exponent(-value if negative else value)
     if thousands in body:
         groups = body.split(decimal_mark)[0].split(thousands)
-        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+        if not _grouped(groups):
             raise MoneyError(
                 "bad-amount",
                 f"{raw!r} is not a number (the {'comma' if thousands == ',' else 'dot'} "
@@ -233,6 +248,16 @@ def parse_decimal_text(text: str, decimal_mark: str = ".") -> Decimal:
         raise MoneyError("bad-amount", f"{raw!r} is not a number")
     value = Decimal(body)
     return -value if negative else value
+
+
+def _grouped(groups: list[str]) -> bool:
+    """Digit groups of thousands (1,234,567) or of the Indian lakh system (12,34,567)."""
+    if not groups[0].isdigit() or not all(g.isdigit() for g in groups[1:]):
+        return False
+    if len(groups[-1]) != 3 or not 1 <= len(groups[0]) <= 3:
+        return False
+    middle = {len(g) for g in groups[1:-1]}
+    return middle <= {3} or (middle <= {2} and len(groups[0]) <= 2)
 
 
 def to_minor(value: Decimal, currency: str) -> int:

@@ -418,7 +418,8 @@ def _missing_pdfs(store: Store, ws: Workspace) -> list[str]:
     missing = []
     for d in docs.itertuples(index=False):
         expected = pdf_relative_path(d.number, d.period)
-        if not isinstance(d.pdf_path, str) or not (ws.root / d.pdf_path).is_file() or d.pdf_path != expected:
+        path = d.pdf_path
+        if not isinstance(path, str) or path != expected or not (ws.root / path).is_file():
             missing.append(d.number)
     return missing
 

@@ -86,8 +86,9 @@ def format_run(report: RunReport) -> str:
         lines.append("Outputs: " + "; ".join(outputs))
     lines.extend(f"Note: {n}" for n in report.notes)
     if report.rejected:
-        lines.append(f"{len(report.rejected)} file{'s were' if len(report.rejected) > 1 else ' was'}"
-                     " rejected; fix the problems above and run again.")
+        n = len(report.rejected)
+        lines.append(f"{n} file{'s were' if n > 1 else ' was'} rejected; fix the problems above "
+                     "and run again.")
     return "\n".join(lines)
 
 

@@ -342,7 +342,8 @@ def _check_against_ledger(
         if (line["project_id"], line["line_id"]) in present:
             continue
         project = first_row.loc[line["project_id"]]
-        where = str(line["last_document"]) if pd.notna(line["last_document"]) else "an opening balance"
+        where = (str(line["last_document"]) if pd.notna(line["last_document"])
+                 else "an opening balance")
         problems.append(Problem(
             "missing-line", Severity.ERROR,
             f"line {line['line_id']} of project {line['project_id']} was billed before "

@@ -154,11 +154,10 @@ def check_file(path: Path, max_file_mb: float) -> None:
                 "the workbook is password-protected; remove the password and save it again",
                 code="password-protected",
             )
-    elif suffix in CSV_LIKE:
-        if head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC):
-            raise UnreadableFile(
-                f"the file is an Excel workbook saved with a {suffix} name; rename it to .xlsx"
-            )
+    elif suffix in CSV_LIKE and head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+        raise UnreadableFile(
+            f"the file is an Excel workbook saved with a {suffix} name; rename it to .xlsx"
+        )
 
 
 def check_archive(path: Path) -> None:

@@ -134,7 +134,8 @@ def _match_header(row: list[object], table: dict[str, Column]) -> dict[int, Colu
     return found
 
 
-def _missing(found: dict[int, Column], columns: tuple[Column, ...], need_progress: bool) -> list[str]:
+def _missing(found: dict[int, Column], columns: tuple[Column, ...],
+             need_progress: bool) -> list[str]:
     names = {c.name for c in found.values()}
     missing = [c.name for c in columns if c.required and c.name not in names]
     if need_progress and not any(p in names for p in PROGRESS_COLUMNS):

@@ -102,7 +102,8 @@ class Renderer:
         try:
             return self.template.render(**context)
         except jinja2.TemplateError as exc:
-            raise ConfigError(f"template {self.template_dir / TEMPLATE_NAME} failed: {exc}") from exc
+            raise ConfigError(
+                f"template {self.template_dir / TEMPLATE_NAME} failed: {exc}") from exc
 
     def pdf(self, context: dict[str, Any]) -> bytes:
         from weasyprint import CSS, HTML

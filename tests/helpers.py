@@ -1,0 +1,132 @@
+"""Builders shared by the tests: schedules as DataFrames, workbooks as real files, and a
+month-by-month billing loop over the real store."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+
+from progbill.billing.core import Bill, contracts, evaluate, issue
+from progbill.billing.periods import Period
+from progbill.billing.settings import BillingSettings
+from progbill.readers.layout import _typed_lines, _typed_projects
+from progbill.store import InputRecord, RunRecord, Store
+
+PROJECT_DEFAULTS: dict[str, Any] = {
+    "project_name": "", "client": "Client Ltd", "client_address": "", "client_email": "",
+    "client_tax_id": "", "currency": "USD", "retainage_pct": None,
+    "stored_retainage_pct": None, "tax_rate": None, "tax_label": "Tax",
+    "payment_terms_days": None, "po_number": "", "contract_value": None,
+    "release_retainage": False, "place_of_supply": "", "reverse_charge": False, "tax_code": "",
+    "_source": "test.xlsx", "_sheet": "Projects", "_row": 2, "_lines_sheet": "Milestones",
+}
+LINE_DEFAULTS: dict[str, Any] = {
+    "description": "Work", "status": "", "completed_on": None, "stored_materials": 0,
+    "change_order": "", "retainage_pct": None, "previously_billed": None,
+    "previously_retained": None, "tax_code": "", "_source": "test.xlsx",
+    "_sheet": "Milestones",
+}
+
+
+def d(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def projects_frame(*projects: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for p in projects:
+        row = {**PROJECT_DEFAULTS, **p}
+        for key in ("retainage_pct", "stored_retainage_pct", "tax_rate"):
+            row[key] = d(row[key])
+        rows.append(row)
+    return _typed_projects(pd.DataFrame(rows, columns=[*PROJECT_DEFAULTS, "project_id"]))
+
+
+def lines_frame(*lines: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for i, ln in enumerate(lines):
+        row = {**LINE_DEFAULTS, "_row": i + 2, **ln}
+        row["percent_complete"] = d(row["percent_complete"])
+        row["retainage_pct"] = d(row["retainage_pct"])
+        rows.append(row)
+    return _typed_lines(pd.DataFrame(rows))
+
+
+@dataclass
+class Month:
+    documents: pd.DataFrame
+    bill: Bill | None
+    problems: list
+
+
+def bill_month(store: Store, projects: pd.DataFrame, lines: pd.DataFrame, period: Period,
+               settings: BillingSettings, run_id: str | None = None) -> Month:
+    """One run without files: evaluate, issue and commit against the real store."""
+    state = store.state_for(projects["project_id"])
+    computed, problems = evaluate(projects, lines, state, settings, period)
+    if any(p.is_error for p in problems):
+        return Month(pd.DataFrame(), None, problems)
+    bill = issue(projects, computed, state, settings, period, period.last_day)
+    accepted = projects.merge(contracts(computed), on="project_id", how="left")
+    run_id = run_id or f"run-{period}-{len(store.runs())}"
+    record = RunRecord(run_id, str(period), f"{period.last_day}T00:00:00",
+                       f"{period.last_day}T00:00:01", "test")
+    numbered = store.commit_run(record, bill, accepted,
+                                [InputRecord("test.xlsx", "test.xlsx", "0" * 64, "accepted")],
+                                problems, settings, {"name": "Seller"}, {"locale": "en_US"},
+                                {"test.xlsx": "0" * 64})
+    return Month(numbered, bill, problems)
+
+
+# ----------------------------------------------------------------------------------------------
+# real files
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]],
+               formats: dict[tuple[str, str], str] | None = None) -> Path:
+    """A workbook with the given sheets (rows of values); ``formats`` maps (sheet, cell) to a
+    number format such as ``0%``."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    for (sheet, cell), fmt in (formats or {}).items():
+        book[sheet][cell].number_format = fmt
+    book.save(path)
+    return path
+
+
+def write_csv(path: Path, rows: list[list[Any]], delimiter: str = ",",
+              encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    return path
+
+
+TWO_SHEET_PROJECT_HEADER = ["Project ID", "Client", "Currency", "Retainage %", "Tax %"]
+TWO_SHEET_LINE_HEADER = ["Project ID", "Line", "Description", "Scheduled Value", "% Complete",
+                         "Materials Stored"]
+
+
+def simple_workbook(path: Path, lines: list[list[Any]], project: list[Any] | None = None,
+                    project_header: list[str] | None = None,
+                    line_header: list[str] | None = None) -> Path:
+    """A two-sheet workbook with one project (P-1, USD, 10% retainage, no tax by default)."""
+    return write_xlsx(path, {
+        "Projects": [project_header or TWO_SHEET_PROJECT_HEADER,
+                     project or ["P-1", "Acme Corp", "USD", 10, 0]],
+        "Milestones": [line_header or TWO_SHEET_LINE_HEADER, *lines],
+    })
+
+
+def today() -> date:
+    return date(2026, 11, 28)
