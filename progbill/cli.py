@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -52,6 +53,32 @@ def _guard(debug: bool, action: Callable[[], int]) -> NoReturn:
               "Nothing was lost: the ledger store changes only in complete runs. "
               "Run again with --debug to see the details, and report it.", 2)
     sys.exit(code)
+
+
+_STAGES = {"read": "Reading workbooks", "render": "Rendering PDFs"}
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing at all otherwise (CI, pipes, --json)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if total < 2:
+            return
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
+        bar.update(tasks[stage], completed=done)
+
+    with bar:
+        yield update
 
 
 workspace_option = click.option(
@@ -148,9 +175,12 @@ def run(ctx: click.Context, paths: tuple[Path, ...], period: Period, workspace: 
     from progbill.report import format_run
 
     def action() -> int:
-        options = RunOptions(period=period, paths=paths, draft=draft, no_pdf=no_pdf,
-                             workers=workers, config_path=config, wait_seconds=wait_seconds)
-        report = run_pipeline(workspace, options)
+        interactive = sys.stdout.isatty() and not (as_json or quiet)
+        with _progress_bar(interactive) as progress:
+            options = RunOptions(period=period, paths=paths, draft=draft, no_pdf=no_pdf,
+                                 workers=workers, config_path=config, wait_seconds=wait_seconds,
+                                 progress=progress)
+            report = run_pipeline(workspace, options)
         if as_json:
             click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         elif not quiet:

@@ -171,7 +171,7 @@ class RunOptions:
     config_path: Path | None = None
     wait_seconds: float = 60.0
     run_date: date | None = None  # the day of the run (tests fix it)
-    progress: Callable[[str, int, int], None] | None = None
+    progress: Callable[[str, int, int], None] | None = None  # (stage, done, total)
 
 
 def _now() -> datetime:
@@ -182,12 +182,18 @@ def _now() -> datetime:
 # reading and checking
 
 
-def read_inputs(files: list[Path], config: Config) -> list[Workbook]:
-    workbooks = [
-        read_workbook(path, default_currency=config.billing.currency,
-                      date_order=config.input.date_order, max_file_mb=config.input.max_file_mb)
-        for path in files
-    ]
+Progress = Callable[[str, int, int], None]
+
+
+def read_inputs(files: list[Path], config: Config,
+                progress: Progress | None = None) -> list[Workbook]:
+    workbooks = []
+    for i, path in enumerate(files, start=1):
+        workbooks.append(read_workbook(
+            path, default_currency=config.billing.currency, date_order=config.input.date_order,
+            max_file_mb=config.input.max_file_mb))
+        if progress:
+            progress("read", i, len(files))
     seen: dict[str, Workbook] = {}
     for wb in workbooks:
         if wb.name in seen:
@@ -272,7 +278,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
                 raise WorkspaceError(f"{given} does not exist")
         files, skipped = discover(inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
         report.skipped = skipped
-        workbooks = read_inputs(files, config)
+        workbooks = read_inputs(files, config, options.progress)
         with Store(ws.db_path) as store:
             evaluation = evaluate_workbooks(workbooks, store, config, options.period)
             projects, computed = evaluation.projects, evaluation.computed
@@ -451,7 +457,7 @@ def _with_logo(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_missing_pdfs(store: Store, ws: Workspace, config: Config, workers: int | None = None,
-                        progress: Callable[[str, int, int], None] | None = None) -> list[str]:
+                        progress: Progress | None = None) -> list[str]:
     """Render every document whose PDF is missing; each is written atomically and recorded."""
     from progbill.workspace import atomic_write_bytes as write
 
