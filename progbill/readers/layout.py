@@ -324,7 +324,7 @@ def _read_row(table: Table, r: int, ctx: CellContext, out: _Collector,
             values[name] = None
             continue
         cell_ctx = ctx
-        if column.kind == PERCENT and (r, index) in table.sheet.percent_cells:
+        if column.kind == PERCENT and r in table.sheet.percent_rows(index):
             cell_ctx = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True)
         try:
             values[name] = _READERS[column.kind](raw, cell_ctx)
@@ -526,11 +526,8 @@ def _warn_sheet_flags(table: Table, data_rows: list[int], out: _Collector) -> No
 def _warn_fractions(table: Table, rows: list[_Row], name: str, out: _Collector) -> None:
     if name not in table.columns:
         return
-    index = table.columns[name]
-    values = [
-        row.values.get(name) for row in rows
-        if (row.r, index) not in table.sheet.percent_cells
-    ]
+    formatted = table.sheet.percent_rows(table.columns[name])
+    values = [row.values.get(name) for row in rows if row.r not in formatted]
     numbers = [v for v in values if isinstance(v, Decimal)]
     if numbers and all(0 <= v <= 1 for v in numbers) and any(v > 0 for v in numbers):
         out.add("percent-maybe-fraction", Severity.WARNING,
