@@ -45,20 +45,19 @@ class Location:
     letter: str | None = None
 
     def __str__(self) -> str:
+        """``file, Sheet!D7 (header)``; ``file, Sheet, row 7``; ``file, Sheet, column D
+        (header)``; a CSV has no sheet: ``file, D7 (header)``."""
         parts = [self.file]
-        cell = ""
         if self.letter and self.row:
-            cell = f"{self.letter}{self.row}"
-        elif self.row:
-            cell = f"row {self.row}"
-        elif self.letter:
-            cell = f"column {self.letter}"
-        if self.sheet and cell:
-            parts.append(f"{self.sheet}!{cell}")
-        elif self.sheet:
-            parts.append(f"sheet {self.sheet}")
-        elif cell:
-            parts.append(cell)
+            parts.append(f"{self.sheet}!{self.letter}{self.row}" if self.sheet
+                         else f"{self.letter}{self.row}")
+        else:
+            if self.sheet:
+                parts.append(self.sheet)
+            if self.row:
+                parts.append(f"row {self.row}")
+            elif self.letter:
+                parts.append(f"column {self.letter}")
         text = ", ".join(parts)
         if self.column:
             text += f" ({self.column})"

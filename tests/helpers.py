@@ -130,3 +130,94 @@ def simple_workbook(path: Path, lines: list[list[Any]], project: list[Any] | Non
 
 def today() -> date:
     return date(2026, 11, 28)
+
+
+# ----------------------------------------------------------------------------------------------
+# OpenDocument spreadsheets, written by hand so a test controls every attribute
+
+_ODS_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+    "<office:body><office:spreadsheet>"
+)
+
+
+def _ods_cell(value: Any) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    if value is None:
+        return "<table:table-cell/>"
+    if isinstance(value, Pct):
+        return (f'<table:table-cell office:value-type="percentage" office:value="{value.fraction}">'
+                f"<text:p>{float(value.fraction) * 100:g}%</text:p></table:table-cell>")
+    if isinstance(value, date):
+        return (f'<table:table-cell office:value-type="date" office:date-value="{value}">'
+                f"<text:p>{value}</text:p></table:table-cell>")
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return (f'<table:table-cell office:value-type="float" office:value={quoteattr(str(value))}>'
+                f"<text:p>{value}</text:p></table:table-cell>")
+    return (f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p>'
+            "</table:table-cell>")
+
+
+@dataclass(frozen=True)
+class Pct:
+    """A cell the spreadsheet formats as a percentage (it holds the fraction)."""
+
+    fraction: str
+
+
+def write_ods(path: Path, sheets: dict[str, list[list[Any]]],
+              hidden_rows: dict[str, set[int]] | None = None) -> Path:
+    import zipfile
+    from xml.sax.saxutils import quoteattr
+
+    body = [_ODS_HEAD]
+    for name, rows in sheets.items():
+        body.append(f"<table:table table:name={quoteattr(name)}>")
+        for r, row in enumerate(rows):
+            hidden = r in (hidden_rows or {}).get(name, set())
+            body.append('<table:table-row table:visibility="collapse">' if hidden
+                        else "<table:table-row>")
+            body.extend(_ods_cell(v) for v in row)
+            body.append("</table:table-row>")
+        body.append("</table:table>")
+    body.append("</office:spreadsheet></office:body></office:document-content>")
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+        '"application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"),
+                         "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", "".join(body), zipfile.ZIP_DEFLATED)
+    return path
+
+
+def write_xls(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    import xlwt
+
+    book = xlwt.Workbook()
+    pct = xlwt.easyxf(num_format_str="0%")
+    day = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for name, rows in sheets.items():
+        ws = book.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, Pct):
+                    ws.write(r, c, float(value.fraction), pct)
+                elif isinstance(value, date):
+                    ws.write(r, c, value, day)
+                else:
+                    ws.write(r, c, value)
+    book.save(str(path))
+    return path

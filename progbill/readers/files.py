@@ -189,16 +189,38 @@ def check_archive(path: Path) -> None:
             info.compress_size, 1
         ):
             raise UnreadableFile(
-                f"part {info.filename} would inflate {info.file_size // max(info.compress_size, 1)}"
-                " times; it was refused as a possible zip bomb",
+                f"the file would expand {info.file_size // max(info.compress_size, 1)} times "
+                f"when opened (part {info.filename}), far beyond any real workbook; it was "
+                "refused as a possible zip bomb. If it is a real workbook, open it in Excel and "
+                "save it again",
                 code="zip-bomb",
             )
+    if total <= MAX_UNCOMPRESSED:
+        _refuse_entity_declarations(path, infos)
     if total > MAX_UNCOMPRESSED:
         raise UnreadableFile(
             f"the workbook would inflate to {total // (1024 * 1024)} MB, over "
             f"{MAX_UNCOMPRESSED // (1024 * 1024)} MB; it was refused as a possible zip bomb",
             code="zip-bomb",
         )
+
+
+def _refuse_entity_declarations(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """No spreadsheet declares XML entities; a part that does is an entity bomb (billion
+    laughs) or an attempt to read local files (XXE). A DOCTYPE must come before the root
+    element, so the first kilobytes of each XML part decide."""
+    with zipfile.ZipFile(path) as archive:
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels")):
+                continue
+            with archive.open(info) as part:
+                head = part.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise UnreadableFile(
+                    f"part {info.filename} declares XML entities, which no real workbook does; "
+                    "it was refused as a possible XML bomb",
+                    code="xml-bomb",
+                )
 
 
 def _ole_is_encrypted(path: Path) -> bool:

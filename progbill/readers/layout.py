@@ -169,9 +169,20 @@ def find_table(
             missing = _missing(found, columns, need_progress)
             out.add("missing-column", Severity.ERROR,
                     f"the header row has no column for {', '.join(missing)}; add "
-                    f"{'it' if len(missing) == 1 else 'them'} (see the accepted names in the "
-                    "README)", out.at(None, row=r, sheet=sheet))
+                    f"{'it' if len(missing) == 1 else 'them'} "
+                    f"({_accepted_names(missing, columns)})", out.at(None, row=r, sheet=sheet))
     return None
+
+
+def _accepted_names(missing: list[str], columns: tuple[Column, ...]) -> str:
+    """``scheduled_value: also Amount, Value, ...`` for each missing column."""
+    by_name = {c.name: c for c in columns}
+    parts = []
+    for name in missing:
+        column = by_name.get(name)
+        if column is not None and column.aliases:
+            parts.append(f"{name} may also be headed {', '.join(column.aliases[:5])}")
+    return "; ".join(parts) if parts else "see the column names in the README"
 
 
 def _required_phrase(columns: tuple[Column, ...], need_progress: bool) -> str:
@@ -511,16 +522,17 @@ def _warn_sheet_flags(table: Table, data_rows: list[int], out: _Collector) -> No
     hidden = sorted(r for r in sheet.hidden_rows if r in set(data_rows))
     if hidden:
         shown = ", ".join(str(r + 1) for r in hidden[:20]) + (" ..." if len(hidden) > 20 else "")
+        what = f"rows {shown} are" if len(hidden) > 1 else f"row {shown} is"
         out.add("hidden-rows", Severity.WARNING,
-                f"rows {shown} are hidden in Excel and were billed like the others; unhide "
-                "them to check", out.at(table))
+                f"{what} hidden and billed like the others; unhide to check "
+                f"{'them' if len(hidden) > 1 else 'it'}", out.at(table))
     hidden_cols = sorted(
         (name, i) for name, i in table.columns.items() if i in sheet.hidden_cols
     )
     for name, _ in hidden_cols:
         out.add("hidden-column", Severity.WARNING,
-                "this column is hidden in Excel and was read like the others; unhide it to "
-                "check", out.at(table, None, name))
+                "this column is hidden and was read like the others; unhide it to check",
+                out.at(table, None, name))
 
 
 def _warn_fractions(table: Table, rows: list[_Row], name: str, out: _Collector) -> None:
@@ -624,8 +636,24 @@ def parse_tables(
 
     projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
     lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
-    return ParsedTables(_typed_projects(projects), _typed_lines(lines), out.problems, headers,
+    return ParsedTables(_typed_projects(projects), _typed_lines(lines),
+                        in_reading_order(out.problems, [s.name for s in sheets]), headers,
                         layout.kind)
+
+
+def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> list[Problem]:
+    """Problems as a person reads the file: sheet by sheet, top to bottom, left to right."""
+    order = {name: i for i, name in enumerate(sheet_names)}
+
+    def key(p: Problem) -> tuple[int, int, int, int]:
+        loc = p.location
+        letter = loc.letter or ""
+        column = 0
+        for ch in letter:
+            column = column * 26 + ord(ch) - 64
+        return (order.get(loc.sheet, -1), loc.row or 0, column, 0)
+
+    return sorted(problems, key=key)
 
 
 _PROJECT_ONLY = tuple(c.name for c in PROJECT_COLUMNS if c.name not in

@@ -8,7 +8,7 @@ it parses through defusedxml. calamine exposes no number formats and no hidden r
 ``.xlsx``/``.xlsm`` those come from targeted scans of the sheet XML: the row and column tags, and
 only the cells of the percent columns (their style decides whether a cell is percent-formatted).
 For ``.ods`` the same facts come from one streaming pass over ``content.xml`` through defusedxml.
-``.xls`` keeps calamine's values only: percent formats and hidden rows are not seen there.
+For ``.xls`` (binary, no XML) xlrd reads the cell formats and hidden rows.
 
 No XML entity is ever expanded: calamine's XML parser does not expand DTD entities, the scans
 work on raw bytes, and the small XML parts (workbook, relationships, styles, ODS content) go
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path, PurePosixPath
 
-from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, UnreadableFile
+from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, XLS, UnreadableFile
 
 
 @dataclass
@@ -61,6 +61,8 @@ def load(path: Path) -> list[RawSheet]:
         _add_xlsx_facts(path, sheets)
     elif suffix in ODS:
         _add_ods_facts(path, sheets)
+    elif suffix in XLS:
+        _add_xls_facts(path, sheets)
     return sheets
 
 
@@ -233,6 +235,44 @@ def _add_ods_facts(path: Path, sheets: list[RawSheet]) -> None:
         raise UnreadableFile(
             "the spreadsheet is damaged (its content cannot be read); open it and save it again"
         ) from exc
+
+
+def _add_xls_facts(path: Path, sheets: list[RawSheet]) -> None:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
+    except Exception:  # calamine read the values; the formats are a refinement
+        return
+    try:
+        percent_xf = {
+            i for i, xf in enumerate(book.xf_list)
+            if "%" in re.sub(r'"[^"]*"|\\.', "", book.format_map.get(xf.format_key,
+                                                                      _NO_FORMAT).format_str)
+        }
+        by_name = {s.name: s for s in sheets}
+        for index, name in enumerate(book.sheet_names()):
+            sheet = by_name.get(name)
+            if sheet is None:
+                continue
+            xs = book.sheet_by_index(index)
+            sheet.hidden_rows.update(r for r, info in xs.rowinfo_map.items() if info.hidden)
+            sheet.hidden_cols.update(c for c, info in xs.colinfo_map.items() if info.hidden)
+            percent: dict[int, set[int]] = {}
+            for r in range(xs.nrows):
+                for c in range(xs.row_len(r)):
+                    if xs.cell_xf_index(r, c) in percent_xf:
+                        percent.setdefault(c, set()).add(r)
+            sheet.percent_rows_of = _lookup(percent)
+    finally:
+        book.release_resources()
+
+
+class _NoFormat:
+    format_str = ""
+
+
+_NO_FORMAT = _NoFormat()
 
 
 def _lookup(percent: dict[int, set[int]]) -> Callable[[int], set[int]]:

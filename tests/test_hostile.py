@@ -1,0 +1,202 @@
+"""Hostile input: injections stay inert text, resources are never fetched, and no mutation of a
+real file makes the reader or the run crash."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from helpers import write_csv
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from progbill.cli import cli
+from progbill.config import Config
+from progbill.pipeline import validate
+from progbill.readers import read_workbook
+
+FORMULA_TEXT = '=HYPERLINK("http://attacker.example/x","Pay here")'
+CSV_INJECTION = "+cmd|' /C calc'!A0"
+MARKUP = "<img src='file:///etc/passwd'> {{ 7*7 }} {% raw %} <style>*{display:none}</style>"
+
+
+def test_injections_stay_literal_text_in_the_ledger_and_the_pdf(tmp_path):
+    ws = tmp_path / "ws"
+    runner = CliRunner()
+    runner.invoke(cli, ["init", str(ws)])
+    book = write_csv(tmp_path / "evil.csv", [
+        ["project_id", "client", "milestone_id", "description", "scheduled_value",
+         "percent_complete"],
+        ["P-1", CSV_INJECTION, "@SUM(1+1)", FORMULA_TEXT, "1000", "50"],
+        ["P-1", CSV_INJECTION, "2", MARKUP, "1000", "50"],
+    ])
+    result = runner.invoke(cli, ["run", str(book), "--period", "2026-11", "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    ledger = openpyxl.load_workbook(ws / "ledger.xlsx")
+    cells = [c for row in ledger["Lines"].iter_rows(min_row=2, max_row=3) for c in row]
+    texts = {c.value for c in cells if c.data_type == "s"}
+    assert {FORMULA_TEXT, MARKUP, "@SUM(1+1)"} <= texts
+    assert all(c.data_type != "f" for c in cells)
+    client = ledger["Invoices"]["H2"]
+    assert (client.value, client.data_type) == (CSV_INJECTION, "s")
+    text = "".join(p.extract_text() for p in PdfReader(ws / "invoices" / "2026-11" /
+                                                       "INV-2026-00001.pdf").pages)
+    flat = " ".join(text.split())
+    assert "{{ 7*7 }}" in flat and "49" not in flat.replace("2026", "")
+    assert "<img src='file:///etc/passwd'>" in flat
+    assert "root:" not in flat
+
+
+def test_the_url_fetcher_serves_only_the_template_folder_and_data_urls(tmp_path):
+    from progbill.render.pdf import Renderer
+
+    (tmp_path / "invoice.html").write_text("<p>x</p>")
+    (tmp_path / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    secret = tmp_path.parent / "secret.txt"
+    secret.write_text("top secret")
+    fetcher = Renderer(tmp_path).fetcher
+    assert fetcher.fetch((tmp_path / "logo.svg").as_uri()).read().startswith(b"<svg")
+    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+    for url in (secret.as_uri(), (tmp_path / ".." / secret.name).as_uri(),
+                "file:///etc/passwd", "http://example.com/logo.png", "ftp://example.com/x"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+
+
+def test_a_symlink_out_of_the_template_folder_is_refused(tmp_path):
+    from progbill.render.pdf import Renderer
+
+    templates = tmp_path / "t"
+    templates.mkdir()
+    (templates / "invoice.html").write_text("<p>x</p>")
+    outside = tmp_path / "outside.css"
+    outside.write_text("body{}")
+    (templates / "link.css").symlink_to(outside)
+    with pytest.raises(ValueError):
+        Renderer(templates).fetcher.fetch((templates / "link.css").as_uri())
+
+
+# ---------------------------------------------------------------------------------------------
+# fuzzing: the reader returns problems, never raises; the run never crashes
+
+
+def _valid_xlsx() -> bytes:
+    buffer = io.BytesIO()
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Projects"
+    ws.append(["Project ID", "Client", "Currency", "Retainage %"])
+    ws.append(["P-1", "Acme", "USD", 10])
+    lines = book.create_sheet("Milestones")
+    lines.append(["Project ID", "Line", "Description", "Scheduled Value", "% Complete"])
+    for i in range(1, 6):
+        lines.append(["P-1", str(i), f"Work {i}", 1000 * i, 10 * i])
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+VALID_XLSX = _valid_xlsx()
+VALID_CSV = (
+    b"title line\nproject_id,client,currency,milestone_id,description,scheduled_value,"
+    b"percent_complete,status\nP-1,Acme,USD,1,Work,1000.00,10,in progress\n"
+    b"P-1,Acme,USD,2,More,\"2,000.00\",,complete\n"
+)
+FUZZ = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def _mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
+    out = bytearray(data)
+    for position, value in edits:
+        out[position % len(out)] = value
+    return bytes(out[:cut] if cut else out)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+       st.one_of(st.none(), st.integers(1, len(VALID_XLSX))))
+def test_mutated_xlsx_bytes_never_crash_the_reader(tmp_path, edits, cut):
+    path = tmp_path / "fuzz.xlsx"
+    path.write_bytes(_mutate(VALID_XLSX, edits, cut))
+    read_workbook(path)  # must not raise
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+       st.one_of(st.none(), st.integers(1, len(VALID_CSV))))
+def test_mutated_csv_bytes_never_crash_the_reader(tmp_path, edits, cut):
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(_mutate(VALID_CSV, edits, cut))
+    read_workbook(path)
+
+
+def _mutated_parts(data: bytes, part: str, edits: list[tuple[int, int]]) -> bytes:
+    """Mutate one XML part inside the archive, keeping the zip itself valid."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buffer, "w") as out:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == part:
+                content = _mutate(content, edits, None)
+            out.writestr(item, content)
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(st.sampled_from(["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
+                        "xl/workbook.xml", "xl/styles.xml", "xl/_rels/workbook.xml.rels"]),
+       st.lists(st.tuples(st.integers(0, 10**5), st.integers(0, 255)), min_size=1, max_size=6))
+def test_mutated_xml_inside_a_valid_zip_never_crashes_the_reader(tmp_path, part, edits):
+    path = tmp_path / "fuzz.xlsx"
+    path.write_bytes(_mutated_parts(VALID_XLSX, part, edits))
+    read_workbook(path)
+
+
+cell_values = st.one_of(
+    st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+    st.integers(-10**16, 10**16),
+    st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+    st.sampled_from(["=1/0", "#REF!", "12,5", "1.234,56", "(5)", "100%", "complete", "NA",
+                     "2026-02-30", "-", "1e308", "0.001"]),
+)
+
+
+@FUZZ
+@given(st.lists(st.lists(cell_values, min_size=5, max_size=7), min_size=1, max_size=6))
+def test_random_cells_never_crash_reading_or_billing(tmp_path, rows):
+    header = ["project_id", "client", "milestone_id", "description", "scheduled_value",
+              "percent_complete", "stored_materials"]
+    csv_path = write_csv(tmp_path / "cells.csv", [header, *rows])
+    book = openpyxl.Workbook()
+    book.active.append(header)
+    for row in rows:
+        book.active.append([v if not isinstance(v, float) or v == v else None for v in row])
+    xlsx_path = tmp_path / "cells.xlsx"
+    book.save(xlsx_path)
+    report = validate([csv_path, xlsx_path], Config())  # reads and bills, must not raise
+    assert len(report.files) == 2
+
+
+def test_a_text_file_named_xlsx_and_an_empty_csv_are_clear_errors(tmp_path):
+    (tmp_path / "a.xlsx").write_text("hello")
+    (tmp_path / "b.csv").write_bytes(b"")
+    (tmp_path / "c.xls").write_bytes(VALID_XLSX)
+    messages = {f.name: f.problems[0].message for f in validate([tmp_path], Config()).files}
+    assert "not a .xlsx workbook" in messages["a.xlsx"]
+    assert "empty" in messages["b.csv"]
+    assert "rename it to .xlsx" in messages["c.xls"]
+
+
+def test_a_zip_with_too_many_parts_is_refused_without_inflating(tmp_path):
+    path = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(5_001):
+            archive.writestr(f"x/{i}.xml", "")
+    problems = read_workbook(path).problems
+    assert [p.code for p in problems] == ["zip-bomb"]
+    assert Path(path).stat().st_size < 2_000_000
