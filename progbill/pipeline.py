@@ -216,11 +216,11 @@ def _reject_shared_projects(workbooks: list[Workbook]) -> None:
     for row in shared.itertuples(index=False):
         others = sorted(set(shared.loc[shared["project_id"] == row.project_id, "_source"])
                         - {row._1})
-        by_name[row._1].problems.append(by_name[row._1].locate(Problem(
+        by_name[row._1].add([Problem(
             "project-in-two-files", Severity.ERROR,
             f"project {row.project_id} is also in {', '.join(others)}; a project may be in only "
             "one workbook per run (both were rejected), so remove it from one of them",
-            Location(row._1, row._2 or None, int(row._3), "project_id"))))
+            Location(row._1, row._2 or None, int(row._3), "project_id"))])
 
 
 @dataclass
@@ -245,10 +245,8 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
     lines = pd.concat([wb.lines for wb in ok], ignore_index=True)
     state = store.state_for(projects["project_id"]) if store is not None else LedgerState()
     computed, problems = evaluate(projects, lines, state, config.billing, period)
-    by_name = {wb.name: wb for wb in ok}
-    for problem in problems:
-        wb = by_name[problem.location.file]
-        wb.problems.append(wb.locate(problem))
+    for wb in ok:
+        wb.add([p for p in problems if p.location.file == wb.name])
     accepted = {wb.name for wb in ok if wb.ok}
     projects = projects[projects["_source"].isin(accepted)].reset_index(drop=True)
     computed = computed[computed["_source"].isin(accepted)].reset_index(drop=True)

@@ -14,7 +14,13 @@ import pandas as pd
 
 from progbill.problems import Location, Problem, Severity, has_errors
 from progbill.readers.files import UnreadableFile, check_file, sha256_of
-from progbill.readers.layout import ParsedTables, empty_lines, empty_projects, parse_tables
+from progbill.readers.layout import (
+    ParsedTables,
+    empty_lines,
+    empty_projects,
+    in_reading_order,
+    parse_tables,
+)
 from progbill.readers.raw import load
 
 
@@ -27,6 +33,7 @@ class Workbook:
     problems: list[Problem] = field(default_factory=list)
     headers: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
     layout: str = ""
+    sheet_names: list[str | None] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -35,6 +42,11 @@ class Workbook:
     @property
     def ok(self) -> bool:
         return not has_errors(self.problems)
+
+    def add(self, problems: list[Problem]) -> None:
+        """Add problems found after reading (billing, the ledger), located and in order."""
+        self.problems = in_reading_order(self.problems + [self.locate(p) for p in problems],
+                                         self.sheet_names)
 
     def locate(self, problem: Problem) -> Problem:
         """Give a problem found after reading (by billing) its header text and column letter."""
@@ -70,7 +82,7 @@ def read_workbook(
             "LibreOffice and save it again as .xlsx",
         )
     return Workbook(path, sha, parsed.projects, parsed.lines, parsed.problems, parsed.headers,
-                    parsed.layout)
+                    parsed.layout, parsed.sheet_names)
 
 
 def _unreadable(file: str, code: str, message: str) -> ParsedTables:

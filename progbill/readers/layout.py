@@ -89,6 +89,7 @@ class ParsedTables:
     problems: list[Problem] = field(default_factory=list)
     headers: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
     layout: str = ""
+    sheet_names: list[str | None] = field(default_factory=list)
 
 
 class _Collector:
@@ -300,12 +301,18 @@ def _decimal_mark(tables: list[Table], out: _Collector) -> str:
     if len(seen) == 2:
         t1, r1, c1 = seen["."]
         t2, r2, c2 = seen[","]
+        first, second = out.at(t1, r1, c1), out.at(t2, r2, c2)
         out.add("mixed-decimal-marks", Severity.ERROR,
-                f"numbers use a decimal point in {out.at(t1, r1, c1)} and a decimal comma in "
-                f"{out.at(t2, r2, c2)}; use one decimal mark throughout the file",
-                out.at(t2, r2, c2))
+                f"this number uses a decimal comma but {_cell(first)} uses a decimal point; use "
+                "one decimal mark throughout the file", second)
         return "."
     return "," if "," in seen else "."
+
+
+def _cell(loc: Location) -> str:
+    """``Milestones!E2`` or ``E2``: a cell as a person names it."""
+    cell = f"{loc.letter}{loc.row}"
+    return f"{loc.sheet}!{cell}" if loc.sheet else cell
 
 
 @dataclass
@@ -553,8 +560,10 @@ def parse_tables(
 ) -> ParsedTables:
     out = _Collector(file)
     layout = find_layout(sheets, out)
+    names = [s.name for s in sheets]
     if layout is None:
-        return ParsedTables(empty_projects(), empty_lines(), out.problems)
+        return ParsedTables(empty_projects(), empty_lines(), in_reading_order(out.problems, names),
+                            sheet_names=names)
     tables = [t for t in (layout.projects, layout.lines) if t is not None]
     ctx = CellContext(decimal_mark=_decimal_mark(tables, out), date_order=date_order)
     headers = {
@@ -637,8 +646,7 @@ def parse_tables(
     projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
     lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
     return ParsedTables(_typed_projects(projects), _typed_lines(lines),
-                        in_reading_order(out.problems, [s.name for s in sheets]), headers,
-                        layout.kind)
+                        in_reading_order(out.problems, names), headers, layout.kind, names)
 
 
 def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> list[Problem]:
