@@ -271,6 +271,73 @@ def ledger(ctx: click.Context, workspace: Path, config: Path | None, workers: in
     _guard(ctx.obj["debug"], action)
 
 
+@cli.command()
+@click.argument("number")
+@workspace_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, number: str, workspace: Path, as_json: bool) -> None:
+    """Show one document: its lines, taxes, the workbook it came from and the hashes that
+    trace it (SHA-256 of the source workbook and of the PDF, checked against the disk).
+
+    \b
+    Example:
+      progbill show INV-2026-00007 -w billing
+    """
+    from progbill.pipeline import show as show_document
+    from progbill.report import format_document
+
+    def action() -> int:
+        detail = show_document(workspace, number)
+        if as_json:
+            payload = {
+                "document": detail.document,
+                "lines": detail.lines.to_dict(orient="records"),
+                "taxes": detail.taxes.to_dict(orient="records"),
+                "inputs": detail.inputs.to_dict(orient="records"),
+                "pdf_matches": detail.pdf_matches,
+            }
+            click.echo(json.dumps(payload, indent=2, default=str))
+        else:
+            click.echo(format_document(detail))
+        return 0
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
+@workspace_option
+@config_option
+@click.option("--period", "-p", "period_rule", default=None, metavar="RULE",
+              help="previous-month, current-month or YYYY-MM (default: watch.period).")
+@click.option("--settle", type=click.FloatRange(0, 3600), default=None,
+              help="Seconds a dropped file must stay unchanged (default: watch.settle_seconds).")
+@click.pass_context
+def watch(ctx: click.Context, workspace: Path, config: Path | None, period_rule: str | None,
+          settle: float | None) -> None:
+    """Watch the inbox and run the month-end whenever workbooks are dropped in.
+
+    Logs every run to runs/watch.log; bad files go to failed/ and the service carries on.
+    Stop it with Ctrl-C. See the README for cron, systemd and Windows Task Scheduler.
+
+    \b
+    Example:
+      progbill watch -w billing --period previous-month
+    """
+    from progbill.watch import serve
+
+    def action() -> int:
+        if period_rule is not None and period_rule not in ("previous-month", "current-month"):
+            try:
+                Period.parse(period_rule)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--period") from exc
+        serve(workspace, period_rule, settle, config, log=click.echo)
+        return 0
+
+    _guard(ctx.obj["debug"], action)
+
+
 def main() -> None:
     cli(prog_name="progbill", auto_envvar_prefix=None)
 

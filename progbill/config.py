@@ -33,6 +33,13 @@ class OutputSettings:
     locale: str = "en_US"
     page_size: str = "A4"
     template_dir: str = ""
+    ledger_backups: int = 5  # earlier ledger.xlsx versions kept in backups/
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    period: str = "previous-month"  # or "current-month", or a fixed "YYYY-MM"
+    settle_seconds: float = 5.0  # a dropped file must be unchanged this long before a run
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Config:
     billing: BillingSettings = field(default_factory=BillingSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     input: InputSettings = field(default_factory=InputSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
     path: Path | None = None  # where it was read from
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths (logo, templates) start here
 
@@ -55,7 +63,7 @@ class Config:
         return path if path.is_absolute() else self.base_dir / path
 
 
-_SECTIONS = {"seller", "billing", "output", "input"}
+_SECTIONS = {"seller", "billing", "output", "input", "watch"}
 
 
 def _text(section: str, key: str, value: Any) -> str:
@@ -104,7 +112,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
     if unknown:
         raise ConfigError(f"unknown section{'s' if len(unknown) > 1 else ''} "
                           f"[{'], ['.join(unknown)}]; allowed: [seller], [billing], [output], "
-                          "[input]")
+                          "[input], [watch]")
     seller_t = _check_keys("seller", data.get("seller", {}), set(Seller.__dataclass_fields__))
     seller = Seller(**{k: _text("seller", k, v) for k, v in seller_t.items()})
 
@@ -146,6 +154,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
     for key, value in output_t.items():
         if key == "page_size":
             o[key] = _choice("output", key, value, ("A4", "Letter"))
+        elif key == "ledger_backups":
+            o[key] = _int("output", key, value, 0, 1000)
         elif key == "locale":
             o[key] = _locale("output", key, value)
         else:
@@ -163,8 +173,33 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
                 raise ConfigError(f"input.max_file_mb: expected a size in MB from 1 to 4096, "
                                   f"got {value!r}")
             i[key] = float(value)
-    return Config(seller, billing, output, InputSettings(**i), path,
+    watch_t = _check_keys("watch", data.get("watch", {}), set(WatchSettings.__dataclass_fields__))
+    w: dict[str, Any] = {}
+    for key, value in watch_t.items():
+        if key == "period":
+            w[key] = _period_rule("watch", key, value)
+        elif key == "settle_seconds":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    0 <= value <= 3600):
+                raise ConfigError(f"watch.settle_seconds: expected seconds from 0 to 3600, "
+                                  f"got {value!r}")
+            w[key] = float(value)
+    return Config(seller, billing, output, InputSettings(**i), WatchSettings(**w), path,
                   base_dir or (path.parent if path else Path.cwd()))
+
+
+def _period_rule(section: str, key: str, value: Any) -> str:
+    from progbill.billing.periods import Period
+
+    text = _text(section, key, value)
+    if text in ("previous-month", "current-month"):
+        return text
+    try:
+        Period.parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"{section}.{key}: {text!r} is not previous-month, current-month or "
+                          "a month written YYYY-MM") from exc
+    return text
 
 
 def _locale(section: str, key: str, value: Any) -> str:
@@ -224,6 +259,11 @@ credit_note_number = "CN-{fy}-{seq:05d}"
 locale = "en_US"               # numbers, currencies and dates on documents
 page_size = "A4"               # or "Letter"
 template_dir = ""              # your own templates; empty = the bundled ones
+ledger_backups = 5             # earlier ledger.xlsx versions kept in backups/
+
+[watch]                        # `progbill watch`: the drop-folder service
+period = "previous-month"      # the month each run bills: previous-month, current-month, YYYY-MM
+settle_seconds = 5             # a dropped file must be unchanged this long before a run
 
 [input]
 date_order = "DMY"             # how to read text dates like 03/04/2026; or "MDY"

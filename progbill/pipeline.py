@@ -38,6 +38,7 @@ from progbill.billing.core import (
 )
 from progbill.billing.periods import Period
 from progbill.config import Config
+from progbill.faults import checkpoint
 from progbill.problems import Location, Problem, Severity, has_errors
 from progbill.readers import Workbook, read_workbook
 from progbill.readers.files import Skipped, discover
@@ -51,6 +52,7 @@ from progbill.store import (
 )
 from progbill.workspace import (
     Workspace,
+    atomic_path,
     atomic_write_bytes,
     atomic_write_text,
     workspace_lock,
@@ -335,7 +337,8 @@ def run(root: Path, options: RunOptions) -> RunReport:
                             strict=True))
             for d in report.documents:
                 d.pdf = pdfs.get(d.number)
-            report.ledger = str(publish_ledger(store, ws, report.notes).relative_to(ws.root))
+            report.ledger = str(publish_ledger(store, ws, report.notes,
+                                               config.output.ledger_backups).relative_to(ws.root))
         _move_inputs(ws, workbooks, moves)
         report.finished = _now()
         report.report_path = str(_write_report(ws, report).relative_to(ws.root))
@@ -390,6 +393,7 @@ def _move_inputs(ws: Workspace, workbooks: list[Workbook], moves: dict[str, Path
             atomic_write_text(target.with_name(target.name + ".errors.txt"),
                               errors_text(wb))
         shutil.move(str(wb.path), str(target))
+        checkpoint("move:after")
 
 
 def errors_text(wb: Workbook) -> str:
@@ -402,6 +406,7 @@ def errors_text(wb: Workbook) -> str:
 
 
 def _write_report(ws: Workspace, report: RunReport) -> Path:
+    checkpoint("report:before")
     path = ws.runs / f"{report.run_id}.json"
     report.report_path = str(path.relative_to(ws.root))
     atomic_write_text(path, json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -469,6 +474,7 @@ def render_missing_pdfs(store: Store, ws: Workspace, config: Config, workers: in
         data = renderer.pdf(stored_context(store, number))
         relative = pdf_relative_path(number, periods[number])
         write(ws.root / relative, data)
+        checkpoint("pdf:written")
         store.set_pdf(number, relative, _sha256(data))
         done.append(number)
         if progress:
@@ -482,10 +488,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def publish_ledger(store: Store, ws: Workspace, notes: list[str]) -> Path:
+def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5) -> Path:
     """Rebuild ledger.xlsx; if Excel has it open, write an updated copy beside it instead."""
     from progbill.ledger import write_ledger
 
+    checkpoint("ledger:before")
     target = ws.ledger_path
     lock_file = ws.root / f"~${target.name}"
     if lock_file.exists():
@@ -493,7 +500,23 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str]) -> Path:
         notes.append(
             f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
             f"{target.name}")
+    else:
+        keep_backup(ws, keep)
     write_ledger(store, ws.root, target)
+    return target
+
+
+def keep_backup(ws: Workspace, keep: int) -> Path | None:
+    """Copy the current ledger.xlsx to backups/ before it is replaced; keep the newest ``keep``."""
+    if keep <= 0 or not ws.ledger_path.exists():
+        return None
+    folder = ws.root / "backups"
+    target = folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx"
+    with atomic_path(target) as tmp:
+        shutil.copyfile(ws.ledger_path, tmp)
+    backups = sorted(folder.glob("ledger *.xlsx"))
+    for old in backups[:-keep]:
+        old.unlink()
     return target
 
 
@@ -598,6 +621,43 @@ def rebuild(root: Path, config_path: Path | None = None, workers: int | None = N
         ws.clean_temporary_files()
         with Store(ws.db_path) as store:
             rendered = render_missing_pdfs(store, ws, config, workers)
-            ledger = publish_ledger(store, ws, notes)
+            ledger = publish_ledger(store, ws, notes, config.output.ledger_backups)
     return LedgerReport(str(ledger.relative_to(ws.root)), rendered, notes)
 
+
+
+@dataclass
+class DocumentDetail:
+    """Everything that traces one document: its lines, taxes, source workbook and PDF."""
+
+    document: dict[str, Any]
+    lines: pd.DataFrame
+    taxes: pd.DataFrame
+    inputs: pd.DataFrame  # the input_files rows of its run with the same SHA-256
+    pdf_on_disk_sha256: str | None
+
+    @property
+    def pdf_matches(self) -> bool | None:
+        recorded = self.document.get("pdf_sha256")
+        if not recorded or self.pdf_on_disk_sha256 is None:
+            return None
+        return recorded == self.pdf_on_disk_sha256
+
+
+def show(root: Path, number: str) -> DocumentDetail:
+    from progbill.problems import WorkspaceError
+    from progbill.readers.files import sha256_of
+
+    ws = Workspace(root).require()
+    with Store(ws.db_path) as store:
+        doc = store.document(number)
+        if doc is None:
+            known = store.documents()["number"].tolist()
+            hint = f" (latest: {', '.join(known[-3:])})" if known else " (none issued yet)"
+            raise WorkspaceError(f"there is no document {number} in this workspace{hint}")
+        inputs = store.input_files(str(doc["run_id"]))
+        inputs = inputs[inputs["sha256"] == doc["source_sha256"]]
+        pdf = ws.root / str(doc["pdf_path"]) if doc["pdf_path"] else None
+        on_disk = sha256_of(pdf) if pdf is not None and pdf.is_file() else None
+        return DocumentDetail(doc, store.document_lines(number), store.document_taxes(number),
+                              inputs, on_disk)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from progbill.money import from_minor
-from progbill.pipeline import FileReport, LedgerReport, RunReport, ValidationReport
+from progbill.pipeline import (
+    DocumentDetail,
+    FileReport,
+    LedgerReport,
+    RunReport,
+    ValidationReport,
+)
 from progbill.problems import Severity
 
 MAX_PROBLEMS_SHOWN = 10
@@ -123,4 +129,52 @@ def format_ledger(report: LedgerReport) -> str:
                      f"{'s' if len(report.pdfs_rendered) != 1 else ''}: "
                      + ", ".join(report.pdfs_rendered))
     lines.extend(f"Note: {n}" for n in report.notes)
+    return "\n".join(lines)
+
+
+def format_document(detail: DocumentDetail) -> str:
+    d = detail.document
+    cur = str(d["currency"])
+
+    def m(value: object) -> str:
+        return _amount(int(value), cur)  # type: ignore[call-overload]
+
+    lines = [
+        f"{d['type']} {d['number']}  ({d['series']} series, fiscal year {d['fy']}, "
+        f"no. {d['seq']})",
+        f"  project      {d['project_id']} {d['project_name']}",
+        f"  client       {d['client']}",
+        f"  period       {d['period']}   date {d['invoice_date']}   due {d['due_date']}",
+        f"  amounts      {cur}: completed {m(d['completed_this_period'])}, retainage "
+        f"{m(d['retainage_this_period'])}, tax {m(d['tax'])}, amount due {m(d['amount_due'])}",
+    ]
+    if d.get("corrects_number"):
+        lines.append(f"  corrects     {d['corrects_number']} of {d['corrects_date']}")
+    lines += [
+        f"  issued by    run {d['run_id']}",
+        f"  source       {d['source_file']}",
+        f"               sha256 {d['source_sha256']}",
+    ]
+    for row in detail.inputs.itertuples(index=False):
+        where = row.archived_as or row.path
+        lines.append(f"               read from {row.path}" + (
+            f", archived as {where}" if row.archived_as else ""))
+    if d.get("pdf_path"):
+        state = {True: "matches the file on disk", False: "DIFFERS from the file on disk",
+                 None: "file missing; `progbill ledger` renders it again"}[detail.pdf_matches]
+        lines += [f"  pdf          {d['pdf_path']}",
+                  f"               sha256 {d['pdf_sha256']} ({state})"]
+    else:
+        lines.append("  pdf          not rendered yet (`progbill ledger` renders it)")
+    lines.append("")
+    lines.append(f"  {'line':<8} {'description':<34} {'scheduled':>14} {'to date':>14} "
+                 f"{'billed now':>14} {'retainage now':>14}")
+    for ln in detail.lines.itertuples(index=False):
+        if not ln.on_document:
+            continue
+        lines.append(f"  {str(ln.line_id)[:8]:<8} {str(ln.description)[:34]:<34} "
+                     f"{m(ln.scheduled_value):>14} {m(ln.total_to_date):>14} "
+                     f"{m(ln.billed):>14} {m(ln.retainage_this_period):>14}")
+    for t in detail.taxes.itertuples(index=False):
+        lines.append(f"  {t.label} {t.rate}% on {m(t.base)}: {m(t.amount)}")
     return "\n".join(lines)

@@ -38,6 +38,7 @@ import pandas as pd
 
 from progbill.billing.core import Bill, LedgerState, number_documents
 from progbill.billing.settings import BillingSettings
+from progbill.faults import checkpoint
 from progbill.problems import Problem
 
 SCHEMA_VERSION = 1
@@ -286,6 +287,8 @@ class Store:
             self._insert_documents(db, numbered, bill, projects, run, seller, render, sources)
             self._insert_lines(db, bill, number_of)
             self._record_openings(db, bill, run.run_id, projects)
+            checkpoint("commit:before")
+        checkpoint("commit:after")
         return numbered
 
     def _insert_documents(self, db: sqlite3.Connection, numbered: pd.DataFrame, bill: Bill,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from progbill.config import CONFIG_NAME, DEFAULT_TOML, Config, load_config
+from progbill.faults import checkpoint
 from progbill.problems import WorkspaceError
 
 TEMP_PREFIX = ".progbill-tmp-"
@@ -84,7 +85,7 @@ class Workspace:
         """Remove what an interrupted run left behind (only progbill's own temporary files)."""
         removed = []
         for folder in (self.root, self.root / "invoices", self.root / "drafts", self.runs,
-                       self.failed, self.root / "archive"):
+                       self.failed, self.root / "archive", self.root / "backups"):
             if not folder.is_dir():
                 continue
             for path in folder.rglob(f"{TEMP_PREFIX}*"):
@@ -127,6 +128,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}-{target.name}")
     try:
         yield tmp
+        checkpoint("atomic:before-rename")
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)

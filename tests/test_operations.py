@@ -1,0 +1,312 @@
+"""Month-end operations a finance team can trust: re-runs, corrections, crashes, two runs at
+once, a ledger open in Excel, rebuilds, drafts, the drop-folder service and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from helpers import simple_workbook
+from pypdf import PdfReader
+
+from progbill.cli import cli
+from progbill.store import Store
+from progbill.workspace import TEMP_PREFIX
+
+
+def progbill(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def run_process(ws: Path, *args: str, fault: str | None = None,
+                **popen: object) -> subprocess.CompletedProcess | subprocess.Popen:
+    env = {**os.environ, "PROGBILL_FAULT": fault or ""}
+    command = [sys.executable, "-m", "progbill", *args, "-w", str(ws)]
+    if popen.pop("background", False):
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def workspace_with_inbox(tmp_path: Path, projects: int = 2) -> Path:
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    (ws / "inbox" / "example-progress.xlsx").unlink()
+    for k in range(1, projects + 1):
+        simple_workbook(ws / "inbox" / f"project-{k}.xlsx",
+                        [[f"P-{k}", "1", "Foundations", 10000 * k, 40, 500],
+                         [f"P-{k}", "2", "Framing", 5000, 10, 0]],
+                        project=[f"P-{k}", f"Client {k}", "USD", 10, 0])
+    return ws
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_consistent(ws: Path, documents: int, inputs: int) -> None:
+    """Every document exactly once, numbers 1..n, a valid PDF each, no temporary file, no input
+    lost, a readable ledger."""
+    with Store(ws / "progbill.db") as store:
+        docs = store.documents()
+    assert sorted(docs["number"]) == [f"INV-2026-{n:05d}" for n in range(1, documents + 1)]
+    assert docs["project_id"].is_unique
+    for doc in docs.itertuples(index=False):
+        pdf = ws / doc.pdf_path
+        assert sha256(pdf) == doc.pdf_sha256
+        assert doc.number in PdfReader(pdf).pages[0].extract_text()
+    assert not [p for p in ws.rglob(f"{TEMP_PREFIX}*")]
+    assert [p.name for p in (ws / "inbox").iterdir()] == []
+    assert len(list((ws / "archive" / "2026-11").iterdir())) == inputs
+    invoices = openpyxl.load_workbook(ws / "ledger.xlsx")["Invoices"]
+    assert sorted(r[0] for r in invoices.iter_rows(min_row=2, values_only=True)
+                  if r[0] and r[0] != "Total") == sorted(docs["number"])
+
+
+# ---------------------------------------------------------------------------------------------
+# idempotence and immutability
+
+
+def test_changed_inputs_for_an_issued_period_issue_a_supplementary_document(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    first = Store(ws / "progbill.db").document("INV-2026-00001")
+    pdf_before = sha256(ws / "invoices" / "2026-11" / "INV-2026-00001.pdf")
+    simple_workbook(book, [["P-1", "1", "Work", 1000, 55, 0]])  # a correction, same month
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 0 and "INV-2026-00002" in out
+    with Store(ws / "progbill.db") as store:
+        assert store.document("INV-2026-00001") == first
+        assert store.document("INV-2026-00002")["completed_this_period"] == 15000
+    assert sha256(ws / "invoices" / "2026-11" / "INV-2026-00001.pdf") == pdf_before
+    simple_workbook(book, [["P-1", "1", "Work", 1000, 50, 0]])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert "CN-2026-00001" in out
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert "No documents issued" in out
+
+
+def test_the_store_refuses_to_edit_or_delete_an_issued_document(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    db = sqlite3.connect(ws / "progbill.db")
+    for sql in ("UPDATE documents SET amount_due = 1",
+                "UPDATE documents SET number = 'INV-2026-00009'",
+                "DELETE FROM documents",
+                "UPDATE document_lines SET billed = 0",
+                "DELETE FROM document_lines"):
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute(sql)
+    db.execute("UPDATE documents SET pdf_path = pdf_path")  # recording a PDF is allowed
+
+
+# ---------------------------------------------------------------------------------------------
+# crash safety: SIGKILL a real run at every point, then run again
+
+KILL_POINTS = ["commit:before", "commit:after", "atomic:before-rename#1", "pdf:written#1",
+               "pdf:written#2", "ledger:before", "atomic:before-rename#3", "move:after#1",
+               "report:before"]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_at_any_point_recovers_on_the_next_run(tmp_path, point):
+    ws = workspace_with_inbox(tmp_path)
+    killed = run_process(ws, "run", "--period", "2026-11", fault=f"kill@{point}")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    if point == "commit:before":
+        assert Store(ws / "progbill.db").documents().empty  # the transaction rolled back
+    again = run_process(ws, "run", "--period", "2026-11")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Traceback" not in again.stdout + again.stderr
+    assert_consistent(ws, documents=2, inputs=2)
+
+
+@pytest.mark.parametrize("delay", [0.4, 1.2, 2.5])
+def test_a_run_killed_at_a_random_moment_recovers(tmp_path, delay):
+    ws = workspace_with_inbox(tmp_path, projects=3)
+    process = run_process(ws, "run", "--period", "2026-11", background=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    again = run_process(ws, "run", "--period", "2026-11")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert_consistent(ws, documents=3, inputs=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# one run at a time
+
+
+def test_a_second_run_waits_or_stops_with_a_clear_message(tmp_path):
+    ws = workspace_with_inbox(tmp_path)
+    first = run_process(ws, "run", "--period", "2026-11", fault="sleep=6@commit:after",
+                        background=True)
+    time.sleep(2.5)  # the first run holds the lock, sleeping after its commit
+    impatient = run_process(ws, "run", "--period", "2026-11", "--wait", "0")
+    assert impatient.returncode == 2
+    assert "another progbill run is working" in impatient.stderr
+    patient = run_process(ws, "run", "--period", "2026-11", "--wait", "60", background=True)
+    assert first.wait(timeout=60) == 0
+    out, _ = patient.communicate(timeout=60)
+    assert patient.returncode == 0, out
+    assert_consistent(ws, documents=2, inputs=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# the ledger open in Excel, backups, rebuilds
+
+
+def test_a_ledger_open_in_excel_is_left_alone(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    progbill("run", str(book), "--period", "2026-10", "-w", str(ws))
+    before = sha256(ws / "ledger.xlsx")
+    (ws / "~$ledger.xlsx").write_bytes(b"owner")
+    simple_workbook(book, [["P-1", "1", "Work", 1000, 60, 0]])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 0
+    assert "ledger.xlsx is open in Excel" in out
+    assert sha256(ws / "ledger.xlsx") == before
+    updated = list(ws.glob("ledger (updated *).xlsx"))
+    assert len(updated) == 1 and updated[0].name in out
+    rows = list(openpyxl.load_workbook(updated[0])["Invoices"].iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:3]] == ["INV-2026-00001", "INV-2026-00002"]
+
+
+def test_earlier_ledgers_are_kept_as_backups(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    (ws / "progbill.toml").write_text((ws / "progbill.toml").read_text().replace(
+        "ledger_backups = 5", "ledger_backups = 2"))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 10, 0]])
+    for n in range(4):
+        simple_workbook(book, [["P-1", "1", "Work", 1000, 10 + 10 * n, 0]])
+        progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+        time.sleep(1.05)  # backups are named by the second
+    backups = sorted((ws / "backups").iterdir())
+    assert len(backups) == 2
+    last = openpyxl.load_workbook(backups[-1])["Invoices"]
+    assert last["A4"].value == "INV-2026-00003"  # the ledger as it was before the 4th run
+
+
+def test_rebuild_renders_missing_pdfs_byte_identical_and_the_ledger(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    pdf = ws / "invoices" / "2026-11" / "INV-2026-00001.pdf"
+    original = pdf.read_bytes()
+    pdf.unlink()
+    (ws / "ledger.xlsx").unlink()
+    code, out = progbill("ledger", "-w", str(ws))
+    assert code == 0 and "INV-2026-00001" in out
+    assert pdf.read_bytes() == original
+    assert (ws / "ledger.xlsx").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# drafts
+
+
+def test_each_draft_run_replaces_the_previous_drafts(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    a = simple_workbook(tmp_path / "a.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    b = simple_workbook(tmp_path / "b.xlsx", [["P-2", "1", "Work", 1000, 40, 0]],
+                        project=["P-2", "Beta", "USD", 0, 0])
+    progbill("run", str(a), str(b), "--period", "2026-11", "-w", str(ws), "--draft")
+    assert sorted(p.name for p in (ws / "drafts" / "2026-11").iterdir()) == [
+        "DRAFT-1.pdf", "DRAFT-2.pdf"]
+    progbill("run", str(b), "--period", "2026-11", "-w", str(ws), "--draft")
+    drafts = sorted((ws / "drafts" / "2026-11").iterdir())
+    assert [p.name for p in drafts] == ["DRAFT-1.pdf"]
+    assert "P-2" in PdfReader(drafts[0]).pages[0].extract_text()
+    assert Store(ws / "progbill.db").documents().empty
+
+
+# ---------------------------------------------------------------------------------------------
+# the drop-folder service
+
+
+def _wait_for(condition, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_watch_bills_dropped_files_and_survives_bad_ones(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    (ws / "inbox" / "example-progress.xlsx").unlink()
+    service = run_process(ws, "watch", "--period", "2026-11", "--settle", "0.3",
+                          background=True)
+    try:
+        good = simple_workbook(tmp_path / "good.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+        shutil.copy(good, ws / "inbox" / "good.xlsx")
+        assert _wait_for(lambda: (ws / "invoices" / "2026-11" / "INV-2026-00001.pdf").exists()
+                         and not (ws / "inbox" / "good.xlsx").exists())
+        (ws / "inbox" / "broken.xlsx").write_text("not a workbook")
+        assert _wait_for(lambda: any(p.name.endswith(".errors.txt")
+                                     for p in (ws / "failed").iterdir()))
+        shutil.copy(simple_workbook(tmp_path / "next.xlsx", [["P-2", "1", "Work", 500, 100, 0]],
+                                    project=["P-2", "Beta", "USD", 0, 0]),
+                    ws / "inbox" / "next.xlsx")
+        assert _wait_for(lambda: (ws / "invoices" / "2026-11" / "INV-2026-00002.pdf").exists())
+    finally:
+        service.send_signal(signal.SIGTERM)
+        output, _ = service.communicate(timeout=30)
+    assert service.returncode == 0, output
+    log = (ws / "runs" / "watch.log").read_text()
+    assert "watching" in log and "rejected broken.xlsx" in log and "stopped" in log
+    assert "Traceback" not in output
+
+
+def test_watch_period_rules():
+    from datetime import date
+
+    from progbill.billing.periods import Period
+    from progbill.watch import period_for
+
+    assert period_for("previous-month", date(2026, 1, 3)) == Period(2025, 12)
+    assert period_for("current-month", date(2026, 1, 3)) == Period(2026, 1)
+    assert period_for("2026-11", date(2027, 5, 1)) == Period(2026, 11)
+
+
+# ---------------------------------------------------------------------------------------------
+# audit
+
+
+def test_show_traces_a_document_to_its_workbook_and_pdf(tmp_path):
+    ws = workspace_with_inbox(tmp_path, projects=1)
+    inbox_file = ws / "inbox" / "project-1.xlsx"
+    source_hash = sha256(inbox_file)
+    progbill("run", "--period", "2026-11", "-w", str(ws))
+    code, out = progbill("show", "INV-2026-00001", "-w", str(ws))
+    assert code == 0
+    pdf_hash = sha256(ws / "invoices" / "2026-11" / "INV-2026-00001.pdf")
+    assert f"sha256 {source_hash}" in out
+    assert f"sha256 {pdf_hash} (matches the file on disk)" in out
+    assert "archived as archive/2026-11/project-1." in out
+    assert "Foundations" in out
+    code, out = progbill("show", "INV-2026-00099", "-w", str(ws))
+    assert code == 2 and "no document INV-2026-00099" in out
