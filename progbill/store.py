@@ -183,6 +183,13 @@ class Store:
         self.db.close()
 
     def _migrate(self) -> None:
+        found = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        if found:
+            version = self.db.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version and int(version[0]) == SCHEMA_VERSION:
+                return
         # executescript commits any open transaction itself, so the script carries its own.
         self.db.executescript(
             f"BEGIN IMMEDIATE;\n{_SCHEMA}\nINSERT OR IGNORE INTO meta(key, value) "

@@ -239,7 +239,7 @@ def test_a_bad_setting_is_a_configuration_error_naming_the_key(tmp_path):
 
 
 def test_every_command_has_help_with_an_example():
-    for command in ("init", "run", "validate", "ledger"):
+    for command in cli.commands:
         code, out = progbill(command, "--help")
         assert code == 0 and "Example:" in out
 
@@ -248,3 +248,9 @@ def test_version_and_python_dash_m():
     out = subprocess.run([sys.executable, "-m", "progbill", "--version"], check=True,
                          capture_output=True, text=True).stdout
     assert out.startswith("progbill, version ")
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name in cli.commands:
+        assert f"`progbill {name}" in readme, name

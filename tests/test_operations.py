@@ -157,7 +157,8 @@ def test_a_second_run_waits_or_stops_with_a_clear_message(tmp_path):
     ws = workspace_with_inbox(tmp_path)
     first = run_process(ws, "run", "--period", "2026-11", fault="sleep=6@commit:after",
                         background=True)
-    time.sleep(2.5)  # the first run holds the lock, sleeping after its commit
+    # the first run has committed and now sleeps holding the lock
+    assert _wait_for(lambda: not Store(ws / "progbill.db").documents().empty)
     impatient = run_process(ws, "run", "--period", "2026-11", "--wait", "0")
     assert impatient.returncode == 2
     assert "another progbill run is working" in impatient.stderr
