@@ -34,6 +34,7 @@ class OutputSettings:
     page_size: str = "A4"
     template_dir: str = ""
     ledger_backups: int = 5  # earlier ledger.xlsx versions kept in backups/
+    amount_in_words: str = "auto"  # "auto" (GST invoices), "always" or "never"
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
             o[key] = _choice("output", key, value, ("A4", "Letter"))
         elif key == "ledger_backups":
             o[key] = _int("output", key, value, 0, 1000)
+        elif key == "amount_in_words":
+            o[key] = _choice("output", key, value, ("auto", "always", "never"))
         elif key == "locale":
             o[key] = _locale("output", key, value)
         else:
@@ -260,6 +263,7 @@ locale = "en_US"               # numbers, currencies and dates on documents
 page_size = "A4"               # or "Letter"
 template_dir = ""              # your own templates; empty = the bundled ones
 ledger_backups = 5             # earlier ledger.xlsx versions kept in backups/
+amount_in_words = "auto"       # "auto" (on GST tax invoices), "always" or "never"
 
 [watch]                        # `progbill watch`: the drop-folder service
 period = "previous-month"      # the month each run bills: previous-month, current-month, YYYY-MM

@@ -39,7 +39,7 @@ from progbill.billing.core import (
 from progbill.billing.periods import Period
 from progbill.config import Config
 from progbill.faults import checkpoint
-from progbill.problems import Location, Problem, Severity, has_errors
+from progbill.problems import ConfigError, Location, Problem, Severity, has_errors
 from progbill.readers import Workbook, read_workbook
 from progbill.readers.files import Skipped, discover
 from progbill.readers.layout import empty_projects
@@ -284,8 +284,9 @@ def run(root: Path, options: RunOptions) -> RunReport:
             projects, computed = evaluation.projects, evaluation.computed
             bill = issue(projects, computed, evaluation.state, config.billing, options.period,
                          run_date) if len(computed) else None
-            seller = _seller_snapshot(config)
-            render = {"locale": config.output.locale, "page_size": config.output.page_size}
+            seller, assets = _seller_snapshot(config)
+            render = {"locale": config.output.locale, "page_size": config.output.page_size,
+                      "amount_in_words": config.output.amount_in_words}
             sources = {wb.name: wb.sha256 for wb in workbooks}
             moves = _plan_moves(ws, workbooks, options.period, started) if from_inbox and not \
                 options.draft else {}
@@ -302,7 +303,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
             ]
             if options.draft:
                 _render_drafts(ws, config, bill, projects, seller, render, sources, report,
-                               options)
+                               options, assets)
                 report.finished = _now()
                 return report
 
@@ -320,7 +321,8 @@ def run(root: Path, options: RunOptions) -> RunReport:
             problems = [p for wb in workbooks for p in wb.problems
                         if p.severity is not Severity.INFO]
             numbered = store.commit_run(record, bill, accepted_projects, inputs_record,
-                                        problems, config.billing, seller, render, sources)
+                                        problems, config.billing, seller, render, sources,
+                                        assets)
             clients = dict(zip(projects["project_id"], projects["client"], strict=False))
             report.documents = [
                 DocumentReport(d.number, d.type, d.project_id, str(clients.get(d.project_id, "")),
@@ -359,11 +361,23 @@ def _settle(inputs: list[Path]) -> float:
     return 0.0
 
 
-def _seller_snapshot(config: Config) -> dict[str, str]:
-    seller = dict(config.seller.__dict__)
+def _seller_snapshot(config: Config) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """The seller as printed on this run's documents, and the logo's bytes by SHA-256 (stored
+    with the documents, so a re-render never depends on the logo file still being there)."""
+    from progbill.render.context import read_logo
+
+    seller = {k: v for k, v in config.seller.__dict__.items() if k != "logo"}
+    assets: dict[str, tuple[str, bytes]] = {}
     if config.seller.logo:
-        seller["logo_path"] = str(config.resolve(config.seller.logo))
-    return seller
+        logo = read_logo(config.resolve(config.seller.logo))
+        if logo is None:
+            raise ConfigError(
+                f"seller.logo: {config.seller.logo} is not a PNG, JPEG, GIF, WebP or SVG image "
+                "of at most 2 MB in the workspace")
+        sha = _sha256(logo[1])
+        seller["logo_sha256"] = sha
+        assets[sha] = logo
+    return seller, assets
 
 
 def _plan_moves(ws: Workspace, workbooks: list[Workbook], period: Period,
@@ -442,21 +456,14 @@ def _renderer(config: Config) -> Any:
 
 
 def stored_context(store: Store, number: str) -> dict[str, Any]:
-    from progbill.render.context import build_context
+    from progbill.render.context import build_context, data_url
 
     doc = store.document(number)
     assert doc is not None
-    return build_context(_with_logo(doc), store.document_lines(number),
-                         store.document_taxes(number))
-
-
-def _with_logo(doc: dict[str, Any]) -> dict[str, Any]:
-    from progbill.render.context import logo_data_url
-
-    seller = json.loads(str(doc["seller_json"]))
-    if seller.get("logo_path"):
-        seller["logo_url"] = logo_data_url(Path(seller["logo_path"]))
-    return {**doc, "seller_json": json.dumps(seller)}
+    logo = json.loads(str(doc["seller_json"])).get("logo_sha256")
+    asset = store.asset(logo) if logo else None
+    return build_context(doc, store.document_lines(number), store.document_taxes(number),
+                         logo_url=data_url(*asset) if asset else "")
 
 
 def render_missing_pdfs(store: Store, ws: Workspace, config: Config, workers: int | None = None,
@@ -522,9 +529,10 @@ def keep_backup(ws: Workspace, keep: int) -> Path | None:
 
 def _render_drafts(ws: Workspace, config: Config, bill: Any, projects: pd.DataFrame,
                    seller: dict[str, str], render: dict[str, str], sources: dict[str, str],
-                   report: RunReport, options: RunOptions) -> None:
+                   report: RunReport, options: RunOptions,
+                   assets: dict[str, tuple[str, bytes]]) -> None:
     """Compute and render everything into drafts/P/ as DRAFT-n; store nothing."""
-    from progbill.render.context import build_context
+    from progbill.render.context import build_context, data_url
 
     folder = ws.drafts(str(options.period))
     folder.mkdir(parents=True, exist_ok=True)
@@ -541,8 +549,10 @@ def _render_drafts(ws: Workspace, config: Config, bill: Any, projects: pd.DataFr
     for doc, key in zip(records, numbered["doc_key"], strict=True):
         pdf = None
         if renderer is not None:
-            context = build_context(_with_logo(doc), lines[lines["doc_key"] == key],
-                                    taxes[taxes["doc_key"] == key], draft=True)
+            logo = assets.get(seller.get("logo_sha256", ""))
+            context = build_context(doc, lines[lines["doc_key"] == key],
+                                    taxes[taxes["doc_key"] == key], draft=True,
+                                    logo_url=data_url(*logo) if logo else "")
             path = folder / f"{doc['number']}.pdf"
             atomic_write_bytes(path, renderer.pdf(context))
             pdf = str(path.relative_to(ws.root))

@@ -20,6 +20,8 @@ Schema (see README "The ledger store"):
 ``line_state``      per line, the amounts as last invoiced (or the opening balance)
 ``openings``        onboarding balances (``previously_billed``/``previously_retained``)
 ``projects``        per project, the contract as last read and the currency it is billed in
+``assets``          images printed on documents (the seller's logo), by SHA-256, so that a
+                    document re-renders identically after the logo file changes
 ``exceptions``      every problem reported by a run
 """
 
@@ -53,7 +55,8 @@ DOCUMENT_COLUMNS = (
     "number", "series", "fy", "seq", "type", "run_id", "period", "invoice_date", "due_date",
     "payment_terms_days", "project_id", "project_name", "client", "client_address",
     "client_email", "client_tax_id", "po_number", "place_of_supply", "tax_code", "currency",
-    *_DOCUMENT_MONEY, "tax_rate", "reverse_charge", "corrects_number", "corrects_date",
+    *_DOCUMENT_MONEY, "tax_rate", "tax_label", "reverse_charge", "corrects_number",
+    "corrects_date",
     "source_file", "source_sha256", "seller_json", "render_json", "pdf_path", "pdf_sha256",
 )
 _LINE_MONEY = (
@@ -88,7 +91,7 @@ CREATE TABLE IF NOT EXISTS documents (
     po_number TEXT NOT NULL, place_of_supply TEXT NOT NULL, tax_code TEXT NOT NULL,
     currency TEXT NOT NULL,
     {", ".join(f"{c} INTEGER NOT NULL" for c in _DOCUMENT_MONEY)},
-    tax_rate TEXT NOT NULL, reverse_charge INTEGER NOT NULL,
+    tax_rate TEXT NOT NULL, tax_label TEXT NOT NULL, reverse_charge INTEGER NOT NULL,
     corrects_number TEXT, corrects_date TEXT,
     source_file TEXT NOT NULL, source_sha256 TEXT NOT NULL,
     seller_json TEXT NOT NULL, render_json TEXT NOT NULL,
@@ -126,6 +129,9 @@ CREATE TABLE IF NOT EXISTS projects (
     project_id TEXT PRIMARY KEY, project_name TEXT NOT NULL, client TEXT NOT NULL,
     currency TEXT NOT NULL, original_contract INTEGER NOT NULL,
     change_orders INTEGER NOT NULL, last_run TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assets (
+    sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS exceptions (
     run_id TEXT NOT NULL, file TEXT NOT NULL, sheet TEXT, row INTEGER, column TEXT,
@@ -265,6 +271,7 @@ class Store:
         seller: dict[str, str],
         render: dict[str, str],
         sources: dict[str, str],
+        assets: dict[str, tuple[str, bytes]] | None = None,
     ) -> pd.DataFrame:
         """Store the run, number and store its documents, and move the line state on.
 
@@ -291,6 +298,8 @@ class Store:
                 [_exception_row(run.run_id, p) for p in problems],
             )
             self._record_projects(db, projects, run.run_id)
+            db.executemany("INSERT OR IGNORE INTO assets VALUES (?, ?, ?)",
+                           [(sha, kind, data) for sha, (kind, data) in (assets or {}).items()])
             self._insert_documents(db, numbered, bill, projects, run, seller, render, sources)
             self._insert_lines(db, bill, number_of)
             self._record_openings(db, bill, run.run_id, projects)
@@ -428,6 +437,11 @@ class Store:
             "SELECT * FROM document_taxes WHERE number = ? ORDER BY position", self.db,
             params=[number])
 
+    def asset(self, sha256: str) -> tuple[str, bytes] | None:
+        row = self.db.execute("SELECT media_type, data FROM assets WHERE sha256 = ?",
+                              (sha256,)).fetchone()
+        return (row[0], bytes(row[1])) if row else None
+
     def set_pdf(self, number: str, relative_path: str, sha256: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE documents SET pdf_path = ?, pdf_sha256 = ? WHERE number = ?",
@@ -496,6 +510,7 @@ def document_records(
         record.update({c: int(getattr(doc, c)) for c in _DOCUMENT_MONEY})
         record.update({
             "tax_rate": str(doc.tax_rate),
+            "tax_label": str(project["tax_label"] or "Tax"),
             "reverse_charge": int(bool(doc.reverse_charge)),
             "corrects_number": doc.corrects_number,
             "corrects_date": doc.corrects_date.isoformat() if doc.corrects_date else None,

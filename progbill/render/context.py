@@ -1,17 +1,24 @@
 """The template context: everything a document template may use, already formatted.
 
-The context is a stable, documented contract (README "Your own templates"). Every value is a
-string, a boolean, an int, or a list/dict of those; amounts are formatted for the document's
-locale and currency. A credit note's period amounts are printed as positive credits.
+The context is a stable, documented contract (README "Your own templates", where every variable
+is listed with its type). Every value is a string, a boolean, an int, or a list/dict of those;
+amounts are formatted for the document's locale and currency. A credit note's period amounts are
+printed as positive credits.
 
-Nothing here reads a file except the seller's logo, which becomes a ``data:`` URL so the
-renderer can refuse every other URL.
+The tax regime decides which legal fields print:
+
+* ``gst`` (India, CGST rule 46): "Tax Invoice", seller and client GSTIN, SAC/HSN, the seller's
+  state and the place of supply, CGST + SGST or IGST, the amount in words, a signature block;
+* ``vat`` (EU VAT Directive art. 226, UK VAT invoices): VAT numbers of both parties, the period
+  of supply and the tax point, the taxable amount and VAT per rate, the reverse-charge wording;
+* ``standard``: everything else (a US contractor's pay application, for one).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,21 +30,40 @@ from progbill.render.formatting import Formatter
 _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".svg": "image/svg+xml", ".gif": "image/gif", ".webp": "image/webp"}
 MAX_LOGO_BYTES = 2 * 1024 * 1024
+GST_LABELS = {"CGST", "SGST", "IGST", "GST"}
+
+TAX_ID_LABELS = {"gst": "GSTIN", "vat": "VAT number", "standard": "Tax ID"}
+REVERSE_CHARGE = {
+    "vat": "Reverse charge: the customer accounts for the VAT on this supply "
+           "(Article 196, Council Directive 2006/112/EC).",
+    "gst": "Tax payable on reverse charge basis: yes. The recipient pays the GST on this supply.",
+    "standard": "Reverse charge: the customer accounts for the tax on this supply.",
+}
 
 
-def logo_data_url(path: Path | None) -> str:
-    """The logo as a ``data:`` URL, or '' when there is none or it is not a small image."""
-    if path is None or not path.is_file():
-        return ""
+def read_logo(path: Path) -> tuple[str, bytes] | None:
+    """The logo's media type and bytes, or None when it is not a small image."""
     kind = _LOGO_TYPES.get(path.suffix.lower())
-    if kind is None or path.stat().st_size > MAX_LOGO_BYTES:
-        return ""
-    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    if kind is None or not path.is_file() or path.stat().st_size > MAX_LOGO_BYTES:
+        return None
+    return kind, path.read_bytes()
+
+
+def data_url(media_type: str, data: bytes) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _lines_of(text: str) -> list[str]:
     return [line.strip() for line in str(text or "").replace("\\n", "\n").splitlines()
             if line.strip()]
+
+
+def tax_regime(tax_label: str, tax_labels: set[str]) -> str:
+    if tax_labels & GST_LABELS or tax_label == "GST":
+        return "gst"
+    if "VAT" in tax_labels or tax_label == "VAT":
+        return "vat"
+    return "standard"
 
 
 def build_context(
@@ -46,6 +72,7 @@ def build_context(
     taxes: pd.DataFrame,
     *,
     draft: bool = False,
+    logo_url: str = "",
 ) -> dict[str, Any]:
     """The context of one document.
 
@@ -57,6 +84,7 @@ def build_context(
     fmt = Formatter(render.get("locale", "en_US"), doc["currency"])
     credit = doc["type"] == "Credit Note"
     sign = -1 if credit else 1
+    regime = tax_regime(str(doc.get("tax_label") or "Tax"), set(taxes["label"]))
 
     def period_amount(value: int) -> str:
         return fmt.number(sign * int(value))
@@ -88,15 +116,15 @@ def build_context(
         value = int(lines[column].astype("int64").sum()) if len(lines) else 0
         return period_amount(value) if period else fmt.number(value)
 
+    contract = int(doc["contract_to_date"])
     totals = {
         "scheduled_value": total("scheduled_value"),
         "from_previous": total("from_previous"),
         "this_period": total("this_period", period=True),
         "stored_materials": total("stored_materials"),
         "total_to_date": total("total_to_date"),
-        "percent": fmt.percent(Decimal(int(doc["completed_stored_to_date"])) * 100
-                               / int(doc["contract_to_date"])) if int(doc["contract_to_date"])
-        else "",
+        "percent": fmt.percent(Decimal(int(doc["completed_stored_to_date"])) * 100 / contract)
+        if contract else "",
         "balance_to_finish": total("balance_to_finish"),
         "retainage_to_date": total("retainage_to_date"),
         "retainage_this_period": total("retainage_this_period", period=True),
@@ -108,8 +136,7 @@ def build_context(
     summary = [
         {"line": "1", "label": "Original contract sum", "amount": m(doc["original_contract"])},
         {"line": "2", "label": "Net change by change orders", "amount": m(doc["change_orders"])},
-        {"line": "3", "label": "Contract sum to date (1 + 2)",
-         "amount": m(doc["contract_to_date"])},
+        {"line": "3", "label": "Contract sum to date (1 + 2)", "amount": m(contract)},
         {"line": "4", "label": "Total completed and stored to date",
          "amount": m(doc["completed_stored_to_date"])},
         {"line": "5a", "label": "Retainage on completed work",
@@ -131,7 +158,23 @@ def build_context(
          "base": period_amount(int(t.base)), "amount": period_amount(int(t.amount))}
         for t in taxes.itertuples(index=False)
     ]
-    title = "Credit Note" if credit else "Invoice"
+    words_rule = render.get("amount_in_words", "auto")
+    words = ""
+    if words_rule == "always" or (words_rule == "auto" and regime == "gst"):
+        words = fmt.words(sign * int(doc["amount_due"]))
+    period = str(doc["period"])
+    year, month = (int(x) for x in period.split("-"))
+    first_day = date(year, month, 1)
+    last_day = _month_end(first_day)
+    if credit:
+        title = "Credit Note"
+    elif regime == "gst":
+        title = "Tax Invoice"
+    else:
+        title = "Invoice"
+    notes = []
+    if bool(doc["reverse_charge"]):
+        notes.append(REVERSE_CHARGE[regime])
     return {
         "document": {
             "number": str(doc["number"]),
@@ -139,8 +182,11 @@ def build_context(
             "title": title,
             "is_credit_note": credit,
             "is_draft": draft,
-            "period": fmt.month(str(doc["period"])),
-            "period_code": str(doc["period"]),
+            "regime": regime,
+            "period": fmt.month(period),
+            "period_code": period,
+            "supply_from": fmt.date(first_day),
+            "supply_to": fmt.date(last_day),
             "invoice_date": fmt.date(doc["invoice_date"]),
             "invoice_date_iso": str(doc["invoice_date"]),
             "due_date": fmt.date(doc["due_date"]),
@@ -151,6 +197,8 @@ def build_context(
             "corrects_date": fmt.date(doc["corrects_date"]) if doc["corrects_date"] else "",
             "reverse_charge": bool(doc["reverse_charge"]),
             "tax_code": str(doc["tax_code"] or ""),
+            "tax_id_label": TAX_ID_LABELS[regime],
+            "notes": notes,
             "source_file": str(doc["source_file"]),
         },
         "seller": {
@@ -160,7 +208,7 @@ def build_context(
             "state": seller.get("state", ""),
             "email": seller.get("email", ""),
             "phone": seller.get("phone", ""),
-            "logo_url": seller.get("logo_url", ""),
+            "logo_url": logo_url,
             "bank_details_lines": _lines_of(seller.get("bank_details", "")),
         },
         "client": {
@@ -182,6 +230,13 @@ def build_context(
                                       - int(doc["retainage_this_period"])),
             "tax": period_amount(int(doc["tax"])),
             "amount_due": fmt.money(sign * int(doc["amount_due"])),
+            "amount_due_words": words,
         },
         "page_size": render.get("page_size", "A4"),
     }
+
+
+def _month_end(first_day: date) -> date:
+    import calendar
+
+    return first_day.replace(day=calendar.monthrange(first_day.year, first_day.month)[1])

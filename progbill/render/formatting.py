@@ -6,6 +6,7 @@ exponent is exactly the number of decimals shown).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -37,9 +38,25 @@ class Formatter:
                               format=_number_pattern(self.locale, self.exp), locale=self.locale)
 
     def money(self, minor: int) -> str:
-        """``$1,234.50``, ``1.234,50 €``, ``₹12,34,567.00``."""
-        return format_currency(from_minor(minor, self.currency), self.currency,
+        """``$1,234.50``, ``1.234,50 €``, ``₹12,34,567.00``, ``KWD 1,234.567``."""
+        text = format_currency(from_minor(minor, self.currency), self.currency,
                                locale=self.locale, currency_digits=True)
+        # A currency without a symbol in the locale prints its code; keep it off the digits.
+        return re.sub(rf"(?<![A-Z]){self.currency}(?=[\d-])", f"{self.currency}\u00a0", text)
+
+    def words(self, minor: int) -> str:
+        """The amount in words, as Indian invoices print it: lakh and crore for en_IN,
+        million elsewhere; minor units only when there are any."""
+        from num2words import num2words
+
+        value = from_minor(abs(minor), self.currency)
+        lang = "en_IN" if self.locale == "en_IN" or self.currency == "INR" else "en"
+        try:
+            text = num2words(value, lang=lang, to="currency", currency=self.currency)
+        except NotImplementedError:
+            text = f"{num2words(int(value), lang=lang)} {self.currency}"
+        text = re.sub(r",? zero \w+$", "", text)
+        return text[:1].upper() + text[1:] + " only"
 
     def percent(self, value: Decimal, decimals: int = 2) -> str:
         pattern = _number_pattern(self.locale, decimals) + "%"
