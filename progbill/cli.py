@@ -110,8 +110,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--templates", is_flag=True,
+              help="Also copy the bundled document templates into DIR/templates to edit, and "
+                   "use them (output.template_dir).")
 @click.pass_context
-def init(ctx: click.Context, directory: Path) -> None:
+def init(ctx: click.Context, directory: Path, templates: bool) -> None:
     """Create a workspace: progbill.toml, the inbox with an example workbook, and the folders.
 
     Existing files are never overwritten.
@@ -119,8 +122,9 @@ def init(ctx: click.Context, directory: Path) -> None:
     \b
     Example:
       progbill init billing
+      progbill init billing --templates
     """
-    from progbill.workspace import init_workspace
+    from progbill.workspace import copy_templates, init_workspace
 
     def action() -> int:
         created = init_workspace(directory)
@@ -130,6 +134,14 @@ def init(ctx: click.Context, directory: Path) -> None:
                 click.echo(f"  {path.relative_to(directory) if path != directory else path}")
         else:
             click.echo(f"{directory} is already a workspace; nothing to create.")
+        if templates:
+            folder, configured = copy_templates(directory)
+            click.echo(f"Templates to edit: {folder} (invoice.html, invoice.css, fonts/)")
+            if configured:
+                click.echo('progbill.toml now uses them: template_dir = "templates"')
+            else:
+                click.echo('To use them, set template_dir = "templates" under [output] in '
+                           "progbill.toml")
         click.echo(f"Edit {directory / 'progbill.toml'} (your company details), drop workbooks "
                    f"into {directory / 'inbox'}, then: progbill run --period YYYY-MM -w "
                    f"{directory}")

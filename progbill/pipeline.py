@@ -267,6 +267,8 @@ def run(root: Path, options: RunOptions) -> RunReport:
     report = RunReport(run_id=run_id, period=str(options.period), started=started,
                        draft=options.draft)
     run_date = options.run_date or started.date()
+    # A broken custom template is a configuration error: found before anything is stored.
+    renderer = None if options.no_pdf else _renderer(config)
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()
         from_inbox = not options.paths
@@ -302,7 +304,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
                 for wb in workbooks
             ]
             if options.draft:
-                _render_drafts(ws, config, bill, projects, seller, render, sources, report,
+                _render_drafts(ws, renderer, bill, projects, seller, render, sources, report,
                                options, assets)
                 report.finished = _now()
                 return report
@@ -329,8 +331,8 @@ def run(root: Path, options: RunOptions) -> RunReport:
                                d.currency, int(d.amount_due), None)
                 for d in numbered.itertuples(index=False)
             ]
-            if not options.no_pdf:
-                rendered = render_missing_pdfs(store, ws, config, options.workers,
+            if renderer is not None:
+                rendered = render_missing_pdfs(store, ws, renderer, options.workers,
                                                options.progress)
                 report.pdfs_rendered = len(rendered)
             pending = _missing_pdfs(store, ws)
@@ -466,7 +468,7 @@ def stored_context(store: Store, number: str) -> dict[str, Any]:
                          logo_url=data_url(*asset) if asset else "")
 
 
-def render_missing_pdfs(store: Store, ws: Workspace, config: Config, workers: int | None = None,
+def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
                         progress: Progress | None = None) -> list[str]:
     """Render every document whose PDF is missing; each is written atomically and recorded."""
     from progbill.workspace import atomic_write_bytes as write
@@ -474,7 +476,6 @@ def render_missing_pdfs(store: Store, ws: Workspace, config: Config, workers: in
     missing = _missing_pdfs(store, ws)
     if not missing:
         return []
-    renderer = _renderer(config)
     done = []
     periods = dict(zip(store.documents()["number"], store.documents()["period"], strict=True))
     for i, number in enumerate(missing, start=1):
@@ -527,7 +528,7 @@ def keep_backup(ws: Workspace, keep: int) -> Path | None:
     return target
 
 
-def _render_drafts(ws: Workspace, config: Config, bill: Any, projects: pd.DataFrame,
+def _render_drafts(ws: Workspace, renderer: Any, bill: Any, projects: pd.DataFrame,
                    seller: dict[str, str], render: dict[str, str], sources: dict[str, str],
                    report: RunReport, options: RunOptions,
                    assets: dict[str, tuple[str, bytes]]) -> None:
@@ -544,7 +545,6 @@ def _render_drafts(ws: Workspace, config: Config, bill: Any, projects: pd.DataFr
     records = document_records(numbered, projects, report.run_id, seller, render, sources)
     taxes = tax_records(bill, numbered)
     lines = bill.lines
-    renderer = None if options.no_pdf else _renderer(config)
     clients = dict(zip(projects["project_id"], projects["client"], strict=False))
     for doc, key in zip(records, numbered["doc_key"], strict=True):
         pdf = None
@@ -630,7 +630,7 @@ def rebuild(root: Path, config_path: Path | None = None, workers: int | None = N
     with workspace_lock(ws, wait_seconds):
         ws.clean_temporary_files()
         with Store(ws.db_path) as store:
-            rendered = render_missing_pdfs(store, ws, config, workers)
+            rendered = render_missing_pdfs(store, ws, _renderer(config), workers)
             ledger = publish_ledger(store, ws, notes, config.output.ledger_backups)
     return LedgerReport(str(ledger.relative_to(ws.root)), rendered, notes)
 

@@ -8,7 +8,9 @@ a crash leaves at most a temporary file, which the next run removes.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,6 +97,24 @@ class Workspace:
                 except OSError:
                     pass
         return removed
+
+
+def copy_templates(root: Path) -> tuple[Path, bool]:
+    """Copy the bundled templates to ``root/templates`` to edit, and point the workspace's
+    settings at them when they still use the bundled ones. Returns the folder and whether
+    progbill.toml was changed. Never overwrites an existing templates folder."""
+    from progbill.render.pdf import bundled_templates
+
+    target = root / "templates"
+    if not target.exists():
+        shutil.copytree(bundled_templates(), target)
+    config = Workspace(root).config_path
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    default_line = re.compile(r'^template_dir = ""', re.M)
+    if default_line.search(text):
+        atomic_write_text(config, default_line.sub('template_dir = "templates"', text, count=1))
+        return target, True
+    return target, False
 
 
 def init_workspace(root: Path) -> list[Path]:

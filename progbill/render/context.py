@@ -240,3 +240,36 @@ def _month_end(first_day: date) -> date:
     import calendar
 
     return first_day.replace(day=calendar.monthrange(first_day.year, first_day.month)[1])
+
+
+def sample_context() -> dict[str, Any]:
+    """A complete context (one line, one tax, a logo, every optional field filled) to check a
+    template against before real documents are rendered with it."""
+    doc: dict[str, Any] = {
+        "number": "INV-2026-00001", "type": "Invoice", "period": "2026-11",
+        "invoice_date": "2026-11-30", "due_date": "2026-12-30", "payment_terms_days": 30,
+        "project_id": "P-1", "project_name": "Sample", "client": "Client",
+        "client_address": "1 Road", "client_email": "a@b.example", "client_tax_id": "X",
+        "po_number": "PO", "place_of_supply": "State", "tax_code": "998331", "currency": "USD",
+        "completed_this_period": 100, "retainage_this_period": 10, "tax": 18,
+        "amount_due": 108, "original_contract": 1000, "change_orders": 0,
+        "contract_to_date": 1000, "completed_stored_to_date": 100, "retainage_work": 10,
+        "retainage_stored": 0, "retainage_to_date": 10, "earned_less_retainage": 90,
+        "previous_certificates": 0, "balance_to_finish_incl_retainage": 910,
+        "tax_label": "GST", "reverse_charge": 1, "corrects_number": "INV-2026-00000",
+        "corrects_date": "2026-10-31", "source_file": "sample.xlsx",
+        "seller_json": json.dumps({"name": "Seller", "address": "1 Street", "tax_id": "T",
+                                   "state": "State", "email": "s@e.example", "phone": "1",
+                                   "bank_details": "Bank"}),
+        "render_json": json.dumps({"locale": "en_US", "page_size": "A4",
+                                   "amount_in_words": "always"}),
+    }
+    line = {"position": 1, "line_id": "1", "description": "Work", "change_order": "CO-1",
+            "on_document": True, "scheduled_value": 1000, "from_previous": 0,
+            "this_period": 100, "stored_materials": 0, "total_to_date": 100,
+            "balance_to_finish": 900, "retainage_to_date": 10, "retainage_this_period": 10,
+            "billed": 100}
+    taxes = pd.DataFrame([{"label": "CGST", "rate": "9", "base": 100, "amount": 9},
+                          {"label": "SGST", "rate": "9", "base": 100, "amount": 9}])
+    return build_context(doc, pd.DataFrame([line]), taxes, draft=True,
+                         logo_url="data:image/svg+xml;base64,PHN2Zy8+")

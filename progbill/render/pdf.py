@@ -87,20 +87,37 @@ class Renderer:
         )
         try:
             self.template = self.env.get_template(TEMPLATE_NAME)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"template {html_path} has an error on line {exc.lineno}: "
+                              f"{exc.message}") from exc
         except jinja2.TemplateError as exc:
             raise ConfigError(f"template {html_path} is broken: {exc}") from exc
         self.fetcher = _locked_fetcher_class()(self.template_dir)
         self.font_config = FontConfiguration()
         self.stylesheets = []
         if css_path.is_file():
-            self.stylesheets.append(CSS(filename=str(css_path), url_fetcher=self.fetcher,
-                                        font_config=self.font_config))
+            try:
+                self.stylesheets.append(CSS(filename=str(css_path), url_fetcher=self.fetcher,
+                                            font_config=self.font_config))
+            except Exception as exc:  # tinycss2/WeasyPrint parse errors
+                raise ConfigError(f"stylesheet {css_path} cannot be read: {exc}") from exc
+        self._page_css: dict[str, Any] = {}
+        # StrictUndefined only fails while rendering: render a sample document now, so that a
+        # misspelt variable stops the run before anything is issued.
+        from progbill.render.context import sample_context
+
+        self.html(sample_context())
 
     def html(self, context: dict[str, Any]) -> str:
         import jinja2
 
         try:
             return self.template.render(**context)
+        except jinja2.UndefinedError as exc:
+            raise ConfigError(
+                f"template {self.template_dir / TEMPLATE_NAME} uses a variable that does not "
+                f"exist ({exc.message}); the variables are listed in the README, \"Your own "
+                "templates\"") from exc
         except jinja2.TemplateError as exc:
             raise ConfigError(
                 f"template {self.template_dir / TEMPLATE_NAME} failed: {exc}") from exc
@@ -108,8 +125,11 @@ class Renderer:
     def pdf(self, context: dict[str, Any]) -> bytes:
         from weasyprint import CSS, HTML
 
-        page = CSS(string=f"@page {{ size: {context.get('page_size', 'A4')}; }}",
-                   font_config=self.font_config, url_fetcher=self.fetcher)
+        size = context.get("page_size", "A4")
+        if size not in self._page_css:
+            self._page_css[size] = CSS(string=f"@page {{ size: {size}; }}",
+                                       font_config=self.font_config, url_fetcher=self.fetcher)
+        page = self._page_css[size]
         document = HTML(string=self.html(context), base_url=self.template_dir.as_uri() + "/",
                         url_fetcher=self.fetcher)
         return document.write_pdf(stylesheets=[*self.stylesheets, page],

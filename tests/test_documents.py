@@ -1,0 +1,312 @@
+"""The PDF documents: what a client sees, golden texts, long schedules, locales, tax regimes,
+custom templates and reproducibility."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import simple_workbook, write_xlsx
+from pypdf import PdfReader
+
+from progbill.cli import cli
+from progbill.render.formatting import Formatter
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_workbooks"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+BUSINESSES = {
+    "harborview": "harborview-construction-progress.xlsx",
+    "northlight": "northlight-studio-milestones.csv",
+    "sahyadri": "sahyadri-consultants-progress.xlsx",
+}
+
+
+def progbill(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def text_of(pdf: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+
+
+def flowing(text: str) -> str:
+    """Text as one line: phrases that wrap in a narrow column still match."""
+    return " ".join(text.split())
+
+
+def normalised(text: str) -> str:
+    """Text as a reader compares it: one line per line, spaces collapsed."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+@pytest.fixture(scope="module")
+def businesses(tmp_path_factory) -> dict[str, Path]:
+    """Each sample business billed for October and November in its own workspace with its own
+    settings; Harborview also gets a correction that issues a credit note."""
+    import openpyxl
+
+    root = tmp_path_factory.mktemp("businesses")
+    spaces = {}
+    for name, workbook in BUSINESSES.items():
+        ws = root / name
+        progbill("init", str(ws))
+        (ws / "inbox" / "example-progress.xlsx").unlink()
+        shutil.copy(SAMPLES / "settings" / f"{name}.toml", ws / "progbill.toml")
+        shutil.copy(SAMPLES / "settings" / f"{name}-logo.svg", ws / f"{name}-logo.svg")
+        for month in ("2026-10", "2026-11"):
+            code, out = progbill("run", str(SAMPLES / month / workbook), "--period", month,
+                                 "-w", str(ws))
+            assert code == 0, out
+        spaces[name] = ws
+    book = openpyxl.load_workbook(SAMPLES / "2026-11" / BUSINESSES["harborview"])
+    for row in book["Schedule of Values"].iter_rows(min_row=5):
+        if row[0].value == "HB-2047" and row[1].value == "02":
+            row[4].value = 60
+    corrected = root / "harborview-corrected.xlsx"
+    book.save(corrected)
+    assert progbill("run", str(corrected), "--period", "2026-11", "-w",
+                    str(spaces["harborview"]))[0] == 0
+    return spaces
+
+
+def documents_of(ws: Path) -> list[Path]:
+    return sorted((ws / "invoices").rglob("*.pdf"))
+
+
+def test_golden_texts_of_every_sample_document(businesses):
+    """The extracted text of each document, checked in under tests/golden/. After an intended
+    change: PROGBILL_UPDATE_GOLDEN=1 pytest tests/test_documents.py, then review the diff."""
+    update = os.environ.get("PROGBILL_UPDATE_GOLDEN") == "1"
+    seen = []
+    for name, ws in businesses.items():
+        for pdf in documents_of(ws):
+            golden = GOLDEN / name / f"{pdf.stem}.txt"
+            actual = normalised(text_of(pdf))
+            seen.append(golden)
+            if update:
+                golden.parent.mkdir(parents=True, exist_ok=True)
+                golden.write_text(actual, encoding="utf-8")
+            assert golden.is_file(), f"no golden text for {golden}"
+            assert actual == golden.read_text(encoding="utf-8"), f"{pdf.name} changed"
+    assert len(seen) == 13
+    assert sorted(GOLDEN.rglob("*.txt")) == sorted(seen)
+
+
+def test_the_gst_tax_invoice_carries_what_rule_46_asks(businesses):
+    ws = businesses["sahyadri"]
+    same_state = flowing(text_of(ws / "invoices/2026-11/SSC-2026-0003.pdf"))
+    assert "TAX INVOICE" in same_state
+    assert "GSTIN: 27AAHCS4821Q1Z8" in same_state  # seller
+    assert "GSTIN: 27AABCP1234M1Z5" in same_state  # client
+    assert "State: Maharashtra" in same_state
+    assert "Place of supply: Maharashtra" in same_state
+    assert "SAC/HSN: 998334" in same_state
+    assert "CGST 9%" in same_state and "SGST 9%" in same_state and "IGST" not in same_state
+    assert "1,25,550.00" in same_state  # each half of 18% on 13,95,000.00
+    assert "₹16,46,100.00" in same_state  # lakh grouping
+    assert "Sixteen lakh, forty-six thousand, one hundred rupees only" in same_state
+    assert "Authorised signatory" in same_state
+    other_state = flowing(text_of(ws / "invoices/2026-11/SSC-2026-0004.pdf"))
+    assert "IGST 18%" in other_state and "CGST" not in other_state
+    assert "Place of supply: Karnataka" in other_state
+
+
+def test_the_vat_invoice_carries_what_article_226_and_hmrc_ask(businesses):
+    text = flowing(text_of(businesses["northlight"] / "invoices/2026-11/INV-2026-00004.pdf"))
+    assert "VAT number: GB 318 4472 05" in text  # supplier
+    assert "VAT number: GB117903462" in text  # customer
+    assert "Date of issue 30 Nov 2026" in text and "Tax point 30 Nov 2026" in text
+    assert "Period of supply 1 Nov 2026 – 30 Nov 2026" in text
+    assert "Taxable amount 11,550.00" in text
+    assert "VAT 20%" in text and "2,310.00" in text
+    assert "£13,860.00" in text
+
+
+def test_reverse_charge_is_stated_and_charges_nothing(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = write_xlsx(tmp_path / "eu.xlsx", {"Work": [
+        ["project_id", "client", "vat number", "currency", "vat %", "reverse_charge",
+         "milestone_id", "description", "scheduled_value", "percent_complete"],
+        ["EU-1", "Kunde GmbH", "DE811907980", "EUR", 19, "yes", "1", "Beratung", 10000, 50]]})
+    assert progbill("run", str(book), "--period", "2026-11", "-w", str(ws))[0] == 0
+    text = flowing(text_of(ws / "invoices/2026-11/INV-2026-00001.pdf"))
+    assert "Reverse charge: the customer accounts for the VAT on this supply (Article 196" in text
+    assert "VAT 19%" in text and "$5,000.00" not in text and "€5,000.00" in text
+
+
+def test_a_long_schedule_spills_with_headers_counters_and_totals_at_the_end(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    lines = [["P-1", f"{k:03d}", f"Work package {k:03d}: supply and install", 1000 + k, k % 101,
+              0] for k in range(1, 86)]
+    book = simple_workbook(tmp_path / "long.xlsx", lines)
+    assert progbill("run", str(book), "--period", "2026-11", "-w", str(ws))[0] == 0
+    pages = [flowing(p.extract_text())
+             for p in PdfReader(ws / "invoices/2026-11/INV-2026-00001.pdf").pages]
+    assert len(pages) >= 3
+    for n, page in enumerate(pages, start=1):
+        assert f"Page {n} of {len(pages)}" in page
+        assert "Scheduled value" in page and "Balance to finish" in page  # repeated header
+        if n > 1:
+            assert "INV-2026-00001 · continued" in page
+    for k in range(1, 86):  # every line once, on one page: no row is split
+        assert sum(f"Work package {k:03d}" in page for page in pages) == 1
+    assert "Totals" in pages[-1] and not any("Totals" in page for page in pages[:-1])
+
+
+@pytest.mark.parametrize("locale, currency, minor, number, money", [
+    ("en_US", "USD", 123456750, "1,234,567.50", "$1,234,567.50"),
+    ("en_GB", "GBP", 123456750, "1,234,567.50", "£1,234,567.50"),
+    ("en_IN", "INR", 1234567890, "1,23,45,678.90", "₹1,23,45,678.90"),
+    ("de_DE", "EUR", 123456750, "1.234.567,50", "1.234.567,50\u00a0€"),
+    ("fr_FR", "EUR", 123456750, "1\u202f234\u202f567,50", "1\u202f234\u202f567,50\u00a0€"),
+    ("en_US", "JPY", 1235, "1,235", "¥1,235"),
+    ("en_US", "KWD", 1234567, "1,234.567", "KWD\u00a01,234.567"),
+    ("en_US", "USD", -90000, "-900.00", "-$900.00"),
+])
+def test_amounts_in_each_locale(locale, currency, minor, number, money):
+    fmt = Formatter(locale, currency)
+    assert fmt.number(minor) == number
+    assert fmt.money(minor) == money
+
+
+@pytest.mark.parametrize("locale, text", [
+    ("en_US", "Nov 30, 2026"), ("en_GB", "30 Nov 2026"), ("en_IN", "30 Nov 2026"),
+    ("de_DE", "30.11.2026"), ("fr_FR", "30 nov. 2026"),
+])
+def test_dates_in_the_locales_medium_form(locale, text):
+    assert Formatter(locale, "EUR").date("2026-11-30") == text
+
+
+def test_percent_and_amount_in_words():
+    assert Formatter("en_US", "USD").percent(Decimal("44.6900")) == "44.69%"
+    assert Formatter("de_DE", "EUR").percent(Decimal("44.69")) == "44,69%"
+    assert Formatter("en_IN", "INR").words(1234567890) == (
+        "One crore, twenty-three lakh, forty-five thousand, six hundred and seventy-eight "
+        "rupees, ninety paise only")
+    assert Formatter("en_GB", "GBP").words(2880000) == (
+        "Twenty-eight thousand, eight hundred pounds sterling only")
+
+
+def test_a_credit_note_prints_positive_credits_and_cites_the_invoice(businesses):
+    text = flowing(text_of(businesses["harborview"] / "invoices/2026-11/CN-2026-00001.pdf"))
+    assert "CREDIT NOTE" in text
+    assert "corrects invoice INV-2026-00004 of Nov 30, 2026" in text
+    assert "Total credit $6,165.00" in text
+    assert "-6,165.00" not in text and "-6,850.00" not in text
+
+
+def test_a_draft_carries_a_watermark_and_a_draft_number(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 50, 0]])
+    progbill("run", str(book), "--period", "2026-11", "-w", str(ws), "--draft")
+    text = flowing(text_of(ws / "drafts/2026-11/DRAFT-1.pdf"))
+    assert "DRAFT INVOICE" in text.upper()  # the title
+    assert "DRAFT-1" in text  # the number
+    assert text.count("DRAFT") >= 3  # and the watermark
+
+
+def test_pdf_metadata_comes_from_the_configuration_not_the_workbook(businesses):
+    reader = PdfReader(businesses["northlight"] / "invoices/2026-11/INV-2026-00004.pdf")
+    meta = reader.metadata
+    assert meta.title == "Invoice INV-2026-00004"
+    assert meta.author == "Northlight Studio Ltd"
+    assert meta.creation_date.date().isoformat() == "2026-11-30"
+
+
+def test_fonts_ship_with_the_template_and_text_is_real_text(businesses):
+    reader = PdfReader(businesses["harborview"] / "invoices/2026-11/INV-2026-00003.pdf")
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    assert any("progbill-Sans" in f for f in fonts)
+    assert any("progbill-Condensed" in f for f in fonts)
+    assert "Maple Street Library renovation" in reader.pages[0].extract_text()
+
+
+def test_page_size_follows_the_configuration(businesses):
+    letter = PdfReader(businesses["harborview"] / "invoices/2026-11/INV-2026-00003.pdf")
+    a4 = PdfReader(businesses["northlight"] / "invoices/2026-11/INV-2026-00004.pdf")
+    assert [round(float(x)) for x in letter.pages[0].mediabox[2:]] == [612, 792]
+    assert [round(float(x)) for x in a4.pages[0].mediabox[2:]] == [595, 842]
+
+
+def test_a_document_re_renders_identically_after_the_logo_file_changes(businesses):
+    ws = businesses["northlight"]
+    pdf = ws / "invoices/2026-10/INV-2026-00001.pdf"
+    original = pdf.read_bytes()
+    logo = ws / "northlight-logo.svg"
+    saved = logo.read_text()
+    logo.write_text(saved.replace("#facc15", "#ff0000"))
+    try:
+        pdf.unlink()
+        assert progbill("ledger", "-w", str(ws))[0] == 0
+        assert pdf.read_bytes() == original
+    finally:
+        logo.write_text(saved)
+
+
+def test_your_own_templates(tmp_path):
+    ws = tmp_path / "ws"
+    code, out = progbill("init", str(ws), "--templates")
+    assert code == 0 and 'template_dir = "templates"' in out
+    html = ws / "templates" / "invoice.html"
+    html.write_text(html.read_text().replace(
+        "{% if document.is_draft %}",
+        "<p>Thank you for your business, {{ client.name }}!</p>{% if document.is_draft %}", 1))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 50, 0]])
+    assert progbill("run", str(book), "--period", "2026-11", "-w", str(ws))[0] == 0
+    assert "Thank you for your business, Acme Corp!" in text_of(
+        ws / "invoices/2026-11/INV-2026-00001.pdf")
+
+
+@pytest.mark.parametrize("change, message", [
+    (("{% for line in lines %}", "{% for line in lines %"), "has an error on line"),
+    (("{{ seller.name }}</div>", "{{ seller.nmae }}</div>"), "uses a variable that does not exist"),
+])
+def test_a_broken_template_is_a_configuration_error_and_nothing_is_issued(tmp_path, change,
+                                                                          message):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws), "--templates")
+    html = ws / "templates" / "invoice.html"
+    html.write_text(html.read_text().replace(*change))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 50, 0]])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 2
+    assert message in out
+    from progbill.store import Store
+
+    assert not (ws / "progbill.db").exists() or Store(ws / "progbill.db").documents().empty
+
+
+def test_the_template_context_is_documented_in_the_readme(businesses):
+    from progbill.pipeline import stored_context
+    from progbill.store import Store
+
+    with Store(businesses["sahyadri"] / "progbill.db") as store:
+        context = stored_context(store, "SSC/2026/0003")
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Your own templates"):]
+    names = set()
+    for key, value in context.items():
+        if not isinstance(value, dict):
+            names.add(key)
+        if isinstance(value, dict):
+            names.update(f"{key}.{k}" for k in value)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            names.update(f"{key}[].{k}" for k in value[0])
+    missing = sorted(n for n in names if f"`{n}`" not in section)
+    assert not missing, f"undocumented template variables: {missing}"
+    assert re.search(r"`document\.regime`", section)
