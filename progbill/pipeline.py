@@ -18,7 +18,8 @@ import json
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -39,7 +40,14 @@ from progbill.billing.core import (
 from progbill.billing.periods import Period
 from progbill.config import Config
 from progbill.faults import checkpoint
-from progbill.problems import ConfigError, Location, Problem, Severity, has_errors
+from progbill.problems import (
+    ConfigError,
+    Location,
+    Problem,
+    Severity,
+    WorkspaceError,
+    has_errors,
+)
 from progbill.readers import Workbook, read_workbook
 from progbill.readers.files import Skipped, discover
 from progbill.readers.layout import empty_projects
@@ -105,6 +113,7 @@ class RunReport:
     ledger: str | None = None
     notes: list[str] = field(default_factory=list)
     report_path: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def rejected(self) -> list[FileReport]:
@@ -160,6 +169,7 @@ class RunReport:
             "ledger": self.ledger,
             "notes": self.notes,
             "report": self.report_path,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
@@ -259,94 +269,121 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
 # the run
 
 
+class _Stopwatch:
+    """Seconds spent per stage of a run (read, validate, bill, commit, render, publish)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
 def run(root: Path, options: RunOptions) -> RunReport:
+    """The month-end run (spec README, "The flow of one run")."""
     ws = Workspace(root).require()
     config = ws.load_config(options.config_path)
     started = _now()
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     report = RunReport(run_id=run_id, period=str(options.period), started=started,
                        draft=options.draft)
-    run_date = options.run_date or started.date()
+    clock = _Stopwatch()
     # A broken custom template is a configuration error: found before anything is stored.
     renderer = None if options.no_pdf else _renderer(config)
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()
         from_inbox = not options.paths
-        inputs = [ws.inbox] if from_inbox else list(options.paths)
-        for given in inputs:
-            if not given.exists():
-                from progbill.problems import WorkspaceError
-
-                raise WorkspaceError(f"{given} does not exist")
-        files, skipped = discover(inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
-        report.skipped = skipped
-        workbooks = read_inputs(files, config, options.progress)
+        with clock.stage("read"):
+            inputs = [ws.inbox] if from_inbox else list(options.paths)
+            missing_inputs = [str(p) for p in inputs if not p.exists()]
+            if missing_inputs:
+                raise WorkspaceError(f"{', '.join(missing_inputs)} does not exist")
+            files, report.skipped = discover(
+                inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
+            workbooks = read_inputs(files, config, options.progress)
         with Store(ws.db_path) as store:
-            evaluation = evaluate_workbooks(workbooks, store, config, options.period)
-            projects, computed = evaluation.projects, evaluation.computed
-            bill = issue(projects, computed, evaluation.state, config.billing, options.period,
-                         run_date) if len(computed) else None
+            with clock.stage("validate"):
+                evaluation = evaluate_workbooks(workbooks, store, config, options.period)
+            with clock.stage("bill"):
+                bill = Bill.nothing()
+                if len(evaluation.computed):
+                    bill = issue(evaluation.projects, evaluation.computed, evaluation.state,
+                                 config.billing, options.period, options.run_date or started.date())
             seller, assets = _seller_snapshot(config)
             render = {"locale": config.output.locale, "page_size": config.output.page_size,
                       "amount_in_words": config.output.amount_in_words}
             sources = {wb.name: wb.sha256 for wb in workbooks}
-            moves = _plan_moves(ws, workbooks, options.period, started) if from_inbox and not \
-                options.draft else {}
-            report.files = [
-                FileReport(
-                    name=wb.name, path=str(wb.path), sha256=wb.sha256,
-                    status="accepted" if wb.ok else "rejected",
-                    projects=len(wb.projects) if wb.ok else 0,
-                    lines=len(wb.lines) if wb.ok else 0, problems=list(wb.problems),
-                    moved_to=str(moves[wb.name].relative_to(ws.root)) if wb.name in moves
-                    else None,
-                )
-                for wb in workbooks
-            ]
+            moves = {} if options.draft or not from_inbox else _plan_moves(
+                ws, workbooks, options.period, started)
+            report.files = [_file_report(wb, moves, ws) for wb in workbooks]
             if options.draft:
-                _render_drafts(ws, renderer, bill, projects, seller, render, sources, report,
-                               options, assets)
+                with clock.stage("render"):
+                    _render_drafts(ws, renderer, bill, evaluation.projects, seller, render,
+                                   sources, report, options, assets)
+                report.timings = clock.seconds
                 report.finished = _now()
                 return report
-
-            if bill is None:
-                bill = Bill.nothing()
-            contract_frame = contracts(computed) if len(computed) else None
-            accepted_projects = projects.merge(contract_frame, on="project_id", how="left") \
-                if contract_frame is not None else projects.assign(original_contract=0,
-                                                                   change_orders=0)
-            record = RunRecord(run_id, str(options.period), started.isoformat(),
-                               _now().isoformat(), __version__)
-            inputs_record = [
-                InputRecord(f.name, f.path, f.sha256, f.status, f.moved_to) for f in report.files
-            ]
-            problems = [p for wb in workbooks for p in wb.problems
-                        if p.severity is not Severity.INFO]
-            numbered = store.commit_run(record, bill, accepted_projects, inputs_record,
-                                        problems, config.billing, seller, render, sources,
-                                        assets)
-            clients = dict(zip(projects["project_id"], projects["client"], strict=False))
+            with clock.stage("commit"):
+                numbered = _commit(store, report, run_id, options, started, workbooks,
+                                   evaluation, bill, config, seller, render, sources, assets)
+            clients = dict(zip(evaluation.projects["project_id"],
+                               evaluation.projects["client"], strict=False))
             report.documents = [
                 DocumentReport(d.number, d.type, d.project_id, str(clients.get(d.project_id, "")),
                                d.currency, int(d.amount_due), None)
                 for d in numbered.itertuples(index=False)
             ]
             if renderer is not None:
-                rendered = render_missing_pdfs(store, ws, renderer, options.workers,
-                                               options.progress)
-                report.pdfs_rendered = len(rendered)
-            pending = _missing_pdfs(store, ws)
-            report.pdfs_pending = len(pending)
-            pdfs = dict(zip(store.documents()["number"], store.documents()["pdf_path"],
-                            strict=True))
-            for d in report.documents:
-                d.pdf = pdfs.get(d.number)
-            report.ledger = str(publish_ledger(store, ws, report.notes,
-                                               config.output.ledger_backups).relative_to(ws.root))
-        _move_inputs(ws, workbooks, moves)
-        report.finished = _now()
-        report.report_path = str(_write_report(ws, report).relative_to(ws.root))
+                with clock.stage("render"):
+                    report.pdfs_rendered = len(render_missing_pdfs(
+                        store, ws, renderer, options.workers, options.progress))
+            with clock.stage("publish"):
+                report.pdfs_pending = len(_missing_pdfs(store, ws))
+                pdfs = store.pdf_index().set_index("number")["pdf_path"]
+                for d in report.documents:
+                    path = pdfs.get(d.number)
+                    d.pdf = path if isinstance(path, str) else None
+                report.ledger = str(publish_ledger(
+                    store, ws, report.notes, config.output.ledger_backups).relative_to(ws.root))
+        with clock.stage("publish"):
+            _move_inputs(ws, workbooks, moves)
+            report.timings = clock.seconds
+            report.finished = _now()
+            report.report_path = str(_write_report(ws, report).relative_to(ws.root))
     return report
+
+
+def _file_report(wb: Workbook, moves: dict[str, Path], ws: Workspace) -> FileReport:
+    return FileReport(
+        name=wb.name, path=str(wb.path), sha256=wb.sha256,
+        status="accepted" if wb.ok else "rejected",
+        projects=len(wb.projects) if wb.ok else 0, lines=len(wb.lines) if wb.ok else 0,
+        problems=list(wb.problems),
+        moved_to=str(moves[wb.name].relative_to(ws.root)) if wb.name in moves else None,
+    )
+
+
+def _commit(store: Store, report: RunReport, run_id: str, options: RunOptions,
+            started: datetime, workbooks: list[Workbook], evaluation: Evaluation, bill: Bill,
+            config: Config, seller: dict[str, str], render: dict[str, str],
+            sources: dict[str, str], assets: dict[str, tuple[str, bytes]]) -> pd.DataFrame:
+    """The run's one transaction: its record, inputs, problems, documents and numbers."""
+    projects, computed = evaluation.projects, evaluation.computed
+    if len(computed):
+        projects = projects.merge(contracts(computed), on="project_id", how="left")
+    else:
+        projects = projects.assign(original_contract=0, change_orders=0)
+    record = RunRecord(run_id, str(options.period), started.isoformat(), _now().isoformat(),
+                       __version__)
+    inputs = [InputRecord(f.name, f.path, f.sha256, f.status, f.moved_to) for f in report.files]
+    problems = [p for wb in workbooks for p in wb.problems if p.severity is not Severity.INFO]
+    return store.commit_run(record, bill, projects, inputs, problems, config.billing, seller,
+                            render, sources, assets)
 
 
 def _settle(inputs: list[Path]) -> float:
@@ -439,12 +476,12 @@ def pdf_relative_path(number: str, period: str) -> str:
 
 
 def _missing_pdfs(store: Store, ws: Workspace) -> list[str]:
-    docs = store.documents()
+    """Documents whose PDF is not recorded, or recorded but no longer on disk."""
     missing = []
-    for d in docs.itertuples(index=False):
-        expected = pdf_relative_path(d.number, d.period)
+    for d in store.pdf_index().itertuples(index=False):
         path = d.pdf_path
-        if not isinstance(path, str) or path != expected or not (ws.root / path).is_file():
+        if not isinstance(path, str) or path != pdf_relative_path(d.number, d.period) or not (
+                ws.root / path).is_file():
             missing.append(d.number)
     return missing
 
@@ -470,23 +507,32 @@ def stored_context(store: Store, number: str) -> dict[str, Any]:
 
 def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
                         progress: Progress | None = None) -> list[str]:
-    """Render every document whose PDF is missing; each is written atomically and recorded."""
-    from progbill.workspace import atomic_write_bytes as write
+    """Render every document whose PDF is missing, in worker processes when there are many.
+    Each PDF is written atomically as it arrives; the store records them in batches (a PDF
+    written but not yet recorded is simply rendered again, to the same bytes, next time)."""
+    from progbill.render.pool import render_all
 
     missing = _missing_pdfs(store, ws)
     if not missing:
         return []
-    done = []
-    periods = dict(zip(store.documents()["number"], store.documents()["period"], strict=True))
-    for i, number in enumerate(missing, start=1):
-        data = renderer.pdf(stored_context(store, number))
+    index = store.pdf_index()
+    periods = dict(zip(index["number"], index["period"], strict=True))
+    jobs = ((number, stored_context(store, number)) for number in missing)
+    done: list[str] = []
+    batch: list[tuple[str, str, str]] = []
+    for number, data in render_all(jobs, renderer, workers, count=len(missing)):
         relative = pdf_relative_path(number, periods[number])
-        write(ws.root / relative, data)
+        atomic_write_bytes(ws.root / relative, data)
         checkpoint("pdf:written")
-        store.set_pdf(number, relative, _sha256(data))
+        batch.append((number, relative, _sha256(data)))
         done.append(number)
+        if len(batch) >= 100:
+            store.set_pdfs(batch)
+            batch = []
         if progress:
-            progress("render", i, len(missing))
+            progress("render", len(done), len(missing))
+    if batch:
+        store.set_pdfs(batch)
     return done
 
 
@@ -655,7 +701,6 @@ class DocumentDetail:
 
 
 def show(root: Path, number: str) -> DocumentDetail:
-    from progbill.problems import WorkspaceError
     from progbill.readers.files import sha256_of
 
     ws = Workspace(root).require()

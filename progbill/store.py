@@ -409,6 +409,12 @@ class Store:
             "SELECT * FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db
         )
 
+    def pdf_index(self) -> pd.DataFrame:
+        """number, period, pdf_path of every document (a narrow read for the PDF stage)."""
+        return pd.read_sql_query(
+            "SELECT number, period, pdf_path FROM documents ORDER BY invoice_date, run_id, "
+            "series, fy, seq", self.db)
+
     def document(self, number: str) -> dict[str, object] | None:
         cur = self.db.execute("SELECT * FROM documents WHERE number = ?", (number,))
         row = cur.fetchone()
@@ -442,10 +448,11 @@ class Store:
                               (sha256,)).fetchone()
         return (row[0], bytes(row[1])) if row else None
 
-    def set_pdf(self, number: str, relative_path: str, sha256: str) -> None:
+    def set_pdfs(self, pdfs: list[tuple[str, str, str]]) -> None:
+        """Record rendered PDFs: (number, relative path, SHA-256), in one transaction."""
         with self.transaction() as db:
-            db.execute("UPDATE documents SET pdf_path = ?, pdf_sha256 = ? WHERE number = ?",
-                       (relative_path, sha256, number))
+            db.executemany("UPDATE documents SET pdf_path = ?, pdf_sha256 = ? WHERE number = ?",
+                           [(path, sha, number) for number, path, sha in pdfs])
 
     def projects_summary(self) -> pd.DataFrame:
         return pd.read_sql_query(

@@ -54,6 +54,56 @@ def _locked_fetcher_class() -> type:
     return LockedFetcher
 
 
+_LEAN_UA = Path(__file__).resolve().parent / "lean_ua.css"
+
+
+def _document_class() -> type:
+    """WeasyPrint's HTML with progbill's lean user-agent stylesheet (see lean_ua.css), or plain
+    HTML if this WeasyPrint no longer has the hook."""
+    from weasyprint import CSS, HTML
+
+    if not hasattr(HTML, "_ua_stylesheets"):  # pragma: no cover - a future WeasyPrint
+        return HTML
+    lean = CSS(filename=str(_LEAN_UA))
+
+    class DocumentHTML(HTML):  # type: ignore[misc]
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [lean]
+
+    return DocumentHTML
+
+
+def has_harfbuzz_subsetter() -> bool:
+    try:
+        from weasyprint.pdf import fonts
+    except ImportError:  # pragma: no cover
+        return False
+    return bool(getattr(fonts, "harfbuzz_subset", None))
+
+
+def _embed_bundled_fonts_whole(font_dir: Path) -> None:
+    """Without HarfBuzz's subsetter WeasyPrint subsets every font of every document with
+    fontTools (about 30 ms per font). progbill's bundled fonts are already compact subsets
+    (about 40 KB), so they are embedded as they are; any other font is still subset. Applied
+    once per process; a no-op where HarfBuzz's subsetter is available or the hook is gone."""
+    import hashlib
+
+    from weasyprint.pdf import fonts
+
+    if has_harfbuzz_subsetter() or getattr(fonts.Font.subset, "_progbill", False):
+        return
+    bundled = {hashlib.sha256(p.read_bytes()).digest() for p in font_dir.glob("*.ttf")}
+    original = fonts.Font.subset
+
+    def subset(self: Any, to_unicode: Any, hinting: Any) -> None:
+        if hashlib.sha256(self.file_content).digest() in bundled:
+            return
+        original(self, to_unicode, hinting)
+
+    subset._progbill = True  # type: ignore[attr-defined]
+    fonts.Font.subset = subset
+
+
 class _WeasyLogCapture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
@@ -94,6 +144,8 @@ class Renderer:
             raise ConfigError(f"template {html_path} is broken: {exc}") from exc
         self.fetcher = _locked_fetcher_class()(self.template_dir)
         self.font_config = FontConfiguration()
+        self.document_class = _document_class()
+        _embed_bundled_fonts_whole(bundled_templates() / "fonts")
         self.stylesheets = []
         if css_path.is_file():
             try:
@@ -123,14 +175,15 @@ class Renderer:
                 f"template {self.template_dir / TEMPLATE_NAME} failed: {exc}") from exc
 
     def pdf(self, context: dict[str, Any]) -> bytes:
-        from weasyprint import CSS, HTML
+        from weasyprint import CSS
 
         size = context.get("page_size", "A4")
         if size not in self._page_css:
             self._page_css[size] = CSS(string=f"@page {{ size: {size}; }}",
                                        font_config=self.font_config, url_fetcher=self.fetcher)
         page = self._page_css[size]
-        document = HTML(string=self.html(context), base_url=self.template_dir.as_uri() + "/",
-                        url_fetcher=self.fetcher)
+        document = self.document_class(string=self.html(context),
+                                       base_url=self.template_dir.as_uri() + "/",
+                                       url_fetcher=self.fetcher)
         return document.write_pdf(stylesheets=[*self.stylesheets, page],
                                   font_config=self.font_config, uncompressed_pdf=False)

@@ -1,0 +1,89 @@
+"""Rendering many documents: in this process, or in worker processes.
+
+Each worker builds one :class:`~progbill.render.pdf.Renderer` (fonts and parsed CSS are reused
+for every document it renders) and is replaced after ``MAX_TASKS_PER_WORKER`` documents, because
+WeasyPrint's native memory grows a little with each document. Workers start with ``forkserver``
+(required to recycle them) and only return bytes: the caller writes each file and records it,
+so the store and the files stay consistent whatever order documents finish in.
+
+Rendering is deterministic: a document renders to the same bytes in any worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+MAX_TASKS_PER_WORKER = 250
+MIN_DOCUMENTS_PER_WORKER = 6  # below this, starting workers costs more than it saves
+
+_worker_renderer: Any = None
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _start_worker(template_dir: str | None) -> None:
+    global _worker_renderer
+    from progbill.render.pdf import Renderer
+
+    _worker_renderer = Renderer(Path(template_dir) if template_dir else None)
+
+
+def _render_one(context: dict[str, Any]) -> bytes:
+    return _worker_renderer.pdf(context)  # type: ignore[no-any-return]
+
+
+def render_all(
+    jobs: Iterable[tuple[str, dict[str, Any]]],
+    renderer: Any,
+    workers: int | None = None,
+    count: int | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Render ``(key, context)`` jobs; yield ``(key, pdf bytes)`` as each finishes.
+
+    With one worker, or too few documents to be worth starting processes, ``renderer`` renders
+    them here, in order. Otherwise worker processes render them, at most ``2 x workers`` at a
+    time (contexts are built lazily by the caller, so memory stays flat for long runs).
+    """
+    workers = workers or default_workers()
+    if workers <= 1 or (count is not None and count < workers * MIN_DOCUMENTS_PER_WORKER):
+        for key, context in jobs:
+            yield key, renderer.pdf(context)
+        return
+    template_dir = str(renderer.template_dir)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_start_worker,
+        initargs=(template_dir,),
+        max_tasks_per_child=MAX_TASKS_PER_WORKER,
+    )
+    pending: dict[Future[bytes], str] = {}
+    try:
+        iterator = iter(jobs)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * workers:
+                try:
+                    key, context = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[pool.submit(_render_one, context)] = key
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                key = pending.pop(future)
+                yield key, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
