@@ -33,7 +33,7 @@ def rows(projects: int, lines: int, month: int, seed: int = 7):
             speed = rng.randint(5, 40)
             pct = min(100, max(0, start + speed * (month - 1)))
             stored = rng.choice([0, 0, 0, rng.randint(1, 50) * 100]) if pct < 90 else 0
-            stored = min(stored, value - value * pct // 100)
+            stored = min(stored, value * (100 - pct) // 100 - 1 if pct < 100 else 0)
             co = f"CO-{k}" if k == lines - 1 and rng.random() < 0.2 else ""
             yield [pid, f"Project {pid}", client, "USD", retainage, 0, 30, f"{k + 1:03d}",
                    f"{rng.choice(WORK)} - phase {k + 1}", value, pct, stored, co,

@@ -2,23 +2,30 @@
 
 Sheets and header cells exactly as OUTPUTS.md lists them. Real Excel types (money as numbers
 with the currency's decimals, percentages as fractions formatted ``0.00%``, dates as dates);
-every sheet an Excel table with autofilter and a frozen header; a totals row where sums make
-sense, and per-currency totals below the table when currencies mix. Text is always written as
-text, so a cell that starts with ``=`` can never become a formula.
+a frozen header, autofilter and a totals row where sums make sense, with per-currency totals
+below the table when currencies mix. Text is always written as text, so a cell that starts with
+``=`` can never become a formula.
+
+Each sheet is an Excel table. A ledger of more than ``CONSTANT_MEMORY_ROWS`` rows is written in
+xlsxwriter's constant-memory mode, which streams rows to disk and cannot make table objects:
+its sheets have the same headers, formats, autofilter, frozen header and totals row, as plain
+ranges. Money becomes an Excel number (a double) only here, at the edge: minor units divided
+by 10^exponent, which IEEE division rounds to the double nearest the exact decimal.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from progbill.money import exponent, from_minor
+from progbill.money import exponent
 from progbill.store import Store
 from progbill.workspace import atomic_path
 
@@ -46,6 +53,7 @@ RUN_HEADERS = (
 TEXT, MONEY, DATE, DATETIME, PERCENT, INT, LINK = (
     "text", "money", "date", "datetime", "percent", "int", "link",
 )
+CONSTANT_MEMORY_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -60,124 +68,136 @@ class Col:
 class Sheet:
     name: str
     columns: Sequence[Col]
-    rows: list[list[Any]]
+    rows: list[list[Any]]  # Python values ready for Excel: str, float, int, date, None
     currencies: list[str | None]  # per row, for money formats and per-currency totals
 
 
-def _money(value: Any, currency: str) -> Decimal:
-    return from_minor(int(value), currency)
+# --------------------------------------------------------------------------------------------
+# building the sheets from the store (column-wise)
 
 
-def _date(value: Any) -> date | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    return date.fromisoformat(str(value)) if not isinstance(value, date) else value
+def _amounts(minor: pd.Series, exps: np.ndarray) -> list[float]:
+    return (minor.to_numpy(dtype=np.float64) / np.power(10.0, exps)).tolist()
 
 
-def _ratio(numerator: int, denominator: int) -> Decimal | None:
-    if denominator == 0:
-        return None
-    return Decimal(int(numerator)) / Decimal(int(denominator))
+def _exponents(currencies: pd.Series) -> np.ndarray:
+    table = {c: exponent(c) for c in currencies.dropna().unique()}
+    return currencies.map(table).fillna(2).to_numpy(dtype=np.int64)
+
+
+def _ratios(numerator: pd.Series, denominator: pd.Series) -> list[float | None]:
+    num = numerator.to_numpy(dtype=np.float64)
+    den = denominator.to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = num / den
+    return [None if d == 0 else float(r) for r, d in zip(ratio.tolist(), den.tolist(),
+                                                          strict=True)]
+
+
+def _dates(values: pd.Series) -> list[date | None]:
+    return [date.fromisoformat(v) if isinstance(v, str) and v else None for v in values]
+
+
+def _text(values: pd.Series) -> list[str | None]:
+    return [v if isinstance(v, str) and v else None for v in values]
+
+
+def _rows(*columns: Sequence[Any]) -> list[list[Any]]:
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]:
     docs = store.documents()
-    credited: dict[str, str] = {}
-    for d in docs.itertuples(index=False):
-        if d.type == "Credit Note" and isinstance(d.corrects_number, str):
-            credited.setdefault(d.corrects_number, d.number)
-    invoice_rows, invoice_ccy = [], []
-    for d in docs.itertuples(index=False):
-        cur = d.currency
-        if d.number in credited:
-            status = f"Credited by {credited[d.number]}"
-        elif not (isinstance(d.pdf_path, str) and (workspace / d.pdf_path).exists()):
-            status = "PDF pending"
+    credited = (docs[(docs["type"] == "Credit Note") & docs["corrects_number"].notna()]
+                .drop_duplicates("corrects_number").set_index("corrects_number")["number"])
+    exps = _exponents(docs["currency"])
+    status = []
+    links = []
+    for number, pdf in zip(docs["number"], docs["pdf_path"], strict=True):
+        if number in credited.index:
+            status.append(f"Credited by {credited[number]}")
+        elif not (isinstance(pdf, str) and (workspace / pdf).exists()):
+            status.append("PDF pending")
         else:
-            status = "Issued"
-        link = None
-        if isinstance(d.pdf_path, str):
-            link = _relative(workspace / d.pdf_path, ledger_dir)
-        invoice_rows.append([
-            d.number, d.type, _date(d.invoice_date), _date(d.due_date), d.period, d.project_id,
-            d.project_name, d.client, cur, _money(d.completed_this_period, cur),
-            _money(d.retainage_this_period, cur), _money(d.tax, cur), _money(d.amount_due, cur),
-            status, link, d.source_file,
-        ])
-        invoice_ccy.append(cur)
+            status.append("Issued")
+        links.append(Path(os.path.relpath(workspace / pdf, ledger_dir)).as_posix()
+                     if isinstance(pdf, str) else None)
+    invoices = Sheet("Invoices", _cols(INVOICE_HEADERS, {
+        "Invoice Date": DATE, "Due Date": DATE, "Completed This Period": MONEY,
+        "Retainage This Period": MONEY, "Tax": MONEY, "Amount Due": MONEY, "PDF": LINK,
+    }, totals=("Completed This Period", "Retainage This Period", "Tax", "Amount Due")), _rows(
+        docs["number"].tolist(), docs["type"].tolist(), _dates(docs["invoice_date"]),
+        _dates(docs["due_date"]), docs["period"].tolist(), docs["project_id"].tolist(),
+        _text(docs["project_name"]), docs["client"].tolist(), docs["currency"].tolist(),
+        _amounts(docs["completed_this_period"], exps),
+        _amounts(docs["retainage_this_period"], exps), _amounts(docs["tax"], exps),
+        _amounts(docs["amount_due"], exps), status, links, docs["source_file"].tolist(),
+    ), docs["currency"].tolist())
 
-    currency_of = dict(zip(docs["number"], docs["currency"], strict=True))
-    lines = store.document_lines(on_document_only=True)
-    order = {n: i for i, n in enumerate(docs["number"])}
-    lines = lines.assign(_order=lines["number"].map(order)).sort_values(["_order", "position"])
-    line_rows, line_ccy = [], []
-    for ln in lines.itertuples(index=False):
-        cur = currency_of[ln.number]
-        line_rows.append([
-            ln.number, ln.project_id, ln.line_id, ln.description, ln.change_order or None,
-            _money(ln.scheduled_value, cur), _money(ln.from_previous, cur),
-            _money(ln.this_period, cur), _money(ln.stored_materials, cur),
-            _money(ln.total_to_date, cur), _ratio(ln.total_to_date, ln.scheduled_value),
-            _money(ln.balance_to_finish, cur), _money(ln.billed, cur),
-            _money(ln.retainage_to_date, cur), _money(ln.retainage_this_period, cur),
-        ])
-        line_ccy.append(cur)
+    lines = store.ledger_lines()
+    exps = _exponents(lines["currency"])
+    money = [_amounts(lines[c], exps) for c in (
+        "scheduled_value", "from_previous", "this_period", "stored_materials", "total_to_date")]
+    tail = [_amounts(lines[c], exps) for c in (
+        "balance_to_finish", "billed", "retainage_to_date", "retainage_this_period")]
+    line_sheet = Sheet("Lines", _cols(LINE_HEADERS, {
+        **{h: MONEY for h in LINE_HEADERS[5:10]}, "% Complete": PERCENT,
+        **{h: MONEY for h in LINE_HEADERS[11:]},
+    }, totals=("This Period", "Billed This Period", "Retainage This Period")), _rows(
+        lines["number"].tolist(), lines["project_id"].tolist(), lines["line_id"].tolist(),
+        lines["description"].tolist(), _text(lines["change_order"]), *money,
+        _ratios(lines["total_to_date"], lines["scheduled_value"]), *tail,
+    ), lines["currency"].tolist())
 
-    project_rows, project_ccy = [], []
-    for p in store.projects_summary().itertuples(index=False):
-        cur = p.currency
-        contract = int(p.original_contract) + int(p.change_orders)
-        project_rows.append([
-            p.project_id, p.project_name, p.client, cur, _money(p.original_contract, cur),
-            _money(p.change_orders, cur), _money(contract, cur), _money(p.billed_to_date, cur),
-            _ratio(p.billed_to_date, contract), _money(p.retainage_held, cur),
-            _money(contract - int(p.billed_to_date), cur), _money(p.invoiced_total, cur),
-            p.last_document, p.last_period,
-        ])
-        project_ccy.append(cur)
+    projects = store.projects_summary()
+    exps = _exponents(projects["currency"])
+    contract = projects["original_contract"] + projects["change_orders"]
+    project_sheet = Sheet("Projects", _cols(PROJECT_HEADERS, {
+        **{h: MONEY for h in PROJECT_HEADERS[4:8]}, "% Billed": PERCENT,
+        **{h: MONEY for h in PROJECT_HEADERS[9:12]},
+    }, totals=PROJECT_HEADERS[4:8] + PROJECT_HEADERS[9:12]), _rows(
+        projects["project_id"].tolist(), _text(projects["project_name"]),
+        projects["client"].tolist(), projects["currency"].tolist(),
+        _amounts(projects["original_contract"], exps), _amounts(projects["change_orders"], exps),
+        _amounts(contract, exps), _amounts(projects["billed_to_date"], exps),
+        _ratios(projects["billed_to_date"], contract),
+        _amounts(projects["retainage_held"], exps),
+        _amounts(contract - projects["billed_to_date"], exps),
+        _amounts(projects["invoiced_total"], exps), _text(projects["last_document"]),
+        _text(projects["last_period"]),
+    ), projects["currency"].tolist())
 
     exception_rows = []
     for e in store.exceptions().itertuples(index=False):
-        column = e.column
-        if isinstance(e.cell, str) and e.cell and isinstance(column, str):
+        column = e.column if isinstance(e.column, str) and e.column else None
+        if isinstance(e.cell, str) and e.cell and column:
             letter = "".join(ch for ch in e.cell if ch.isalpha())
             column = f"{column} ({letter})" if letter else column
         exception_rows.append([
-            e.run_id, e.file, e.sheet, int(e.row) if pd.notna(e.row) else None, column,
-            str(e.severity).capitalize(), e.message,
+            e.run_id, e.file, e.sheet if isinstance(e.sheet, str) and e.sheet else None,
+            int(e.row) if pd.notna(e.row) else None, column, str(e.severity).capitalize(),
+            e.message,
         ])
 
     totals = store.run_totals()
     run_rows, run_ccy = [], []
     for r in store.runs().itertuples(index=False):
         per_currency = totals[totals["run_id"] == r.run_id]
-        started, finished = datetime.fromisoformat(r.started), datetime.fromisoformat(r.finished)
-        base = [r.run_id, started.replace(tzinfo=None), finished.replace(tzinfo=None), r.period,
-                int(r.files_ok), int(r.files_rejected)]
+        base = [r.run_id, _naive(r.started), _naive(r.finished), r.period, int(r.files_ok),
+                int(r.files_rejected)]
         if per_currency.empty:
             run_rows.append([*base, 0, 0, None])
             run_ccy.append(None)
         for t in per_currency.itertuples(index=False):
             # One row per currency a run billed in: amounts in different currencies never add.
             run_rows.append([*base, int(t.invoices), int(t.credit_notes),
-                             _money(t.amount_due, t.currency)])
+                             int(t.amount_due) / 10 ** exponent(t.currency)])
             run_ccy.append(t.currency)
 
     return [
-        Sheet("Invoices", _cols(INVOICE_HEADERS, {
-            "Invoice Date": DATE, "Due Date": DATE, "Completed This Period": MONEY,
-            "Retainage This Period": MONEY, "Tax": MONEY, "Amount Due": MONEY, "PDF": LINK,
-        }, totals=("Completed This Period", "Retainage This Period", "Tax", "Amount Due")),
-            invoice_rows, invoice_ccy),
-        Sheet("Lines", _cols(LINE_HEADERS, {
-            **{h: MONEY for h in LINE_HEADERS[5:10]}, "% Complete": PERCENT,
-            **{h: MONEY for h in LINE_HEADERS[11:]},
-        }, totals=("This Period", "Billed This Period", "Retainage This Period")),
-            line_rows, line_ccy),
-        Sheet("Projects", _cols(PROJECT_HEADERS, {
-            **{h: MONEY for h in PROJECT_HEADERS[4:8]}, "% Billed": PERCENT,
-            **{h: MONEY for h in PROJECT_HEADERS[9:12]},
-        }, totals=PROJECT_HEADERS[4:8] + PROJECT_HEADERS[9:12]), project_rows, project_ccy),
+        invoices,
+        line_sheet,
+        project_sheet,
         Sheet("Exceptions", _cols(EXCEPTION_HEADERS, {"Row": INT}, widths={"Message": 90}),
               exception_rows, [None] * len(exception_rows)),
         Sheet("Runs", _cols(RUN_HEADERS, {
@@ -187,16 +207,14 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
     ]
 
 
+def _naive(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp).replace(tzinfo=None)
+
+
 def _cols(headers: Sequence[str], kinds: dict[str, str], totals: Sequence[str] = (),
           widths: dict[str, int] | None = None) -> list[Col]:
     widths = widths or {}
     return [Col(h, kinds.get(h, TEXT), h in totals, widths.get(h)) for h in headers]
-
-
-def _relative(target: Path, start: Path) -> str:
-    import os
-
-    return Path(os.path.relpath(target, start)).as_posix()
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,13 +224,14 @@ def _relative(target: Path, start: Path) -> str:
 def write_ledger(store: Store, workspace: Path, target: Path) -> Path:
     sheets = build_sheets(store, target.parent, workspace)
     with atomic_path(target) as tmp:
-        _write(sheets, tmp)
+        write_sheets(sheets, tmp)
     return target
 
 
-def _write(sheets: list[Sheet], path: Path) -> None:
+def write_sheets(sheets: list[Sheet], path: Path) -> None:
     import xlsxwriter
 
+    constant_memory = sum(len(s.rows) for s in sheets) > CONSTANT_MEMORY_ROWS
     book = xlsxwriter.Workbook(
         str(path),
         {
@@ -220,6 +239,7 @@ def _write(sheets: list[Sheet], path: Path) -> None:
             "strings_to_urls": False,
             "strings_to_numbers": False,
             "default_date_format": "yyyy-mm-dd",
+            "constant_memory": constant_memory,
         },
     )
     # Reproducible files: no clock in the document properties.
@@ -227,7 +247,7 @@ def _write(sheets: list[Sheet], path: Path) -> None:
                          "created": datetime(2000, 1, 1)})
     formats = _Formats(book)
     for sheet in sheets:
-        _write_sheet(book, formats, sheet)
+        _write_sheet(book, formats, sheet, table=not constant_memory)
     book.close()
 
 
@@ -237,8 +257,7 @@ class _Formats:
         self.cache: dict[tuple[str, int], Any] = {}
         self.header = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
 
-    def get(self, kind: str, currency: str | None = None) -> Any:
-        exp = exponent(currency) if currency else 2
+    def get(self, kind: str, exp: int = 2) -> Any:
         key = (kind, exp if kind == MONEY else 0)
         if key not in self.cache:
             spec: dict[str, Any] = {}
@@ -259,60 +278,83 @@ class _Formats:
         return self.cache[key]
 
 
-def _write_cell(ws: Any, r: int, c: int, kind: str, value: Any, fmt: Any) -> None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        ws.write_blank(r, c, None, fmt)
-    elif kind in (MONEY, PERCENT):
-        # Excel stores doubles; the exact decimal becomes the nearest one only here, at the edge.
-        ws.write_number(r, c, float(value), fmt)
-    elif kind == INT:
-        ws.write_number(r, c, int(value), fmt)
-    elif kind in (DATE, DATETIME):
-        ws.write_datetime(r, c, value, fmt)
-    elif kind == LINK:
-        ws.write_url(r, c, f"external:{value}", fmt, string=Path(str(value)).name)
-    else:
-        ws.write_string(r, c, str(value))
-
-
-def _write_sheet(book: Any, formats: _Formats, sheet: Sheet) -> None:
+def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> None:
     ws = book.add_worksheet(sheet.name)
     columns = sheet.columns
     n = len(sheet.rows)
-    for c, col in enumerate(columns):
-        ws.write_string(0, c, col.header, formats.header)
-    for r, (row, cur) in enumerate(zip(sheet.rows, sheet.currencies, strict=True), start=1):
-        for c, (col, value) in enumerate(zip(columns, row, strict=True)):
-            _write_cell(ws, r, c, col.kind, value, formats.get(col.kind, cur))
     currencies = sorted({c for c in sheet.currencies if c})
     single = len(currencies) <= 1
-    has_totals = n > 0 and single and any(col.total for col in columns)
-    table_columns = []
+    common = exponent(currencies[0]) if len(currencies) == 1 else 2
+    for c, col in enumerate(columns):  # column formats apply to every cell written without one
+        width = col.width or _width(col, [row[c] for row in sheet.rows[:2000]])
+        fmt = formats.get(col.kind, common) if col.kind in (MONEY, PERCENT, DATE, DATETIME,
+                                                            INT) else None
+        ws.set_column(c, c, width, fmt)
     for c, col in enumerate(columns):
-        spec: dict[str, Any] = {"header": col.header, "header_format": formats.header}
+        ws.write_string(0, c, col.header, formats.header)
+    money_columns = [c for c, col in enumerate(columns) if col.kind == MONEY]
+    link_columns = [c for c, col in enumerate(columns) if col.kind == LINK]
+    date_columns = [c for c, col in enumerate(columns) if col.kind == DATETIME]
+    link_format = formats.get(LINK)
+    write_row, write_number, write_url = ws.write_row, ws.write_number, ws.write_url
+    write_datetime = ws.write_datetime
+    for r, (row, currency) in enumerate(zip(sheet.rows, sheet.currencies, strict=True), start=1):
+        write_row(r, 0, row)
+        for c in date_columns:  # dates use the default date format; date-times need their own
+            if row[c] is not None:
+                write_datetime(r, c, row[c], formats.get(columns[c].kind))
+        exp = exponent(currency) if currency else 2
+        if exp != common:
+            fmt = formats.get(MONEY, exp)
+            for c in money_columns:
+                if row[c] is not None:
+                    write_number(r, c, row[c], fmt)
+        for c in link_columns:
+            if row[c] is not None:
+                write_url(r, c, f"external:{row[c]}", link_format, string=Path(row[c]).name)
+    has_totals = n > 0 and single and any(col.total for col in columns)
+    last = max(n, 1) + (1 if has_totals else 0)
+    if table:
+        ws.add_table(0, 0, last, len(columns) - 1, {
+            "name": sheet.name, "style": "Table Style Light 9", "autofilter": True,
+            "total_row": has_totals,
+            "columns": [_table_column(c, col, sheet, formats, common, has_totals)
+                        for c, col in enumerate(columns)],
+        })
+    else:
+        ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
         if has_totals:
-            if c == 0:
-                spec["total_string"] = "Total"
-            elif col.total:
-                total = sum((row[c] for row in sheet.rows if row[c] is not None), Decimal(0))
-                spec["total_function"] = "sum"
-                spec["total_value"] = float(total)
-                spec["format"] = formats.get(col.kind, currencies[0] if currencies else None)
-        table_columns.append(spec)
-    last_row = max(n, 1) + (1 if has_totals else 0)
-    ws.add_table(0, 0, last_row, len(columns) - 1, {
-        "name": sheet.name,
-        "columns": table_columns,
-        "total_row": has_totals,
-        "style": "Table Style Light 9",
-        "autofilter": True,
-    })
+            _plain_totals_row(ws, formats, sheet, common, n)
     if n and not single and any(col.total for col in columns):
         _per_currency_totals(ws, formats, sheet, currencies, n)
     ws.freeze_panes(1, 0)
-    for c, col in enumerate(columns):
-        width = col.width or _width(col, [row[c] for row in sheet.rows])
-        ws.set_column(c, c, width)
+
+
+def _column_total(sheet: Sheet, c: int) -> float:
+    return float(sum(row[c] for row in sheet.rows if row[c] is not None))
+
+
+def _table_column(c: int, col: Col, sheet: Sheet, formats: _Formats, exp: int,
+                  has_totals: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"header": col.header, "header_format": formats.header}
+    if has_totals and c == 0:
+        spec["total_string"] = "Total"
+    elif has_totals and col.total:
+        spec.update({"total_function": "sum", "total_value": _column_total(sheet, c),
+                     "format": formats.get(col.kind, exp)})
+    return spec
+
+
+def _plain_totals_row(ws: Any, formats: _Formats, sheet: Sheet, exp: int, n: int) -> None:
+    from xlsxwriter.utility import xl_col_to_name
+
+    r = n + 1
+    ws.write_string(r, 0, "Total", formats.header)
+    for c, col in enumerate(sheet.columns):
+        if col.total:
+            letter = xl_col_to_name(c)
+            ws.write_formula(r, c, f"=SUBTOTAL(109,{letter}2:{letter}{n + 1})",
+                             formats.get(MONEY, exp), _column_total(sheet, c))
 
 
 def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: list[str],
@@ -332,25 +374,26 @@ def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: l
         for c, col in enumerate(sheet.columns):
             if not col.total:
                 continue
-            total = sum((row[c] for row, cur in zip(sheet.rows, sheet.currencies, strict=True)
-                         if cur == currency and row[c] is not None), Decimal(0))
-            fmt = formats.get(MONEY, currency)
+            total = float(sum(row[c] for row, cur in zip(sheet.rows, sheet.currencies,
+                                                           strict=True)
+                              if cur == currency and row[c] is not None))
+            fmt = formats.get(MONEY, exponent(currency))
             if cur_col is None:  # no currency column to filter on (Lines): the value itself
-                ws.write_number(r, c, float(total), fmt)
+                ws.write_number(r, c, total, fmt)
                 continue
             cur_letter, letter = xl_col_to_name(cur_col), xl_col_to_name(c)
             ws.write_formula(
                 r, c, f'=SUMIF(${cur_letter}$2:${cur_letter}${n + 1},"{currency}",'
-                f"{letter}$2:{letter}${n + 1})", fmt, float(total))
+                f"{letter}$2:{letter}${n + 1})", fmt, total)
 
 
 def _width(col: Col, values: list[Any]) -> float:
     longest = len(col.header)
-    for value in values[:2000]:
+    for value in values:
         if value is None:
             continue
         if col.kind == MONEY:
-            text = f"{value:,}"
+            text = f"{value:,.2f}"
         elif col.kind in (DATE, DATETIME):
             text = "yyyy-mm-dd hh:mm" if col.kind == DATETIME else "yyyy-mm-dd"
         elif col.kind == LINK:

@@ -435,6 +435,19 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         return pd.read_sql_query(sql + " ORDER BY number, position", self.db, params=args)
 
+    def ledger_lines(self) -> pd.DataFrame:
+        """The documents' own lines (B or Rt not zero) with their currency, in document order,
+        for the ledger's Lines sheet."""
+        return pd.read_sql_query(
+            """SELECT l.number, l.project_id, l.line_id, l.description, l.change_order,
+                      l.scheduled_value, l.from_previous, l.this_period, l.stored_materials,
+                      l.total_to_date, l.balance_to_finish, l.billed, l.retainage_to_date,
+                      l.retainage_this_period, d.currency
+               FROM document_lines l JOIN documents d USING (number)
+               WHERE l.on_document = 1
+               ORDER BY d.invoice_date, d.run_id, d.series, d.fy, d.seq, l.position""",
+            self.db)
+
     def document_taxes(self, number: str | None = None) -> pd.DataFrame:
         if number is None:
             return pd.read_sql_query("SELECT * FROM document_taxes ORDER BY number, position",
@@ -500,10 +513,11 @@ def document_records(
     render: dict[str, str], sources: dict[str, str],
 ) -> list[dict[str, object]]:
     """Numbered documents as rows of the ``documents`` table (also the shape drafts render)."""
-    info = projects.drop_duplicates("project_id").set_index("project_id")
+    info = projects.drop_duplicates("project_id").set_index("project_id").reindex(
+        numbered["project_id"])
     records = []
-    for doc in numbered.itertuples(index=False):
-        project = info.loc[doc.project_id]
+    for doc, project in zip(numbered.itertuples(index=False),
+                            info.reset_index().to_dict("records"), strict=True):
         record: dict[str, object] = {
             "number": doc.number, "series": doc.series, "fy": int(doc.fy), "seq": int(doc.seq),
             "type": doc.type, "run_id": run_id, "period": doc.period,

@@ -39,11 +39,14 @@ class CellContext:
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or value == "" or (isinstance(value, str) and not value.strip())
 
 
 def read_text(value: object, ctx: CellContext) -> str:
     if isinstance(value, float):
+        # spreadsheets store every number as a float: an id typed 1001 reads as "1001"
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
         return str(decimal_from_float(value))
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
@@ -68,6 +71,8 @@ def read_decimal(value: object, ctx: CellContext) -> Decimal:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise CellError("bad-amount", "the cell holds an error value; enter a number")
+        if value.is_integer() and abs(value) < 2**53:
+            return Decimal(int(value))
         return decimal_from_float(value)
     if isinstance(value, Decimal):
         return value

@@ -72,6 +72,16 @@ class Table:
     def sheet_name(self) -> str | None:
         return self.sheet.name
 
+    def specs(self) -> list[tuple[str, int, Callable[[object, CellContext], object], set[int]]]:
+        """Per column, once: its name, index, cell reader and the rows Excel formats as %."""
+        if not hasattr(self, "_specs"):
+            self._specs = [
+                (name, index, _READERS[self.kinds[name].kind],
+                 self.sheet.percent_rows(index) if self.kinds[name].kind == PERCENT else set())
+                for name, index in self.columns.items()
+            ]
+        return self._specs
+
 
 @dataclass
 class Layout:
@@ -268,10 +278,10 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
     key_cols = [table.columns[c] for c in ("project_id", "milestone_id") if c in table.columns]
     for r in range(table.header_row + 1, len(table.sheet.rows)):
         row = table.sheet.rows[r]
-        values = [row[c] if c < len(row) else None for c in used]
-        if all(is_blank(v) for v in values):
+        width = len(row)
+        if all(c >= width or is_blank(row[c]) for c in used):
             continue
-        keys_blank = all(is_blank(row[c]) if c < len(row) else True for c in key_cols)
+        keys_blank = all(c >= width or is_blank(row[c]) for c in key_cols)
         if keys_blank and any(
             isinstance(v, str) and _TOTAL_WORDS.match(v.strip()) for v in row if v is not None
         ):
@@ -323,33 +333,45 @@ class _Row:
 
 
 def _read_row(table: Table, r: int, ctx: CellContext, out: _Collector,
-              names: tuple[str, ...] | None = None) -> _Row:
+              names: frozenset[str] | None = None) -> _Row:
+    """Read a row's cells (only ``names`` when given); a bad cell becomes ``_INVALID`` and a
+    located problem."""
     row = table.sheet.rows[r]
+    width = len(row)
+    missing = table.sheet.formulas_without_value
     values: dict[str, object] = {}
-    for name, index in table.columns.items():
+    for name, index, reader, percent_rows in table.specs():
         if names is not None and name not in names:
             continue
-        column = table.kinds[name]
-        raw = row[index] if index < len(row) else None
-        if (r, index) in table.sheet.formulas_without_value:
+        raw = row[index] if index < width else None
+        if missing and (r, index) in missing:
             out.add("formula-without-value", Severity.ERROR,
                     "the formula in this cell has no saved result (the file was written by a "
                     "program and never opened in Excel); open it in Excel, let it calculate, "
                     "and save it", out.at(table, r, name))
             values[name] = _INVALID
             continue
-        if is_blank(raw):
+        if raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()):
             values[name] = None
             continue
-        cell_ctx = ctx
-        if column.kind == PERCENT and r in table.sheet.percent_rows(index):
-            cell_ctx = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True)
         try:
-            values[name] = _READERS[column.kind](raw, cell_ctx)
+            values[name] = reader(raw, _PERCENT_CTX[ctx] if r in percent_rows else ctx)
         except CellError as exc:
             out.add(exc.code, Severity.ERROR, exc.message, out.at(table, r, name))
             values[name] = _INVALID
     return _Row(table, r, values)
+
+
+class _PercentContexts(dict):  # type: ignore[type-arg]
+    """The same reading context with ``percent_formatted`` set, made once per context."""
+
+    def __missing__(self, ctx: CellContext) -> CellContext:
+        made = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True)
+        self[ctx] = made
+        return made
+
+
+_PERCENT_CTX = _PercentContexts()
 
 
 class _Invalid:
@@ -620,23 +642,30 @@ def parse_tables(
         table = layout.lines
         lrows = _data_rows(table, out)
         _warn_sheet_flags(table, lrows, out)
-        parsed_lines = [_read_row(table, r, ctx, out) for r in lrows]
+        line_names = frozenset(c.name for c in LINE_COLUMNS) | {"currency"}
+        project_index = [(n, i) for n, i in table.columns.items() if n in _PROJECT_ONLY]
+        id_index = table.columns["project_id"]
         seen: dict[str, _Row] = {}
-        failed_projects: set[str] = set()
-        for row in parsed_lines:
+        parsed_lines = []
+        for r in lrows:
+            raw_row = table.sheet.rows[r]
+            raw_id = raw_row[id_index] if id_index < len(raw_row) else None
+            first = seen.get(cells.read_id(raw_id, ctx)) if not is_blank(raw_id) and not (
+                isinstance(raw_id, bool)) else None
+            # A project's columns are read on its first row; later rows are only compared.
+            row = _read_row(table, r, ctx, out, names=line_names if first else None)
+            parsed_lines.append(row)
             pid = row.values.get("project_id")
             if not isinstance(pid, str):
                 _line_record(row, None, out)
                 continue
-            if pid not in seen:
+            if first is None:
                 seen[pid] = row
                 record = _project_record(row, default_currency, out, lines_sheet)
-                if record is None:
-                    failed_projects.add(pid)
-                else:
+                if record is not None:
                     project_records[pid] = record
             else:
-                _compare_project_columns(seen[pid], row, out)
+                _compare_project_columns(first, row, project_index, ctx, out)
             currency = project_records[pid]["currency"] if pid in project_records else None
             record = _line_record(row, currency if isinstance(currency, str) else None, out)
             if record is not None:
@@ -668,12 +697,27 @@ _PROJECT_ONLY = tuple(c.name for c in PROJECT_COLUMNS if c.name not in
                       {"project_id", "retainage_pct", "tax_code"})
 
 
-def _compare_project_columns(first: _Row, other: _Row, out: _Collector) -> None:
-    for name in _PROJECT_ONLY:
-        a, b = first.values.get(name), other.values.get(name)
+def _compare_project_columns(first: _Row, other: _Row, columns: list[tuple[str, int]],
+                             ctx: CellContext, out: _Collector) -> None:
+    """Later rows of a flat project must agree with its first row. Cells are compared as
+    typed first (cheap); only a cell that differs is read and compared by value."""
+    first_raw, other_raw = first.table.sheet.rows[first.r], other.table.sheet.rows[other.r]
+    differing = []
+    for name, index in columns:
+        b = other_raw[index] if index < len(other_raw) else None
         # A blank cell on a later row repeats the project's value (grouped exports leave the
         # project columns empty below the first row); only two different values conflict.
-        if b is None or not _ok(a) or not _ok(b) or a == b:
+        if is_blank(b):
+            continue
+        a = first_raw[index] if index < len(first_raw) else None
+        if a != b:
+            differing.append(name)
+    if not differing:
+        return
+    reread = _read_row(other.table, other.r, ctx, out, names=frozenset(differing))
+    for name in differing:
+        a, b = first.values.get(name), reread.values.get(name)
+        if not _ok(a) or not _ok(b) or a == b:
             continue
         pid = first.values.get("project_id")
         out.add("project-conflict", Severity.ERROR,

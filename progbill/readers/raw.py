@@ -25,7 +25,6 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
 from pathlib import Path, PurePosixPath
 
 from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, XLS, UnreadableFile
@@ -302,10 +301,9 @@ def load_calamine(path: Path) -> list[RawSheet]:
     try:
         for name in book.sheet_names:
             sheet = book.get_sheet_by_name(name)
-            rows = [
-                [None if value == "" else _calamine_value(value) for value in row]
-                for row in sheet.to_python(skip_empty_area=False)
-            ]
+            # Values stay as calamine gives them (floats, datetimes, "" for empty); the cell
+            # readers interpret only the cells of the columns progbill uses.
+            rows: list[list[object]] = sheet.to_python(skip_empty_area=False)
             for region in sheet.merged_cell_ranges or []:
                 (r0, c0), (r1, c1) = region
                 if r0 < len(rows) and c0 < len(rows[r0]):
@@ -321,16 +319,6 @@ def load_calamine(path: Path) -> list[RawSheet]:
     finally:
         book.close()
     return sheets
-
-
-def _calamine_value(value: object) -> object:
-    """calamine returns every number as a float and date cells as datetimes: give whole
-    numbers back as ints (an id typed 1001 reads as ``1001``) and midnight datetimes as dates."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, datetime) and value.time() == time(0):
-        return value.date()
-    return value
 
 
 # --------------------------------------------------------------------------------------------
