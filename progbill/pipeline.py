@@ -293,8 +293,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
     report = RunReport(run_id=run_id, period=str(options.period), started=started,
                        draft=options.draft)
     clock = _Stopwatch()
-    # A broken custom template is a configuration error: found before anything is stored.
-    renderer = None if options.no_pdf else _renderer(config)
+    renderer = None
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()
         from_inbox = not options.paths
@@ -321,6 +320,10 @@ def run(root: Path, options: RunOptions) -> RunReport:
             moves = {} if options.draft or not from_inbox else _plan_moves(
                 ws, workbooks, options.period, started)
             report.files = [_file_report(wb, moves, ws) for wb in workbooks]
+            if not options.no_pdf and (not bill.empty or _missing_pdfs(store, ws)):
+                # Built before anything is stored: a broken custom template is a
+                # configuration error that issues nothing.
+                renderer = _renderer(config)
             if options.draft:
                 with clock.stage("render"):
                     _render_drafts(ws, renderer, bill, evaluation.projects, seller, render,

@@ -1,0 +1,233 @@
+"""progbill's speed goals, measured side by side with their baselines in one run.
+
+    python benchmarks/run.py [--pdf-projects 120] [--projects 10000] [--lines 10]
+                             [--write docs/benchmarks.md]
+
+Prints the stage table (read, validate, bill, commit, render, publish; seconds and peak RSS) of
+each progbill run and the ratios of ISSUE 6:
+
+1. PDF: progbill's wall time per one-page G703 document with 2 workers, against naive
+   WeasyPrint (``HTML(string).write_pdf()`` of a plain 15-line invoice, 1 process) / 2;
+   goal <= 0.5.
+2. An unchanged re-run of a month against the first run; goal <= 0.1, and no PDF rendered.
+3. A ``--no-pdf`` run of N projects x M lines from one .xlsx against the floor (python-calamine
+   reading the workbook + xlsxwriter constant-memory writing 110,000 rows x 15 columns); goal
+   <= 1.5, peak memory <= 600 MB.
+4. The speed-up of 2 rendering workers over 1.
+
+Every progbill run is a real ``python -m progbill run ... --json`` process; its peak RSS
+(workers included) is read from the operating system.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+STAGES = ("read", "validate", "bill", "commit", "render", "publish")
+
+
+@dataclass
+class Measured:
+    label: str
+    wall: float
+    peak_mb: float
+    timings: dict[str, float]
+    documents: int
+    pdfs: int
+
+
+def progbill_run(label: str, ws: Path, workbook: Path, period: str, *extra: str) -> Measured:
+    """One CLI run in a fresh process; peak RSS of it and its workers."""
+    code = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - t\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(p.stdout)\n"
+    )
+    command = [sys.executable, "-c", code, sys.executable, "-m", "progbill", "run",
+               str(workbook), "--period", period, "-w", str(ws), "--json", *extra]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    first, _, report_text = out.partition("\n")
+    wall, peak_kb = first.split()
+    report = json.loads(report_text)
+    if report["exit_code"] != 0:
+        raise SystemExit(f"{label}: the run rejected its input: {report['files']}")
+    return Measured(label, float(wall), int(peak_kb) / 1024, report["timings"],
+                    len(report["documents"]), report["pdfs_rendered"])
+
+
+def workspace(root: Path, name: str) -> Path:
+    ws = root / name
+    subprocess.run([sys.executable, "-m", "progbill", "init", str(ws)], check=True,
+                   capture_output=True)
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    config = ws / "progbill.toml"
+    config.write_text(config.read_text().replace("max_file_mb = 50", "max_file_mb = 1000"))
+    return ws
+
+
+# ---------------------------------------------------------------------------------------------
+# baselines
+
+
+PLAIN_ROWS = "".join(
+    f"<tr><td>{i}</td><td>Consulting work package {i}</td><td>1</td><td>1,{i:03d}.00</td></tr>"
+    for i in range(1, 16))
+PLAIN_INVOICE = (
+    "<html><body><h1>Invoice 0001</h1><p>Acme Ltd<br>1 Main Street<br>Springfield</p>"
+    f"<table><tr><th>#</th><th>Item</th><th>Qty</th><th>Amount</th></tr>{PLAIN_ROWS}</table>"
+    "<p>Total 15,120.00</p></body></html>")
+
+
+def naive_weasyprint(repeat: int) -> float:
+    """Seconds per plain 15-line invoice, naive WeasyPrint, this process."""
+    from weasyprint import HTML
+
+    HTML(string=PLAIN_INVOICE).write_pdf()  # warm imports and caches, as any process would
+    start = time.perf_counter()
+    for _ in range(repeat):
+        HTML(string=PLAIN_INVOICE).write_pdf()
+    return (time.perf_counter() - start) / repeat
+
+
+def floor(workbook: Path, rows: int = 110_000, columns: int = 15) -> tuple[float, float, float]:
+    """python-calamine reading ``workbook`` + xlsxwriter constant-memory writing rows x columns."""
+    import python_calamine
+    import xlsxwriter
+
+    start = time.perf_counter()
+    python_calamine.CalamineWorkbook.from_path(str(workbook)).get_sheet_by_index(0).to_python()
+    read = time.perf_counter() - start
+    row = ["INV-2026-00001", "P-000001", "001", "Work package description", None]
+    row += [1234.5, 100.0, 50.25, 0.0, 150.25, 0.45, 1084.25, 50.25, 15.03, 5.03][:columns - 5]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        book = xlsxwriter.Workbook(str(Path(tmp) / "floor.xlsx"), {"constant_memory": True})
+        sheet = book.add_worksheet()
+        for r in range(rows):
+            sheet.write_row(r, 0, row)
+        book.close()
+        write = time.perf_counter() - start
+    return read, write, read + write
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    from progbill.render.pdf import has_harfbuzz_subsetter
+
+    libs = ", ".join(f"{p} {version(p)}" for p in ("weasyprint", "pandas", "python-calamine",
+                                                    "xlsxwriter"))
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}; {libs}; HarfBuzz subsetter: "
+            f"{'yes' if has_harfbuzz_subsetter() else 'no (bundled fonts embedded whole)'}")
+
+
+def stage_table(runs: list[Measured]) -> list[str]:
+    head = "| run | " + " | ".join(STAGES) + " | wall | peak RSS | documents | PDFs |"
+    lines = [head, "|" + " --- |" * (len(STAGES) + 6)]
+    for m in runs:
+        cells = [f"{m.timings.get(s, 0):.2f}" for s in STAGES]
+        lines.append(f"| {m.label} | " + " | ".join(cells)
+                     + f" | {m.wall:.2f} | {m.peak_mb:.0f} MB | {m.documents} | {m.pdfs} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pdf-projects", type=int, default=120)
+    parser.add_argument("--projects", type=int, default=10_000)
+    parser.add_argument("--lines", type=int, default=10)
+    parser.add_argument("--naive-repeat", type=int, default=20)
+    parser.add_argument("--write", type=Path, default=None, help="write the report here too")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="progbill-bench-"))
+    try:
+        print("generating workbooks ...", flush=True)
+        small = generate.write(root / "month.xlsx", args.pdf_projects, args.lines)
+        big = generate.write(root / "big.xlsx", args.projects, args.lines)
+
+        print("baselines ...", flush=True)
+        naive = naive_weasyprint(args.naive_repeat)
+        floor_read, floor_write, floor_total = floor(big)
+
+        print("progbill runs ...", flush=True)
+        one = progbill_run("PDFs, 1 worker", workspace(root, "w1"), small, "2026-11",
+                           "--workers", "1")
+        two_ws = workspace(root, "w2")
+        two = progbill_run("PDFs, 2 workers (first run)", two_ws, small, "2026-11",
+                           "--workers", "2")
+        again = progbill_run("unchanged re-run", two_ws, small, "2026-11", "--workers", "2")
+        scale = progbill_run(f"--no-pdf, {args.projects:,} projects x {args.lines} lines",
+                             workspace(root, "big"), big, "2026-11", "--no-pdf")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    per_doc_two = two.timings["render"] / max(two.pdfs, 1)
+    per_doc_one = one.timings["render"] / max(one.pdfs, 1)
+    ratios = [
+        ("PDF: per-document wall time with 2 workers / (naive per plain invoice / 2)",
+         per_doc_two / (naive / 2), "<= 0.5",
+         f"{per_doc_two * 1000:.0f} ms per document vs naive {naive * 1000:.0f} ms"),
+        ("unchanged re-run / first run", again.wall / two.wall, "<= 0.1",
+         f"{again.wall:.1f} s vs {two.wall:.1f} s; PDFs rendered on the re-run: {again.pdfs}"),
+        ("--no-pdf run / floor (calamine read + xlsxwriter constant-memory write)",
+         scale.wall / floor_total, "<= 1.5",
+         f"{scale.wall:.1f} s vs {floor_total:.1f} s (read {floor_read:.1f} + write "
+         f"{floor_write:.1f}); peak {scale.peak_mb:.0f} MB (goal <= 600 MB)"),
+        ("speed-up of 2 workers over 1 (render stage)", per_doc_one / per_doc_two, "report",
+         f"{per_doc_one * 1000:.0f} ms -> {per_doc_two * 1000:.0f} ms per document"),
+    ]
+    lines = [
+        f"Measured {datetime.now():%Y-%m-%d %H:%M} on {machine()}.",
+        "",
+        f"PDF runs: {args.pdf_projects} projects x {args.lines} lines (one-page G703 documents);"
+        f" scale run: {args.projects:,} projects x {args.lines} lines in one .xlsx.",
+        "",
+        *stage_table([one, two, again, scale]),
+        "",
+        "| ratio | measured | goal | figures |",
+        "| --- | --- | --- | --- |",
+        *(f"| {name} | {value:.2f} | {goal} | {detail} |" for name, value, goal, detail in ratios),
+    ]
+    text = "\n".join(lines)
+    print()
+    print(text)
+    if args.write:
+        args.write.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

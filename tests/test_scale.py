@@ -1,0 +1,93 @@
+"""What the speed work must not change: the same bytes and cells whatever the number of
+workers, the same ledger in constant-memory mode, valid PDFs without HarfBuzz's subsetter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+
+from progbill.cli import cli
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import generate  # noqa: E402
+
+
+def progbill(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def cells(path: Path, sheets: tuple[str, ...]) -> dict[str, list[tuple[object, ...]]]:
+    book = openpyxl.load_workbook(path)
+    return {name: list(book[name].iter_rows(values_only=True)) for name in sheets}
+
+
+def test_pdfs_and_ledger_are_identical_with_one_and_two_workers(tmp_path):
+    month = generate.write(tmp_path / "month.xlsx", projects=14, lines=4)
+    spaces = {}
+    for workers in ("1", "2"):
+        ws = tmp_path / f"w{workers}"
+        progbill("init", str(ws))
+        code, out = progbill("run", str(month), "--period", "2026-11", "-w", str(ws),
+                             "--workers", workers)
+        assert code == 0, out
+        spaces[workers] = ws
+    one = sorted((spaces["1"] / "invoices" / "2026-11").iterdir())
+    two = sorted((spaces["2"] / "invoices" / "2026-11").iterdir())
+    assert [p.name for p in one] == [p.name for p in two] and len(one) == 14
+    for a, b in zip(one, two, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    sheets = ("Invoices", "Lines", "Projects")
+    assert cells(spaces["1"] / "ledger.xlsx", sheets) == cells(spaces["2"] / "ledger.xlsx", sheets)
+
+
+def test_a_large_ledger_in_constant_memory_has_the_same_cells(tmp_path, monkeypatch):
+    from progbill import ledger
+    from progbill.store import Store
+
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    month = generate.write(tmp_path / "month.xlsx", projects=6, lines=5)
+    assert progbill("run", str(month), "--period", "2026-11", "-w", str(ws), "--no-pdf")[0] == 0
+    with Store(ws / "progbill.db") as store:
+        ledger.write_ledger(store, ws, tmp_path / "tables.xlsx")
+        monkeypatch.setattr(ledger, "CONSTANT_MEMORY_ROWS", 10)
+        ledger.write_ledger(store, ws, tmp_path / "streamed.xlsx")
+    sheets = ("Invoices", "Lines", "Projects", "Exceptions")
+    tables, streamed_cells = (cells(tmp_path / name, sheets)
+                              for name in ("tables.xlsx", "streamed.xlsx"))
+    for name in sheets:  # the totals rows differ only in how their formulas refer to cells
+        def data(rows):
+            return [r for r in rows if r[0] != "Total"]
+        assert data(tables[name]) == data(streamed_cells[name]), name
+    streamed = openpyxl.load_workbook(tmp_path / "streamed.xlsx")
+    lines = streamed["Lines"]
+    assert lines.freeze_panes == "A2" and lines.auto_filter.ref == "A1:O31"
+    assert lines["M32"].value == "=SUBTOTAL(109,M2:M31)"
+    assert lines["K2"].number_format == "0.00%" and lines["F2"].number_format.startswith("#,##0")
+
+
+def test_without_harfbuzz_the_bundled_fonts_are_embedded_whole_and_text_stays_real(tmp_path):
+    script = f"""
+import weasyprint.pdf.fonts as fonts
+fonts.harfbuzz_subset = None  # as on a machine without libharfbuzz-subset
+from progbill.render.pdf import Renderer
+from progbill.render.context import sample_context
+context = sample_context()
+context["document"]["is_draft"] = False
+open({str(tmp_path / "plain.pdf")!r}, "wb").write(Renderer().pdf(context))
+"""
+    subprocess.run([sys.executable, "-c", script], check=True)
+    from pypdf import PdfReader
+
+    reader = PdfReader(tmp_path / "plain.pdf")
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Tax Invoice" in text and "INV-2026-00001" in text
+    fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages
+             for f in page["/Resources"]["/Font"].values()}
+    assert any("progbill-Sans" in f for f in fonts)
