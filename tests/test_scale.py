@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from progbill.cli import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import generate  # noqa: E402
+import generate
 
 
 def progbill(*args: str) -> tuple[int, str]:
