@@ -156,7 +156,7 @@ def machine() -> str:
 
 def stage_table(runs: list[Measured]) -> list[str]:
     head = "| run | " + " | ".join(STAGES) + " | wall | peak RSS | documents | PDFs |"
-    lines = [head, "|" + " --- |" * (len(STAGES) + 6)]
+    lines = [head, "|" + " --- |" * (len(STAGES) + 5)]
     for m in runs:
         cells = [f"{m.timings.get(s, 0):.2f}" for s in STAGES]
         lines.append(f"| {m.label} | " + " | ".join(cells)
@@ -226,7 +226,18 @@ def main() -> None:
     print()
     print(text)
     if args.write:
-        args.write.write_text(text + "\n")
+        write_results(args.write, text)
+
+
+START, END = "<!-- results: benchmarks/run.py writes below -->", "<!-- results end -->"
+
+
+def write_results(path: Path, text: str) -> None:
+    """Replace the figures between the markers of ``path``, keeping the prose around them."""
+    page = path.read_text() if path.exists() else f"{START}\n{END}\n"
+    head, _, rest = page.partition(START)
+    _, _, tail = rest.partition(END)
+    path.write_text(f"{head}{START}\n{text}\n{END}{tail}")
 
 
 if __name__ == "__main__":
