@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,30 +51,14 @@ def normalised(text: str) -> str:
 @pytest.fixture(scope="module")
 def businesses(tmp_path_factory) -> dict[str, Path]:
     """Each sample business billed for October and November in its own workspace with its own
-    settings; Harborview also gets a correction that issues a credit note."""
-    import openpyxl
+    settings, as docs/render_examples.py does; Harborview also gets the correction that issues
+    a credit note."""
+    sys.path.insert(0, str(REPO / "docs"))
+    import render_examples
 
     root = tmp_path_factory.mktemp("businesses")
-    spaces = {}
-    for name, workbook in BUSINESSES.items():
-        ws = root / name
-        progbill("init", str(ws))
-        (ws / "inbox" / "example-progress.xlsx").unlink()
-        shutil.copy(SAMPLES / "settings" / f"{name}.toml", ws / "progbill.toml")
-        shutil.copy(SAMPLES / "settings" / f"{name}-logo.svg", ws / f"{name}-logo.svg")
-        for month in ("2026-10", "2026-11"):
-            code, out = progbill("run", str(SAMPLES / month / workbook), "--period", month,
-                                 "-w", str(ws))
-            assert code == 0, out
-        spaces[name] = ws
-    book = openpyxl.load_workbook(SAMPLES / "2026-11" / BUSINESSES["harborview"])
-    for row in book["Schedule of Values"].iter_rows(min_row=5):
-        if row[0].value == "HB-2047" and row[1].value == "02":
-            row[4].value = 60
-    corrected = root / "harborview-corrected.xlsx"
-    book.save(corrected)
-    assert progbill("run", str(corrected), "--period", "2026-11", "-w",
-                    str(spaces["harborview"]))[0] == 0
+    spaces = {name: render_examples.workspace(root, name) for name in BUSINESSES}
+    render_examples.credit_note(root, spaces["harborview"])
     return spaces
 
 

@@ -51,21 +51,14 @@ from progbill.problems import Location, Problem, Severity
 INVOICE = "Invoice"
 CREDIT_NOTE = "Credit Note"
 
-# The columns the readers deliver (see progbill.readers.schema for their meaning).
-PROJECT_FIELDS = (
-    "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
-    "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
-    "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
-    "reverse_charge", "tax_code",
-)
+# The columns of a line as the readers deliver them (see progbill.readers.layout); rows also
+# carry where they came from: _source (file name), _sheet, _row (Excel row number), and a
+# project row _lines_sheet (the sheet holding its lines).
 LINE_FIELDS = (
     "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
     "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
     "previously_retained", "tax_code",
 )
-# Where each row came from, for problems: file name, sheet, Excel row number; a project row also
-# names the sheet that holds its lines (``_lines_sheet``).
-SOURCE_FIELDS = ("_source", "_sheet", "_row")
 
 AMOUNT_COLUMNS = (
     "scheduled_value", "work_to_date", "from_previous", "this_period", "stored_materials",

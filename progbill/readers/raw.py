@@ -39,7 +39,6 @@ class RawSheet:
     hidden_rows: set[int] = field(default_factory=set)
     hidden_cols: set[int] = field(default_factory=set)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
-    all_text: bool = False  # CSV: every cell is text as typed
     # column index -> row indexes whose cell Excel formats as a percentage; asked lazily for
     # the percent columns only, because finding it means scanning the sheet's XML
     percent_rows_of: Callable[[int], set[int]] = field(default=lambda _c: set(), repr=False)
@@ -371,4 +370,4 @@ def load_csv(path: Path) -> RawSheet:
         ]
     except csv.Error as exc:
         raise UnreadableFile(f"the file is not valid CSV ({exc}); export it again") from exc
-    return RawSheet(name=None, rows=rows, all_text=True)
+    return RawSheet(name=None, rows=rows)

@@ -11,7 +11,6 @@ tags set from the invoice date), so the same document renders to the same bytes.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +101,6 @@ def _embed_bundled_fonts_whole(font_dir: Path) -> None:
 
     subset._progbill = True  # type: ignore[attr-defined]
     fonts.Font.subset = subset
-
-
-class _WeasyLogCapture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 class Renderer:
