@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from progbill.money import exponent
+from progbill.money import exponent, from_minor
 from progbill.store import Store
 from progbill.workspace import atomic_path
 
@@ -183,16 +183,20 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
     run_rows, run_ccy = [], []
     for r in store.runs().itertuples(index=False):
         per_currency = totals[totals["run_id"] == r.run_id]
-        base = [r.run_id, _naive(r.started), _naive(r.finished), r.period, int(r.files_ok),
-                int(r.files_rejected)]
-        if per_currency.empty:
-            run_rows.append([*base, 0, 0, None])
-            run_ccy.append(None)
-        for t in per_currency.itertuples(index=False):
-            # One row per currency a run billed in: amounts in different currencies never add.
-            run_rows.append([*base, int(t.invoices), int(t.credit_notes),
-                             int(t.amount_due) / 10 ** exponent(t.currency)])
-            run_ccy.append(t.currency)
+        currency = per_currency["currency"].iloc[0] if len(per_currency) == 1 else None
+        if currency is not None:
+            amount: Any = int(per_currency["amount_due"].iloc[0]) / 10 ** exponent(currency)
+        elif len(per_currency):
+            # One row per run; amounts in different currencies never add, so a run that
+            # billed in several lists each currency's total.
+            amount = "; ".join(f"{t.currency} {from_minor(int(t.amount_due), t.currency):,}"
+                               for t in per_currency.itertuples(index=False))
+        else:
+            amount = None
+        run_rows.append([r.run_id, _naive(r.started), _naive(r.finished), r.period,
+                         int(r.files_ok), int(r.files_rejected), int(r.invoices),
+                         int(r.credit_notes), amount])
+        run_ccy.append(currency)
 
     return [
         invoices,
@@ -392,7 +396,7 @@ def _width(col: Col, values: list[Any]) -> float:
     for value in values:
         if value is None:
             continue
-        if col.kind == MONEY:
+        if col.kind == MONEY and isinstance(value, float):
             text = f"{value:,.2f}"
         elif col.kind in (DATE, DATETIME):
             text = "yyyy-mm-dd hh:mm" if col.kind == DATETIME else "yyyy-mm-dd"

@@ -254,3 +254,12 @@ def test_every_command_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for name in cli.commands:
         assert f"`progbill {name}" in readme, name
+
+
+def test_the_runs_sheet_has_one_row_per_run(demo):
+    runs = rows(openpyxl.load_workbook(demo / "ledger.xlsx")["Runs"])
+    october = next(r for r in runs if r["Period"] == "2026-10")
+    assert (october["Files OK"], october["Files Rejected"], october["Invoices"]) == (3, 0, 6)
+    # three currencies: their totals side by side, never added up
+    assert october["Amount Due"] == "GBP 24,120.00; INR 1,271,520.00; USD 373,531.00"
+    assert len({r["Run"] for r in runs}) == len(runs)
