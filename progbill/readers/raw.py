@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, XLS, UnreadableFile
 
@@ -302,7 +303,7 @@ def load_calamine(path: Path) -> list[RawSheet]:
             sheet = book.get_sheet_by_name(name)
             # Values stay as calamine gives them (floats, datetimes, "" for empty); the cell
             # readers interpret only the cells of the columns progbill uses.
-            rows: list[list[object]] = sheet.to_python(skip_empty_area=False)
+            rows = cast("list[list[object]]", sheet.to_python(skip_empty_area=False))
             for region in sheet.merged_cell_ranges or []:
                 (r0, c0), (r1, c1) = region
                 if r0 < len(rows) and c0 < len(rows[r0]):
