@@ -320,7 +320,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
             moves = {} if options.draft or not from_inbox else _plan_moves(
                 ws, workbooks, options.period, started)
             report.files = [_file_report(wb, moves, ws) for wb in workbooks]
-            if not options.no_pdf and (not bill.empty or _missing_pdfs(store, ws)):
+            if not options.no_pdf and (not bill.empty or _missing_pdfs(store.pdf_index(), ws)):
                 # Built before anything is stored: a broken custom template is a
                 # configuration error that issues nothing.
                 renderer = _renderer(config)
@@ -346,8 +346,9 @@ def run(root: Path, options: RunOptions) -> RunReport:
                     report.pdfs_rendered = len(render_missing_pdfs(
                         store, ws, renderer, options.workers, options.progress))
             with clock.stage("publish"):
-                report.pdfs_pending = len(_missing_pdfs(store, ws))
-                pdfs = store.pdf_index().set_index("number")["pdf_path"]
+                index = store.pdf_index()
+                report.pdfs_pending = len(_missing_pdfs(index, ws))
+                pdfs = index.set_index("number")["pdf_path"]
                 for d in report.documents:
                     path = pdfs.get(d.number)
                     d.pdf = path if isinstance(path, str) else None
@@ -478,14 +479,15 @@ def pdf_relative_path(number: str, period: str) -> str:
     return f"invoices/{period}/{number.replace('/', '-')}.pdf"
 
 
-def _missing_pdfs(store: Store, ws: Workspace) -> list[str]:
-    """Documents whose PDF is not recorded, or recorded but no longer on disk."""
+def _missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
+    """(number, period) of the documents in ``index`` (``Store.pdf_index``) whose PDF is not
+    recorded, or recorded but no longer on disk."""
     missing = []
-    for d in store.pdf_index().itertuples(index=False):
+    for d in index.itertuples(index=False):
         path = d.pdf_path
         if not isinstance(path, str) or path != pdf_relative_path(d.number, d.period) or not (
                 ws.root / path).is_file():
-            missing.append(d.number)
+            missing.append((d.number, d.period))
     return missing
 
 
@@ -515,12 +517,11 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int
     written but not yet recorded is simply rendered again, to the same bytes, next time)."""
     from progbill.render.pool import render_all
 
-    missing = _missing_pdfs(store, ws)
+    missing = _missing_pdfs(store.pdf_index(), ws)
     if not missing:
         return []
-    index = store.pdf_index()
-    periods = dict(zip(index["number"], index["period"], strict=True))
-    jobs = ((number, stored_context(store, number)) for number in missing)
+    periods = dict(missing)
+    jobs = ((number, stored_context(store, number)) for number, _ in missing)
     done: list[str] = []
     batch: list[tuple[str, str, str]] = []
     for number, data in render_all(jobs, renderer, workers, count=len(missing)):

@@ -19,24 +19,29 @@ def _amount(minor: int, currency: str) -> str:
     return f"{from_minor(minor, currency):,}"
 
 
-def _file_lines(f: FileReport, all_problems: bool) -> list[str]:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _accepted(f: FileReport) -> str:
+    """``2 projects, 15 lines, 1 warning``"""
+    warn = f", {_plural(len(f.warnings), 'warning')}" if f.warnings else ""
+    return f"{_plural(f.projects, 'project')}, {_plural(f.lines, 'line')}{warn}"
+
+
+def _file_lines(f: FileReport) -> list[str]:
     out = []
     if f.status == "accepted":
-        warn = f", {len(f.warnings)} warning{'s' if len(f.warnings) != 1 else ''}" \
-            if f.warnings else ""
-        out.append(f"  OK        {f.name}: {f.projects} project{'s' if f.projects != 1 else ''}, "
-                   f"{f.lines} line{'s' if f.lines != 1 else ''}{warn}")
+        out.append(f"  OK        {f.name}: {_accepted(f)}")
     else:
-        n = len(f.errors)
-        out.append(f"  REJECTED  {f.name}: {n} error{'s' if n != 1 else ''}, nothing billed "
+        out.append(f"  REJECTED  {f.name}: {_plural(len(f.errors), 'error')}, nothing billed "
                    "from this file")
     shown = [p for p in f.problems if p.severity is not Severity.INFO]
-    limit = None if all_problems else MAX_PROBLEMS_SHOWN
-    for p in shown[:limit]:
+    for p in shown[:MAX_PROBLEMS_SHOWN]:
         out.append(f"      {p.severity.upper()}: {p}")
-    if limit is not None and len(shown) > limit:
-        out.append(f"      ... and {len(shown) - limit} more (see the Exceptions sheet or "
-                   "failed/*.errors.txt)")
+    if len(shown) > MAX_PROBLEMS_SHOWN:
+        out.append(f"      ... and {len(shown) - MAX_PROBLEMS_SHOWN} more (see the Exceptions "
+                   "sheet or failed/*.errors.txt)")
     if f.moved_to:
         out.append(f"      moved to {f.moved_to}")
     return out
@@ -50,7 +55,7 @@ def format_run(report: RunReport) -> str:
     if report.files:
         lines.append("Files")
         for f in report.files:
-            lines.extend(_file_lines(f, all_problems=False))
+            lines.extend(_file_lines(f))
     if report.skipped:
         lines.append("Skipped")
         lines.extend(f"  {s.path.name}: {s.reason}" for s in report.skipped)
@@ -98,23 +103,16 @@ def format_run(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def format_validation(report: ValidationReport, show_info: bool = True) -> str:
+def format_validation(report: ValidationReport) -> str:
+    """Every problem of every file, information included."""
     lines = []
     for f in report.files:
         if f.status == "accepted":
-            warn = f", {len(f.warnings)} warning{'s' if len(f.warnings) != 1 else ''}" \
-                if f.warnings else ""
-            lines.append(f"OK        {f.name}: {f.projects} project"
-                         f"{'s' if f.projects != 1 else ''}, {f.lines} line"
-                         f"{'s' if f.lines != 1 else ''}{warn}")
+            lines.append(f"OK        {f.name}: {_accepted(f)}")
         else:
-            n = len(f.errors)
-            lines.append(f"ERRORS    {f.name}: {n} error{'s' if n != 1 else ''}; this file "
+            lines.append(f"ERRORS    {f.name}: {_plural(len(f.errors), 'error')}; this file "
                          "would not be billed")
-        for p in f.problems:
-            if p.severity is Severity.INFO and not show_info:
-                continue
-            lines.append(f"  {p.severity.upper()}: {p}")
+        lines.extend(f"  {p.severity.upper()}: {p}" for p in f.problems)
     for s in report.skipped:
         lines.append(f"SKIPPED   {s.path.name}: {s.reason}")
     if not report.files and not report.skipped:

@@ -422,18 +422,14 @@ class Store:
             return None
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
-    def document_lines(self, number: str | None = None, on_document_only: bool = False
-                       ) -> pd.DataFrame:
-        where, args = [], []
-        if number is not None:
-            where.append("number = ?")
-            args.append(number)
-        if on_document_only:
-            where.append("on_document = 1")
-        sql = "SELECT * FROM document_lines"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return pd.read_sql_query(sql + " ORDER BY number, position", self.db, params=args)
+    def document_lines(self, number: str | None = None) -> pd.DataFrame:
+        """Every line (the full G703) of one document, or of all documents."""
+        if number is None:
+            return pd.read_sql_query(
+                "SELECT * FROM document_lines ORDER BY number, position", self.db)
+        return pd.read_sql_query(
+            "SELECT * FROM document_lines WHERE number = ? ORDER BY position", self.db,
+            params=[number])
 
     def ledger_lines(self) -> pd.DataFrame:
         """The documents' own lines (B or Rt not zero) with their currency, in document order,
