@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from progbill.billing.numbering import check_template
+from progbill.billing.numbering import check_template, templates_collide
 from progbill.billing.settings import BillingSettings
 from progbill.money import decimal_from_float, is_known_currency
 from progbill.problems import ConfigError
@@ -47,6 +47,8 @@ class WatchSettings:
 class InputSettings:
     date_order: str = "DMY"
     max_file_mb: float = 50
+    max_rows: int = 200_000  # a sheet reaching further is refused (its extent is measured first)
+    max_columns: int = 200
 
 
 @dataclass(frozen=True)
@@ -143,10 +145,15 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
             if why:
                 raise ConfigError(f"billing.{key}: {why}")
             b[key] = template
-    if b.get("invoice_number", defaults.invoice_number) == b.get(
-            "credit_note_number", defaults.credit_note_number):
-        raise ConfigError("billing.credit_note_number: must differ from invoice_number "
-                          "(credit notes have their own series)")
+    invoices = b.get("invoice_number", defaults.invoice_number)
+    credits = b.get("credit_note_number", defaults.credit_note_number)
+    both = templates_collide(invoices, credits)
+    if both is not None:
+        raise ConfigError(
+            f"billing.credit_note_number: {credits!r} and invoice_number {invoices!r} can "
+            f"produce the same number (both can give {both!r}, ignoring case and '/' "
+            "against '-'), so a credit note could take an invoice's number or its PDF's file "
+            "name; give credit notes a prefix of their own, such as CN-{fy}-{seq:05d}")
     billing = BillingSettings(**{**defaults.__dict__, **b, "seller_state": seller.state})
 
     output_t = _check_keys("output", data.get("output", {}),
@@ -176,6 +183,10 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
                 raise ConfigError(f"input.max_file_mb: expected a size in MB from 1 to 4096, "
                                   f"got {value!r}")
             i[key] = float(value)
+        elif key == "max_rows":
+            i[key] = _int("input", key, value, 10, 1_048_576)
+        elif key == "max_columns":
+            i[key] = _int("input", key, value, 5, 16_384)
     watch_t = _check_keys("watch", data.get("watch", {}), set(WatchSettings.__dataclass_fields__))
     w: dict[str, Any] = {}
     for key, value in watch_t.items():
@@ -272,4 +283,6 @@ settle_seconds = 5             # a dropped file must be unchanged this long befo
 [input]
 date_order = "DMY"             # how to read text dates like 03/04/2026; or "MDY"
 max_file_mb = 50
+max_rows = 200000              # a sheet reaching beyond this row is refused
+max_columns = 200              # ... or beyond this column
 '''

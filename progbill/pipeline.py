@@ -197,13 +197,17 @@ def _now() -> datetime:
 Progress = Callable[[str, int, int], None]
 
 
-def read_inputs(files: list[Path], config: Config,
-                progress: Progress | None = None) -> list[Workbook]:
+def read_inputs(files: list[Path], config: Config, progress: Progress | None = None,
+                inbox: Path | None = None) -> list[Workbook]:
+    """Read every file; with ``inbox``, files that are links or resolve outside it are refused."""
+    from progbill.readers.raw import ReadLimits
+
+    limits = ReadLimits(config.input.max_rows, config.input.max_columns)
     workbooks = []
     for i, path in enumerate(files, start=1):
         workbooks.append(read_workbook(
             path, default_currency=config.billing.currency, date_order=config.input.date_order,
-            max_file_mb=config.input.max_file_mb))
+            max_file_mb=config.input.max_file_mb, limits=limits, inbox=inbox))
         if progress:
             progress("read", i, len(files))
     seen: dict[str, Workbook] = {}
@@ -304,7 +308,8 @@ def run(root: Path, options: RunOptions) -> RunReport:
                 raise WorkspaceError(f"{', '.join(missing_inputs)} does not exist")
             files, report.skipped = discover(
                 inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
-            workbooks = read_inputs(files, config, options.progress)
+            workbooks = read_inputs(files, config, options.progress,
+                                    inbox=ws.inbox if from_inbox else None)
         with Store(ws.db_path) as store:
             with clock.stage("validate"):
                 evaluation = evaluate_workbooks(workbooks, store, config, options.period)

@@ -4,6 +4,11 @@ real file makes the reader or the run crash."""
 from __future__ import annotations
 
 import io
+import json
+import re
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -200,3 +205,105 @@ def test_a_zip_with_too_many_parts_is_refused_without_inflating(tmp_path):
     problems = read_workbook(path).problems
     assert [p.code for p in problems] == ["zip-bomb"]
     assert Path(path).stat().st_size < 2_000_000
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 9 §3: no single file stops the run (sheet extent, absurd numbers)
+
+
+def _rewrite_sheet(source: Path, target: Path, change) -> Path:
+    """Copy an xlsx, changing the XML of its first sheet with ``change(bytes) -> bytes``."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            out.writestr(item, content)
+    return target
+
+
+def _flat_book(path: Path, far_cell: str | None = None) -> Path:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Progress"
+    ws.append(["Project ID", "Client", "Line", "Description", "Scheduled Value", "% Complete"])
+    ws.append(["P-1", "Acme", "1", "Work", 1000, 50])
+    if far_cell:
+        ws[far_cell] = "stray"
+    book.save(path)
+    return path
+
+
+def _validate_in_a_process(*paths: Path) -> subprocess.CompletedProcess:
+    """In a child process: a reader that allocates without bound kills the child, not pytest."""
+    return subprocess.run([sys.executable, "-m", "progbill", "validate", *map(str, paths),
+                           "--json"], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("cell, where", [
+    ("XFD1048576", "XFD1048576"),  # the far corner: calamine alone would ask for 512 GB
+    ("C200001", "F200001"),  # one row past input.max_rows
+    ("GS2", "GS2"),  # column 201, past input.max_columns
+])
+def test_a_cell_far_from_the_table_rejects_only_its_file(tmp_path, cell, where):
+    far = _flat_book(tmp_path / "far.xlsx", cell)
+    good = _flat_book(tmp_path / "good.xlsx")
+    done = _validate_in_a_process(far, good)
+    assert done.returncode == 1, done.stderr
+    files = {f["name"]: f for f in json.loads(done.stdout)["files"]}
+    assert files["good.xlsx"]["status"] == "accepted"
+    [problem] = files["far.xlsx"]["problems"]
+    assert problem["code"] == "sheet-too-large"
+    assert problem["text"].startswith(f"far.xlsx, Progress!{where}: the sheet reaches")
+    assert "Ctrl+End" in problem["message"]
+
+
+def test_cells_without_references_are_counted_where_a_reader_places_them(tmp_path):
+    """Cells may omit their reference: 250 unreferenced cells in one row reach column 250."""
+    def strip_references(xml: bytes) -> bytes:
+        cells = b"<c><v>1</v></c>" * 250
+        return xml.replace(b"</sheetData>", b'<row r="3">' + cells + b"</row></sheetData>")
+
+    path = _rewrite_sheet(_flat_book(tmp_path / "a.xlsx"), tmp_path / "wide.xlsx",
+                          strip_references)
+    [problem] = read_workbook(path).problems
+    assert problem.code == "sheet-too-large" and "column 250" in problem.message
+
+
+def test_a_declared_dimension_alone_does_not_reject_a_small_sheet(tmp_path):
+    def declare_everything(xml: bytes) -> bytes:
+        return re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', xml)
+
+    path = _rewrite_sheet(_flat_book(tmp_path / "a.xlsx"), tmp_path / "declared.xlsx",
+                          declare_everything)
+    assert read_workbook(path).ok
+
+
+def test_an_ods_with_a_million_repeated_rows_is_refused_quickly(tmp_path):
+    from helpers import write_ods
+
+    path = write_ods(tmp_path / "rep.ods", {"Progress": [
+        ["Project ID", "Client", "Line", "Description", "Scheduled Value", "% Complete"],
+        ["P-1", "Acme", "1", "Work", 1000, 50]]})
+    with zipfile.ZipFile(path) as src:
+        parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    parts["content.xml"] = parts["content.xml"].replace(
+        b"</table:table>",
+        b'<table:table-row table:number-rows-repeated="1000000"><table:table-cell '
+        b'office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+        b"</table:table-row></table:table>")
+    with zipfile.ZipFile(path, "w") as out:
+        for name, content in parts.items():
+            out.writestr(name, content)
+    started = time.perf_counter()
+    [problem] = read_workbook(path).problems
+    assert problem.code == "sheet-too-large"
+    assert time.perf_counter() - started < 5
+
+
+def test_a_csv_with_too_many_rows_is_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("project_id,client,milestone_id,description,scheduled_value,"
+                    "percent_complete\n" + "P-1,A,1,W,1,1\n" * 200_001)
+    [problem] = read_workbook(path).problems
+    assert problem.code == "sheet-too-large" and "row 200,001" in problem.message

@@ -13,7 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from progbill.problems import Location, Problem, Severity, has_errors
-from progbill.readers.files import UnreadableFile, check_file, sha256_of
+from progbill.readers.files import (
+    UnreadableFile,
+    check_content,
+    outside_folder,
+    read_input,
+    sha256_bytes,
+)
 from progbill.readers.layout import (
     ParsedTables,
     empty_lines,
@@ -21,7 +27,7 @@ from progbill.readers.layout import (
     in_reading_order,
     parse_tables,
 )
-from progbill.readers.raw import load
+from progbill.readers.raw import ReadLimits, SheetTooLarge, load
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Workbook:
     headers: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
     layout: str = ""
     sheet_names: list[str | None] = field(default_factory=list)
+    data: bytes | None = field(default=None, repr=False)  # the bytes read, hashed and billed
 
     @property
     def name(self) -> str:
@@ -61,15 +68,27 @@ class Workbook:
 
 def read_workbook(
     path: Path, *, default_currency: str = "USD", date_order: str = "DMY",
-    max_file_mb: float = 50,
+    max_file_mb: float = 50, limits: ReadLimits | None = None, inbox: Path | None = None,
 ) -> Workbook:
+    """Read one file. With ``inbox``, a file that is a link or resolves outside that folder is
+    refused unread. The file is opened once; its bytes are kept on the workbook (``data``) so
+    that exactly what was billed can be archived."""
     name = path.name
     sha = ""
+    data = None
     try:
-        check_file(path, max_file_mb)
-        sha = sha256_of(path)
-        sheets = load(path)
+        if inbox is not None and (why := outside_folder(path, inbox)):
+            raise UnreadableFile(why, code="input-outside-inbox")
+        data = read_input(path, max_file_mb, follow_links=inbox is None)
+        sha = sha256_bytes(data)
+        check_content(data, path.suffix)
+        sheets = load(data, path.suffix, limits)
         parsed = parse_tables(sheets, name, default_currency, date_order)
+    except SheetTooLarge as exc:
+        row = int("".join(ch for ch in exc.cell if ch.isdigit()))
+        letter = "".join(ch for ch in exc.cell if ch.isalpha())
+        parsed = ParsedTables(empty_projects(), empty_lines(), [Problem(
+            exc.code, Severity.ERROR, exc.message, Location(name, exc.sheet, row, None, letter))])
     except UnreadableFile as exc:
         parsed = _unreadable(name, exc.code, exc.message)
     except MemoryError:
@@ -82,7 +101,7 @@ def read_workbook(
             "LibreOffice and save it again as .xlsx",
         )
     return Workbook(path, sha, parsed.projects, parsed.lines, parsed.problems, parsed.headers,
-                    parsed.layout, parsed.sheet_names)
+                    parsed.layout, parsed.sheet_names, data)
 
 
 def _unreadable(file: str, code: str, message: str) -> ParsedTables:

@@ -6,12 +6,19 @@ written (size or modification time changing), and files of other types in a fold
 Refused with one clear error each, before any parser sees them: empty files, files over the size
 limit, archives that would inflate too far (zip bombs), password-protected workbooks, and files
 whose content is not the spreadsheet their extension claims.
+
+A file is opened once (:func:`read_input`): its bytes are hashed and parsed from the same buffer,
+so what was billed, what was hashed and what is archived are the same bytes, whatever happens to
+the file on disk meanwhile. An inbox file that is a symbolic link, or resolves outside the inbox,
+is refused (:func:`outside_folder`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import stat
 import time
 import zipfile
 from dataclasses import dataclass
@@ -105,26 +112,65 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_file(path: Path, max_file_mb: float) -> None:
-    """Raise :class:`UnreadableFile` unless ``path`` is safe to hand to a parser."""
+def outside_folder(path: Path, folder: Path) -> str | None:
+    """Why an inbox file is refused (a link, or a path resolving outside ``folder``), or None."""
+    if path.is_symlink():
+        return ("the file is a symbolic link; progbill reads only files placed in the inbox "
+                "itself. Copy the workbook into the inbox instead of linking it")
     try:
-        size = path.stat().st_size
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        inside = False
+    if not inside:
+        return ("the file resolves to a place outside the inbox; copy the workbook into the "
+                "inbox instead of linking it")
+    return None
+
+
+def read_input(path: Path, max_file_mb: float, follow_links: bool = True) -> bytes:
+    """The file's bytes, read from one open, within the size limit. Raises
+    :class:`UnreadableFile` when it cannot be read, is empty, or is too large."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    limit = int(max_file_mb * 1024 * 1024)
+    try:
+        fd = os.open(path, flags)
     except OSError as exc:
         raise UnreadableFile(f"cannot open the file ({exc.strerror})") from exc
-    if size == 0:
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile("this is not a regular file; save the workbook as a file")
+        if info.st_size > limit:
+            raise _too_large(info.st_size, max_file_mb)
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise _too_large(len(data), max_file_mb)
+    if not data:
         raise UnreadableFile("the file is empty; save the workbook again and re-run")
-    if size > max_file_mb * 1024 * 1024:
-        raise UnreadableFile(
-            f"the file is {size / 1024 / 1024:.1f} MB, over the {max_file_mb:g} MB limit "
-            "(input.max_file_mb); split it or raise the limit",
-            code="file-too-large",
-        )
-    suffix = path.suffix.lower()
-    with path.open("rb") as handle:
-        head = handle.read(8)
+    return data
+
+
+def _too_large(size: int, max_file_mb: float) -> UnreadableFile:
+    return UnreadableFile(
+        f"the file is {size / 1024 / 1024:.1f} MB, over the {max_file_mb:g} MB limit "
+        "(input.max_file_mb); split it or raise the limit",
+        code="file-too-large",
+    )
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_content(data: bytes, suffix: str) -> None:
+    """Raise :class:`UnreadableFile` unless ``data`` is safe to hand to a parser."""
+    suffix = suffix.lower()
+    head = data[:8]
     if suffix in EXCEL_ZIP | ODS:
         if head.startswith(_OLE_MAGIC):
-            if _ole_is_encrypted(path):
+            if _ole_is_encrypted(data):
                 raise UnreadableFile(
                     "the workbook is password-protected; remove the password in Excel "
                     "(File > Info > Protect Workbook) and save it again",
@@ -139,7 +185,7 @@ def check_file(path: Path, max_file_mb: float) -> None:
                 f"the file is not a {suffix} workbook (its content is not a spreadsheet); "
                 "open it in Excel and save it again as .xlsx"
             )
-        check_archive(path)
+        check_archive(data)
     elif suffix in XLS:
         if head.startswith(_ZIP_MAGIC):
             raise UnreadableFile(
@@ -149,7 +195,7 @@ def check_file(path: Path, max_file_mb: float) -> None:
             raise UnreadableFile(
                 "the file is not an Excel .xls workbook; open it in Excel and save it as .xlsx"
             )
-        if _ole_is_encrypted(path):
+        if _ole_is_encrypted(data):
             raise UnreadableFile(
                 "the workbook is password-protected; remove the password and save it again",
                 code="password-protected",
@@ -160,11 +206,11 @@ def check_file(path: Path, max_file_mb: float) -> None:
         )
 
 
-def check_archive(path: Path) -> None:
+def check_archive(data: bytes) -> None:
     """Refuse a zip whose directory promises too many entries, too many bytes, or an
     implausible compression ratio. Only the directory is read; nothing is decompressed."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UnreadableFile(
@@ -196,7 +242,7 @@ def check_archive(path: Path) -> None:
                 code="zip-bomb",
             )
     if total <= MAX_UNCOMPRESSED:
-        _refuse_entity_declarations(path, infos)
+        _refuse_entity_declarations(data, infos)
     if total > MAX_UNCOMPRESSED:
         raise UnreadableFile(
             f"the workbook would inflate to {total // (1024 * 1024)} MB, over "
@@ -205,11 +251,11 @@ def check_archive(path: Path) -> None:
         )
 
 
-def _refuse_entity_declarations(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+def _refuse_entity_declarations(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
     """No spreadsheet declares XML entities; a part that does is an entity bomb (billion
     laughs) or an attempt to read local files (XXE). A DOCTYPE must come before the root
     element, so the first kilobytes of each XML part decide."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in infos:
             if not info.filename.endswith((".xml", ".rels")):
                 continue
@@ -223,9 +269,8 @@ def _refuse_entity_declarations(path: Path, infos: list[zipfile.ZipInfo]) -> Non
                 )
 
 
-def _ole_is_encrypted(path: Path) -> bool:
+def _ole_is_encrypted(data: bytes) -> bool:
     """An OLE2 container holding ``EncryptedPackage`` is an encrypted OOXML workbook; a .xls
     with a ``FilePass`` record is encrypted too (detected by calamine later)."""
-    with path.open("rb") as handle:
-        data = handle.read(min(os.path.getsize(path), 4 * 1024 * 1024))
+    data = data[:4 * 1024 * 1024]
     return "EncryptedPackage".encode("utf-16-le") in data or b"E\x00n\x00c\x00r\x00y\x00p" in data

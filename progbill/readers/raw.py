@@ -14,6 +14,12 @@ No XML entity is ever expanded: calamine's XML parser does not expand DTD entiti
 work on raw bytes, and the small XML parts (workbook, relationships, styles, ODS content) go
 through defusedxml, which refuses DTDs. Archives were checked before anything is opened
 (:mod:`progbill.readers.files`).
+
+Every sheet's extent (its declared dimension and the cells it really has) is measured from the
+file before calamine loads it, because calamine allocates the whole rectangle from A1 to the
+last cell: one cell at XFD1048576 in a 5 KB file would ask for hundreds of gigabytes. A sheet
+beyond ``input.max_rows`` or ``input.max_columns`` is refused as :class:`SheetTooLarge`, naming
+the sheet and its farthest cell; the run goes on with the other files.
 """
 
 from __future__ import annotations
@@ -31,6 +37,37 @@ from typing import cast
 from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, XLS, UnreadableFile
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """How far from A1 a sheet may reach (``input.max_rows``, ``input.max_columns``)."""
+
+    max_rows: int = 200_000
+    max_columns: int = 200
+
+
+class SheetTooLarge(UnreadableFile):
+    """A sheet reaching beyond the row or column budget; ``sheet`` and ``cell`` locate it."""
+
+    def __init__(self, sheet: str | None, rows: int, columns: int, limits: ReadLimits) -> None:
+        self.sheet = sheet
+        self.cell = f"{_col_letters(max(columns, 1) - 1)}{max(rows, 1)}"
+        over = []
+        if rows > limits.max_rows:
+            over.append(f"row {rows:,} (input.max_rows is {limits.max_rows:,})")
+        if columns > limits.max_columns:
+            over.append(f"column {columns:,} (input.max_columns is {limits.max_columns:,})")
+        super().__init__(
+            f"the sheet reaches {' and '.join(over)}, far beyond any progress table; delete "
+            "the cells far from the table (in Excel, Ctrl+End goes to the last cell) and save "
+            "the file again, or raise the limit if the table really is that large",
+            code="sheet-too-large")
+
+
+def _check_extent(sheet: str | None, rows: int, columns: int, limits: ReadLimits) -> None:
+    if rows > limits.max_rows or columns > limits.max_columns:
+        raise SheetTooLarge(sheet, rows, columns, limits)
+
+
 @dataclass
 class RawSheet:
     """One sheet's cells. Row and column indexes are 0-based (Excel row = index + 1)."""
@@ -43,6 +80,7 @@ class RawSheet:
     # column index -> row indexes whose cell Excel formats as a percentage; asked lazily for
     # the percent columns only, because finding it means scanning the sheet's XML
     percent_rows_of: Callable[[int], set[int]] = field(default=lambda _c: set(), repr=False)
+    hidden: bool = False  # a hidden or very hidden sheet
     _percent_cache: dict[int, set[int]] = field(default_factory=dict, repr=False)
 
     def percent_rows(self, column: int) -> set[int]:
@@ -51,18 +89,44 @@ class RawSheet:
         return self._percent_cache[column]
 
 
-def load(path: Path) -> list[RawSheet]:
-    suffix = path.suffix.lower()
+def load(data: bytes, suffix: str, limits: ReadLimits | None = None) -> list[RawSheet]:
+    """The sheets of a file's bytes (``suffix`` says the format). Facts that only the file
+    knows are read first, so that a sheet beyond the budget never reaches calamine."""
+    limits = limits or ReadLimits()
+    suffix = suffix.lower()
     if suffix in CSV_LIKE:
-        return [load_csv(path)]
-    sheets = load_calamine(path)
+        return [load_csv(data, suffix, limits)]
     if suffix in EXCEL_ZIP:
-        _add_xlsx_facts(path, sheets)
+        facts = _xlsx_facts(data, limits)
     elif suffix in ODS:
-        _add_ods_facts(path, sheets)
-    elif suffix in XLS:
-        _add_xls_facts(path, sheets)
+        facts = _ods_facts(data, limits)
+    else:
+        facts = _xls_facts(data, limits)
+    sheets = load_calamine(data)
+    for sheet in sheets:
+        found = facts.get(sheet.name or "")
+        if found is not None:
+            found.apply(sheet)
     return sheets
+
+
+@dataclass
+class _Facts:
+    """What a sheet's file says beyond its values; copied onto the RawSheet calamine loads."""
+
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+    formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+    percent_rows_of: Callable[[int], set[int]] | None = None
+    hidden_sheet: bool = False
+
+    def apply(self, sheet: RawSheet) -> None:
+        sheet.hidden_rows |= self.hidden_rows
+        sheet.hidden_cols |= self.hidden_cols
+        sheet.formulas_without_value |= self.formulas_without_value
+        if self.percent_rows_of is not None:
+            sheet.percent_rows_of = self.percent_rows_of
+        sheet.hidden = sheet.hidden or self.hidden_sheet
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,8 +158,8 @@ def _col_letters(index: int) -> str:
     return column_letter(index)
 
 
-def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> the zip part holding its XML."""
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, tuple[str, bool]]:
+    """Sheet name -> the zip part holding its XML, and whether the sheet is hidden."""
     from defusedxml import ElementTree
 
     names = set(archive.namelist())
@@ -109,8 +173,57 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
         target = targets.get(sheet.get(f"{_NS_REL}id"), "")
         part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         if part in names:
-            parts[sheet.get("name") or ""] = part
+            parts[sheet.get("name") or ""] = (part, sheet.get("state") in ("hidden", "veryHidden"))
     return parts
+
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]*\d*:?([A-Z]*)(\d*)"')
+_ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_WIDE_REF = re.compile(rb' r="([A-Z]{2,3})(\d+)"')
+_TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
+
+
+def _xlsx_extent(data: bytes, limits: ReadLimits) -> tuple[int, int]:
+    """(rows, columns) from A1 to the farthest row or cell the sheet XML declares or holds.
+
+    Sheets whose cells are written with their reference first (Excel, LibreOffice, openpyxl,
+    xlsxwriter) are measured with byte scans: the row numbers, and only the references of
+    two- and three-letter columns. Anything else, and any sheet over the budget (to name its
+    last cell exactly), is walked tag by tag, placing cells and rows without a reference the
+    way a reader does. The declared dimension only decides which: calamine sizes a sheet by its
+    cells, and some programs declare more than they write."""
+    rows = columns = 0
+    declared_columns = declared_rows = 0
+    dimension = _DIMENSION.search(data)
+    if dimension and dimension.group(1):
+        declared_columns = _col_index(dimension.group(1).decode()) + 1
+        declared_rows = int(dimension.group(2) or 0)
+    declared_within = declared_rows <= limits.max_rows and declared_columns <= limits.max_columns
+    cells = data.count(b"<c ") + data.count(b"<c>")
+    prefixed = b":c " in data or b":c>" in data or b":row" in data  # or merely text like it
+    if declared_within and cells == data.count(b'<c r="') and not prefixed:
+        rows = max(rows, data.count(b"<row"), *map(int, _ROW_NUMBER.findall(data)))
+        for match in _WIDE_REF.finditer(data):
+            columns = max(columns, _col_index(match.group(1).decode()) + 1)
+            rows = max(rows, int(match.group(2)))
+        if rows <= limits.max_rows and columns <= limits.max_columns:
+            return rows, columns
+    row = col = 0
+    for match in _TAG.finditer(data):
+        ref = _ATTR_REF.search(match.group(2))
+        if match.group(1) == b"row":
+            number = _ATTR_R.search(match.group(2))
+            row = int(number.group(1)) if number else row + 1
+            col = 0
+        else:
+            col = _col_index(ref.group(1).decode()) + 1 if ref else col + 1
+            if ref:
+                row = max(row, int(ref.group(2)))
+        rows, columns = max(rows, row), max(columns, col)
+    return rows, columns
+
+
+_ATTR_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 
 
 def _percent_styles(archive: zipfile.ZipFile) -> set[int]:
@@ -133,33 +246,37 @@ def _percent_styles(archive: zipfile.ZipFile) -> set[int]:
     return percent
 
 
-def _add_xlsx_facts(path: Path, sheets: list[RawSheet]) -> None:
+def _xlsx_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
+    facts: dict[str, _Facts] = {}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = _sheet_parts(archive)
             percent_styles = _percent_styles(archive)
-            for sheet in sheets:
-                part = parts.get(sheet.name or "")
-                if part is None:
-                    continue
-                data = archive.read(part)
-                for match in _ROW_HIDDEN.finditer(data):
+            for name, (part, hidden) in parts.items():
+                xml = archive.read(part)
+                _check_extent(name, *_xlsx_extent(xml, limits), limits)
+                sheet = facts[name] = _Facts(hidden_sheet=hidden)
+                for match in _ROW_HIDDEN.finditer(xml):
                     number = _ATTR_R.search(match.group(1))
                     if number:
                         sheet.hidden_rows.add(int(number.group(1)) - 1)
-                for match in _COL.finditer(data):
+                for match in _COL.finditer(xml):
                     attrs = match.group(1)
                     if b'hidden="1"' in attrs or b'hidden="true"' in attrs:
                         low, high = _MIN.search(attrs), _MAX.search(attrs)
                         if low and high:
-                            sheet.hidden_cols.update(range(int(low.group(1)) - 1,
-                                                           int(high.group(1))))
-                if b"<f" in data:
-                    for match in _FORMULA_NO_VALUE.finditer(data):
+                            sheet.hidden_cols.update(range(
+                                int(low.group(1)) - 1,
+                                min(int(high.group(1)), limits.max_columns)))
+                if b"<f" in xml:
+                    for match in _FORMULA_NO_VALUE.finditer(xml):
                         sheet.formulas_without_value.add(
                             (int(match.group(2)) - 1, _col_index(match.group(1).decode())))
                 if percent_styles:
-                    sheet.percent_rows_of = _xlsx_percent_scanner(data, percent_styles)
+                    sheet.percent_rows_of = _xlsx_percent_scanner(xml, percent_styles)
+        return facts
+    except SheetTooLarge:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
         raise UnreadableFile(
             "the workbook is damaged (its sheet or style parts cannot be read); open it in "
@@ -190,71 +307,86 @@ _ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _MAX_REPEAT = 10_000  # a repeated empty run at the sheet's end can claim a million rows
 
 
-def _add_ods_facts(path: Path, sheets: list[RawSheet]) -> None:
+def _ods_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
+    """One streaming pass over content.xml. Repeated rows and cells count in full towards the
+    sheet's extent when they hold something (a million repeats of a value is refused); empty
+    repeats, which LibreOffice writes to the end of every sheet, do not."""
     from defusedxml import ElementTree
 
-    by_name = {s.name: s for s in sheets}
+    facts: dict[str, _Facts] = {}
     try:
-        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as content:
-            sheet: RawSheet | None = None
-            row = col = column_def = 0
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, \
+                archive.open("content.xml") as content:
+            sheet = _Facts()
+            name = ""
+            row = col = column_def = rows = columns = 0
+            row_width = 0
             percent: dict[int, set[int]] = {}
             for event, element in ElementTree.iterparse(content, events=("start", "end")):
                 tag = element.tag
                 if event == "start" and tag == f"{_ODS_TABLE}table":
-                    sheet = by_name.get(element.get(f"{_ODS_TABLE}name"))
-                    row, column_def, percent = 0, 0, {}
-                    if sheet is not None:
-                        sheet.percent_rows_of = _lookup(percent)
+                    name = element.get(f"{_ODS_TABLE}name") or ""
+                    percent = {}
+                    sheet = facts[name] = _Facts(percent_rows_of=_lookup(percent))
+                    row = column_def = rows = columns = 0
                 elif event == "start" and tag == f"{_ODS_TABLE}table-row":
-                    col = 0
+                    col = row_width = 0
                 elif event == "end" and tag == f"{_ODS_TABLE}table-row":
-                    repeat = min(int(element.get(f"{_ODS_TABLE}number-rows-repeated") or 1),
-                                 _MAX_REPEAT)
-                    if sheet is not None and element.get(f"{_ODS_TABLE}visibility") in (
-                            "collapse", "filter"):
-                        sheet.hidden_rows.update(range(row, row + repeat))
+                    repeat = int(element.get(f"{_ODS_TABLE}number-rows-repeated") or 1)
+                    if row_width:
+                        rows, columns = row + repeat, max(columns, row_width)
+                        _check_extent(name, rows, columns, limits)
+                    if element.get(f"{_ODS_TABLE}visibility") in ("collapse", "filter"):
+                        sheet.hidden_rows.update(range(row, row + min(repeat, _MAX_REPEAT)))
                     row += repeat
                     element.clear()
                 elif event == "end" and tag in (f"{_ODS_TABLE}table-cell",
                                                 f"{_ODS_TABLE}covered-table-cell"):
-                    repeat = min(int(element.get(f"{_ODS_TABLE}number-columns-repeated") or 1),
-                                 _MAX_REPEAT)
+                    repeat = int(element.get(f"{_ODS_TABLE}number-columns-repeated") or 1)
+                    if element.get(f"{_ODS_OFFICE}value-type") or len(element):
+                        row_width = col + repeat
+                        _check_extent(name, row + 1, row_width, limits)
                     if element.get(f"{_ODS_OFFICE}value-type") == "percentage":
-                        for c in range(col, col + repeat):
+                        for c in range(col, col + min(repeat, _MAX_REPEAT)):
                             percent.setdefault(c, set()).add(row)
                     col += repeat
                 elif event == "end" and tag == f"{_ODS_TABLE}table-column":
                     repeat = min(int(element.get(f"{_ODS_TABLE}number-columns-repeated") or 1),
                                  _MAX_REPEAT)
-                    if sheet is not None and element.get(f"{_ODS_TABLE}visibility") == "collapse":
+                    if element.get(f"{_ODS_TABLE}visibility") == "collapse":
                         sheet.hidden_cols.update(range(column_def, column_def + repeat))
                     column_def += repeat
+        return facts
+    except SheetTooLarge:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
         raise UnreadableFile(
             "the spreadsheet is damaged (its content cannot be read); open it and save it again"
         ) from exc
 
 
-def _add_xls_facts(path: Path, sheets: list[RawSheet]) -> None:
+def _xls_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
+    """xlrd reads what a .xls says beyond values. A .xls reaches at most IV65536, but that is
+    still far beyond any progress table, so the same budget applies."""
     import xlrd
 
+    facts: dict[str, _Facts] = {}
     try:
-        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
-    except Exception:  # calamine read the values; the formats are a refinement
-        return
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True,
+                                  ragged_rows=True)
+    except Exception:  # calamine reads the values (or says why not); formats are a refinement
+        return facts
     try:
         percent_xf = {
             i for i, xf in enumerate(book.xf_list)
             if "%" in re.sub(r'"[^"]*"|\\.', "", book.format_map.get(xf.format_key,
                                                                       _NO_FORMAT).format_str)
         }
-        by_name = {s.name: s for s in sheets}
         for index, name in enumerate(book.sheet_names()):
-            sheet = by_name.get(name)
-            if sheet is None:
-                continue
             xs = book.sheet_by_index(index)
+            _check_extent(name, xs.nrows, max((xs.row_len(r) for r in range(xs.nrows)),
+                                              default=0), limits)
+            sheet = facts[name] = _Facts(hidden_sheet=bool(xs.visibility))
             sheet.hidden_rows.update(r for r, info in xs.rowinfo_map.items() if info.hidden)
             sheet.hidden_cols.update(c for c, info in xs.colinfo_map.items() if info.hidden)
             percent: dict[int, set[int]] = {}
@@ -265,6 +397,7 @@ def _add_xls_facts(path: Path, sheets: list[RawSheet]) -> None:
             sheet.percent_rows_of = _lookup(percent)
     finally:
         book.release_resources()
+    return facts
 
 
 class _NoFormat:
@@ -282,11 +415,11 @@ def _lookup(percent: dict[int, set[int]]) -> Callable[[int], set[int]]:
 # xls / ods
 
 
-def load_calamine(path: Path) -> list[RawSheet]:
+def load_calamine(data: bytes) -> list[RawSheet]:
     import python_calamine
 
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.PasswordError as exc:
         raise UnreadableFile(
             "the workbook is password-protected; remove the password and save it again",
@@ -299,6 +432,8 @@ def load_calamine(path: Path) -> list[RawSheet]:
         ) from exc
     sheets = []
     try:
+        hidden = {m.name for m in book.sheets_metadata
+                  if m.visible != python_calamine.SheetVisibleEnum.Visible}
         for name in book.sheet_names:
             sheet = book.get_sheet_by_name(name)
             # Values stay as calamine gives them (floats, datetimes, "" for empty); the cell
@@ -311,7 +446,7 @@ def load_calamine(path: Path) -> list[RawSheet]:
                     for r in range(r0, min(r1 + 1, len(rows))):
                         for c in range(c0, min(c1 + 1, len(rows[r]))):
                             rows[r][c] = top
-            sheets.append(RawSheet(name=name, rows=rows))
+            sheets.append(RawSheet(name=name, rows=rows, hidden=name in hidden))
     except Exception as exc:
         raise UnreadableFile(
             f"the workbook is damaged ({type(exc).__name__}); open it and save it again"
@@ -358,17 +493,18 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def load_csv(path: Path) -> RawSheet:
-    data = path.read_bytes()
+def load_csv(data: bytes, suffix: str = ".csv", limits: ReadLimits | None = None) -> RawSheet:
+    limits = limits or ReadLimits()
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableFile("the file is not text (it holds binary data); export it as CSV again")
     text = decode_text(data)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else detect_delimiter(text)
+    delimiter = "\t" if suffix.lower() == ".tsv" else detect_delimiter(text)
+    rows: list[list[object]] = []
     try:
-        rows: list[list[object]] = [
-            [cell if cell.strip() else None for cell in row]
-            for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        ]
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            rows.append([cell if cell.strip() else None for cell in row])
+            if len(rows) > limits.max_rows or len(row) > limits.max_columns:
+                _check_extent(None, len(rows), len(row), limits)
     except csv.Error as exc:
         raise UnreadableFile(f"the file is not valid CSV ({exc}); export it again") from exc
     return RawSheet(name=None, rows=rows)
