@@ -74,7 +74,7 @@ def main() -> None:
     documents = {
         "construction-invoice": spaces["harborview"] / "invoices/2026-11/INV-2026-00003.pdf",
         "agency-invoice": spaces["northlight"] / "invoices/2026-11/INV-2026-00004.pdf",
-        "gst-invoice": spaces["sahyadri"] / "invoices/2026-11/SSC-2026-0003.pdf",
+        "gst-invoice": spaces["sahyadri"] / "invoices/2026-11/SSC_2026_0003.pdf",
         "credit-note": credit_note(root, spaces["harborview"]),
     }
     for name, pdf in documents.items():

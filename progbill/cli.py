@@ -2,8 +2,12 @@
 :mod:`progbill.pipeline`, prints its report, and turns its outcome into an exit code.
 
 Exit codes: 0 every input processed; 1 at least one input rejected; 2 nothing done (bad usage,
-bad configuration, unusable workspace, lock held). No traceback for a user's mistake;
-``progbill --debug ...`` shows one for anything unexpected.
+bad configuration, unusable workspace, lock held); 3 documents were issued but a step after the
+commit is pending (PDFs, the ledger, moving inputs, the report), which the next run completes.
+No traceback for a user's mistake; ``progbill --debug ...`` shows one for anything unexpected.
+
+Everything printed passes through :func:`~progbill.problems.printable`: a file name or a cell
+can never carry a terminal control sequence to the screen.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import click
 
 from progbill import __version__
 from progbill.billing.periods import Period
-from progbill.problems import ProgbillError
+from progbill.problems import ProgbillError, printable
 
 
 def _period(_ctx: Any, _param: Any, value: str | None) -> Period | None:
@@ -31,13 +35,22 @@ def _period(_ctx: Any, _param: Any, value: str | None) -> Period | None:
         raise click.BadParameter(str(exc)) from exc
 
 
+def echo(text: str, err: bool = False) -> None:
+    """Print a report: never a control sequence from a file name or a cell."""
+    click.echo(printable(text, keep_newlines=True), err=err)
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    echo(f"Error: {message}", err=True)
     sys.exit(code)
 
 
 def _guard(debug: bool, action: Callable[[], int]) -> NoReturn:
-    """Run a command; map progbill's own errors and anything unexpected to exit 2."""
+    """Run a command; map progbill's own errors and anything unexpected to exit 2. Everything
+    that reaches here happened before a run's commit (after it, the run reports what is
+    pending itself), so "nothing was done" is true."""
+    import sqlite3
+
     try:
         code = action()
     except ProgbillError as exc:
@@ -46,6 +59,19 @@ def _guard(debug: bool, action: Callable[[], int]) -> NoReturn:
         _fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted; nothing half-written was kept (run again to finish)", 2)
+    except sqlite3.DatabaseError as exc:
+        if debug:
+            raise
+        from progbill.store import store_error
+
+        _fail(store_error(exc, Path("progbill.db")).message, 2)
+    except OSError as exc:
+        if debug:
+            raise
+        from progbill.publish import describe
+
+        _fail(f"{describe(exc)}. Nothing was done: the ledger store changes only in complete "
+              "runs.", 2)
     except Exception as exc:
         if debug:
             raise
@@ -184,7 +210,7 @@ def run(ctx: click.Context, paths: tuple[Path, ...], period: Period, workspace: 
     """
     from progbill.pipeline import RunOptions
     from progbill.pipeline import run as run_pipeline
-    from progbill.report import format_run
+    from progbill.report import format_quiet, format_run
 
     def action() -> int:
         interactive = sys.stdout.isatty() and not (as_json or quiet)
@@ -194,13 +220,13 @@ def run(ctx: click.Context, paths: tuple[Path, ...], period: Period, workspace: 
                                  progress=progress)
             report = run_pipeline(workspace, options)
         if as_json:
-            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+            echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         elif not quiet:
-            click.echo(format_run(report))
-        elif report.rejected:
-            for f in report.rejected:
-                for p in f.errors:
-                    click.echo(f"ERROR: {p}", err=True)
+            echo(format_run(report))
+        else:
+            quiet_text = format_quiet(report)
+            if quiet_text:
+                echo(quiet_text, err=True)
         return report.exit_code
 
     _guard(ctx.obj["debug"], action)
@@ -246,9 +272,9 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], workspace: Path | None
             settings = Config()
         report = validate_files(list(paths), settings, period, store_path)
         if as_json:
-            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+            echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         else:
-            click.echo(format_validation(report))
+            echo(format_validation(report))
         return report.exit_code
 
     _guard(ctx.obj["debug"], action)
@@ -275,10 +301,10 @@ def ledger(ctx: click.Context, workspace: Path, config: Path | None, workers: in
     def action() -> int:
         report = rebuild(workspace, config, workers)
         if as_json:
-            click.echo(json.dumps(report.__dict__, indent=2))
+            echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         else:
-            click.echo(format_ledger(report))
-        return 0
+            echo(format_ledger(report))
+        return report.exit_code
 
     _guard(ctx.obj["debug"], action)
 
@@ -309,9 +335,34 @@ def show(ctx: click.Context, number: str, workspace: Path, as_json: bool) -> Non
                 "inputs": detail.inputs.to_dict(orient="records"),
                 "pdf_matches": detail.pdf_matches,
             }
-            click.echo(json.dumps(payload, indent=2, default=str))
+            echo(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
         else:
-            click.echo(format_document(detail))
+            echo(format_document(detail))
+        return 0
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
+@click.argument("copy", required=False)
+@workspace_option
+@click.pass_context
+def restore(ctx: click.Context, copy: str | None, workspace: Path) -> None:
+    """Put back a copy of the ledger store (progbill.db) from backups/.
+
+    Without COPY, lists the copies (one is made after every run), newest first. With COPY, the
+    current progbill.db is moved to backups/ (never deleted) and the copy takes its place.
+
+    \b
+    Example:
+      progbill restore -w billing
+      progbill restore "progbill 2026-11-30 060512.db" -w billing
+    """
+    from progbill.pipeline import restore as restore_store
+    from progbill.report import format_restore
+
+    def action() -> int:
+        echo(format_restore(restore_store(workspace, copy)))
         return 0
 
     _guard(ctx.obj["debug"], action)
@@ -344,7 +395,7 @@ def watch(ctx: click.Context, workspace: Path, config: Path | None, period_rule:
                 Period.parse(period_rule)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--period") from exc
-        serve(workspace, period_rule, settle, config, log=click.echo)
+        serve(workspace, period_rule, settle, config, log=echo)
         return 0
 
     _guard(ctx.obj["debug"], action)

@@ -34,6 +34,7 @@ class OutputSettings:
     page_size: str = "A4"
     template_dir: str = ""
     ledger_backups: int = 5  # earlier ledger.xlsx versions kept in backups/
+    store_backups: int = 5  # copies of progbill.db kept in backups/ (one after each run)
     amount_in_words: str = "auto"  # "auto" (GST invoices), "always" or "never"
 
 
@@ -162,7 +163,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
     for key, value in output_t.items():
         if key == "page_size":
             o[key] = _choice("output", key, value, ("A4", "Letter"))
-        elif key == "ledger_backups":
+        elif key in ("ledger_backups", "store_backups"):
             o[key] = _int("output", key, value, 0, 1000)
         elif key == "amount_in_words":
             o[key] = _choice("output", key, value, ("auto", "always", "never"))
@@ -274,6 +275,7 @@ locale = "en_US"               # numbers, currencies and dates on documents
 page_size = "A4"               # or "Letter"
 template_dir = ""              # your own templates; empty = the bundled ones
 ledger_backups = 5             # earlier ledger.xlsx versions kept in backups/
+store_backups = 5              # copies of progbill.db kept in backups/ (progbill restore)
 amount_in_words = "auto"       # "auto" (on GST tax invoices), "always" or "never"
 
 [watch]                        # `progbill watch`: the drop-folder service

@@ -2,8 +2,9 @@
 
 ``PROGBILL_FAULT="kill@commit:before"`` makes the process SIGKILL itself when it reaches that
 point; ``kill@pdf:written#2`` the second time; ``sleep=3@commit:after`` pauses there for three
-seconds (to hold the workspace lock while another run starts). Unset in normal use, where a
-checkpoint costs one comparison.
+seconds (to hold the workspace lock while another run starts); ``full@ledger:before`` raises the
+error a full disk raises there (``OSError`` ENOSPC), every time from then on, as a full disk
+would. Unset in normal use, where a checkpoint costs one comparison.
 
 The points, in the order a run reaches them:
 
@@ -12,12 +13,15 @@ The points, in the order a run reaches them:
 ``atomic:before-rename``  any output file written to its temporary name, not yet renamed
 ``pdf:written``           one PDF in place, not yet recorded in the store
 ``ledger:before``         all PDFs done, ledger.xlsx not yet written
+``backup:before``         the ledger written, the copy of the store not yet made
+``move:before``           an inbox file about to be moved to archive/ or failed/
 ``move:after``            one inbox file moved to archive/ or failed/
 ``report:before``         everything done but runs/RUN_ID.json
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -34,6 +38,8 @@ def checkpoint(point: str) -> None:
     if name != point:
         return
     _seen[point] = _seen.get(point, 0) + 1
+    if action == "full" and _seen[point] >= int(nth or 1):
+        raise OSError(errno.ENOSPC, "No space left on device")
     if _seen[point] != int(nth or 1):
         return
     if action == "kill":

@@ -15,8 +15,11 @@ that keeps the store the single source of truth:
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +51,20 @@ from progbill.problems import (
     WorkspaceError,
     has_errors,
 )
+from progbill.publish import (
+    STORE_BACKUP_GLOB,
+    Pending,
+    backup_store,
+    describe,
+    missing_pdfs,
+    move_inputs,
+    pdf_relative_path,
+    plan_moves,
+    publish_ledger,
+    render_missing_pdfs,
+    sha256,
+    write_report_json,
+)
 from progbill.readers import Workbook, read_workbook
 from progbill.readers.files import Skipped, discover
 from progbill.readers.layout import empty_projects
@@ -56,13 +73,13 @@ from progbill.store import (
     RunRecord,
     Store,
     document_records,
+    open_store,
     tax_records,
 )
 from progbill.workspace import (
     Workspace,
     atomic_path,
     atomic_write_bytes,
-    atomic_write_text,
     workspace_lock,
 )
 
@@ -114,6 +131,7 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     report_path: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    pending: list[Pending] = field(default_factory=list)  # steps after the commit not done yet
 
     @property
     def rejected(self) -> list[FileReport]:
@@ -121,6 +139,10 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
+        """0 all processed; 1 a file rejected; 3 documents were issued but a later step (PDFs,
+        the ledger, moving inputs, the report) is pending: the next run completes it."""
+        if self.pending:
+            return EXIT_PENDING
         return 1 if self.rejected else 0
 
     def totals(self) -> list[dict[str, Any]]:
@@ -133,7 +155,7 @@ class RunReport:
             for (t, c), v in sorted(groups.items())
         ]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, report_path: str | None = None) -> dict[str, Any]:
         from progbill.money import from_minor
 
         return {
@@ -168,9 +190,14 @@ class RunReport:
             "pdfs_pending": self.pdfs_pending,
             "ledger": self.ledger,
             "notes": self.notes,
-            "report": self.report_path,
+            "pending": [{"step": p.step, "what": p.what, "reason": p.reason}
+                        for p in self.pending],
+            "report": report_path or self.report_path,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
+
+
+EXIT_PENDING = 3
 
 
 @dataclass(frozen=True)
@@ -300,6 +327,8 @@ def run(root: Path, options: RunOptions) -> RunReport:
     renderer = None
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()
+        if not options.draft:
+            check_store_is_current(ws, config)
         from_inbox = not options.paths
         with clock.stage("read"):
             inputs = [ws.inbox] if from_inbox else list(options.paths)
@@ -310,7 +339,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
                 inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
             workbooks = read_inputs(files, config, options.progress,
                                     inbox=ws.inbox if from_inbox else None)
-        with Store(ws.db_path) as store:
+        with open_store(ws.db_path) as store:
             with clock.stage("validate"):
                 evaluation = evaluate_workbooks(workbooks, store, config, options.period)
             with clock.stage("bill"):
@@ -322,10 +351,10 @@ def run(root: Path, options: RunOptions) -> RunReport:
             render = {"locale": config.output.locale, "page_size": config.output.page_size,
                       "amount_in_words": config.output.amount_in_words}
             sources = {wb.name: wb.sha256 for wb in workbooks}
-            moves = {} if options.draft or not from_inbox else _plan_moves(
-                ws, workbooks, options.period, started)
+            moves = {} if options.draft or not from_inbox else plan_moves(
+                ws, workbooks, str(options.period), started)
             report.files = [_file_report(wb, moves, ws) for wb in workbooks]
-            if not options.no_pdf and (not bill.empty or _missing_pdfs(store.pdf_index(), ws)):
+            if not options.no_pdf and (not bill.empty or missing_pdfs(store.pdf_index(), ws)):
                 # Built before anything is stored: a broken custom template is a
                 # configuration error that issues nothing.
                 renderer = _renderer(config)
@@ -346,25 +375,55 @@ def run(root: Path, options: RunOptions) -> RunReport:
                                d.currency, int(d.amount_due), None)
                 for d in numbered.itertuples(index=False)
             ]
-            if renderer is not None:
-                with clock.stage("render"):
-                    report.pdfs_rendered = len(render_missing_pdfs(
-                        store, ws, renderer, options.workers, options.progress))
-            with clock.stage("publish"):
-                index = store.pdf_index()
-                report.pdfs_pending = len(_missing_pdfs(index, ws))
-                pdfs = index.set_index("number")["pdf_path"]
-                for d in report.documents:
-                    path = pdfs.get(d.number)
-                    d.pdf = path if isinstance(path, str) else None
-                report.ledger = str(publish_ledger(
-                    store, ws, report.notes, config.output.ledger_backups).relative_to(ws.root))
-        with clock.stage("publish"):
-            _move_inputs(ws, workbooks, moves)
-            report.timings = clock.seconds
-            report.finished = _now()
-            report.report_path = str(_write_report(ws, report).relative_to(ws.root))
+            # From here on the documents are issued: whatever fails is reported as pending,
+            # never as "nothing was done", and the next run completes it.
+            _publish(ws, store, config, options, report, renderer, workbooks, moves, clock)
     return report
+
+
+def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
+             report: RunReport, renderer: Any, workbooks: list[Workbook],
+             moves: dict[str, Path], clock: _Stopwatch) -> None:
+    """Every step after the commit; each one that fails becomes a pending item."""
+
+    def attempt(step: str, what: str, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except Exception as exc:  # after the commit nothing may hide what was issued
+            report.pending.append(Pending(step, what, describe(exc, ws.root)))
+            return None
+
+    if renderer is not None:
+        with clock.stage("render"):
+            rendered = attempt("pdf", "PDFs", lambda: _render_missing(
+                store, ws, renderer, options.workers, options.progress))
+            if rendered is not None:
+                report.pdfs_rendered = len(rendered[0])
+                report.pending.extend(rendered[1])
+    with clock.stage("publish"):
+        index = attempt("pdf", "PDFs", store.pdf_index)
+        if index is not None:
+            report.pdfs_pending = len(missing_pdfs(index, ws))
+            pdfs = index.set_index("number")["pdf_path"]
+            for d in report.documents:
+                path = pdfs.get(d.number)
+                d.pdf = path if isinstance(path, str) and (ws.root / path).is_file() else None
+        ledger = attempt("ledger", "ledger.xlsx", lambda: publish_ledger(
+            store, ws, report.notes, config.output.ledger_backups))
+        report.ledger = str(ledger.relative_to(ws.root)) if ledger is not None else None
+        attempt("store backup", "backups/", lambda: (checkpoint("backup:before"), backup_store(
+            store, ws, config.output.store_backups)))
+        not_moved = attempt("input", "inbox files", lambda: move_inputs(ws, workbooks, moves))
+        for f in report.files:
+            if not_moved is None or f.name in not_moved:
+                f.moved_to = None
+        report.pending.extend((not_moved or {}).values())
+        report.timings = clock.seconds
+        report.finished = _now()
+        path = attempt("report", f"runs/{report.run_id}.json", lambda: write_report_json(
+            ws, report.run_id, report.as_dict(
+                report_path=f"runs/{report.run_id}.json")))
+        report.report_path = str(path.relative_to(ws.root)) if path is not None else None
 
 
 def _file_report(wb: Workbook, moves: dict[str, Path], ws: Workspace) -> FileReport:
@@ -422,78 +481,15 @@ def _seller_snapshot(config: Config) -> tuple[dict[str, str], dict[str, tuple[st
             raise ConfigError(
                 f"seller.logo: {config.seller.logo} is not a PNG, JPEG, GIF, WebP or SVG image "
                 "of at most 2 MB in the workspace")
-        sha = _sha256(logo[1])
+        sha = sha256(logo[1])
         seller["logo_sha256"] = sha
         assets[sha] = logo
     return seller, assets
 
 
-def _plan_moves(ws: Workspace, workbooks: list[Workbook], period: Period,
-                started: datetime) -> dict[str, Path]:
-    stamp = f"{started:%Y%m%d-%H%M%S}"
-    moves = {}
-    for wb in workbooks:
-        folder = ws.archive(str(period)) if wb.ok else ws.failed
-        target = folder / f"{wb.path.stem}.{stamp}{wb.path.suffix}"
-        n = 1
-        while target.exists():
-            n += 1
-            target = folder / f"{wb.path.stem}.{stamp}-{n}{wb.path.suffix}"
-        moves[wb.name] = target
-    return moves
-
-
-def _move_inputs(ws: Workspace, workbooks: list[Workbook], moves: dict[str, Path]) -> None:
-    """Archive accepted inbox files, move rejected ones to failed/ with NAME.errors.txt beside.
-    A move never deletes: it is a rename (or a copy then unlink across file systems)."""
-    for wb in workbooks:
-        target = moves.get(wb.name)
-        if target is None or not wb.path.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not wb.ok:
-            atomic_write_text(target.with_name(target.name + ".errors.txt"),
-                              errors_text(wb))
-        shutil.move(str(wb.path), str(target))
-        checkpoint("move:after")
-
-
-def errors_text(wb: Workbook) -> str:
-    lines = [f"{wb.name} was not billed. Fix these problems and drop the file in the inbox again.",
-             ""]
-    for p in wb.problems:
-        if p.severity is not Severity.INFO:
-            lines.append(f"{p.severity.upper()}: {p}")
-    return "\n".join(lines) + "\n"
-
-
-def _write_report(ws: Workspace, report: RunReport) -> Path:
-    checkpoint("report:before")
-    path = ws.runs / f"{report.run_id}.json"
-    report.report_path = str(path.relative_to(ws.root))
-    atomic_write_text(path, json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
-    return path
-
-
-# --------------------------------------------------------------------------------------------
-# publishing: PDFs and the ledger workbook
-
-
-def pdf_relative_path(number: str, period: str) -> str:
-    """``invoices/2026-11/INV-2026-00001.pdf``; a ``/`` in a number becomes ``-`` in the name."""
-    return f"invoices/{period}/{number.replace('/', '-')}.pdf"
-
-
-def _missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
-    """(number, period) of the documents in ``index`` (``Store.pdf_index``) whose PDF is not
-    recorded, or recorded but no longer on disk."""
-    missing = []
-    for d in index.itertuples(index=False):
-        path = d.pdf_path
-        if not isinstance(path, str) or path != pdf_relative_path(d.number, d.period) or not (
-                ws.root / path).is_file():
-            missing.append((d.number, d.period))
-    return missing
+def _render_missing(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
+                    progress: Progress | None = None) -> tuple[list[str], list[Pending]]:
+    return render_missing_pdfs(store, ws, renderer, workers, progress, stored_context)
 
 
 def _renderer(config: Config) -> Any:
@@ -513,74 +509,6 @@ def stored_context(store: Store, number: str) -> dict[str, Any]:
     asset = store.asset(logo) if logo else None
     return build_context(doc, store.document_lines(number), store.document_taxes(number),
                          logo_url=data_url(*asset) if asset else "")
-
-
-def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
-                        progress: Progress | None = None) -> list[str]:
-    """Render every document whose PDF is missing, in worker processes when there are many.
-    Each PDF is written atomically as it arrives; the store records them in batches (a PDF
-    written but not yet recorded is simply rendered again, to the same bytes, next time)."""
-    from progbill.render.pool import render_all
-
-    missing = _missing_pdfs(store.pdf_index(), ws)
-    if not missing:
-        return []
-    periods = dict(missing)
-    jobs = ((number, stored_context(store, number)) for number, _ in missing)
-    done: list[str] = []
-    batch: list[tuple[str, str, str]] = []
-    for number, data in render_all(jobs, renderer, workers, count=len(missing)):
-        relative = pdf_relative_path(number, periods[number])
-        atomic_write_bytes(ws.root / relative, data)
-        checkpoint("pdf:written")
-        batch.append((number, relative, _sha256(data)))
-        done.append(number)
-        if len(batch) >= 100:
-            store.set_pdfs(batch)
-            batch = []
-        if progress:
-            progress("render", len(done), len(missing))
-    if batch:
-        store.set_pdfs(batch)
-    return done
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
-def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5) -> Path:
-    """Rebuild ledger.xlsx; if Excel has it open, write an updated copy beside it instead."""
-    from progbill.ledger import write_ledger
-
-    checkpoint("ledger:before")
-    target = ws.ledger_path
-    lock_file = ws.root / f"~${target.name}"
-    if lock_file.exists():
-        target = ws.root / f"ledger (updated {_now():%Y-%m-%d %H%M}).xlsx"
-        notes.append(
-            f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
-            f"{target.name}")
-    else:
-        keep_backup(ws, keep)
-    write_ledger(store, ws.root, target)
-    return target
-
-
-def keep_backup(ws: Workspace, keep: int) -> Path | None:
-    """Copy the current ledger.xlsx to backups/ before it is replaced; keep the newest ``keep``."""
-    if keep <= 0 or not ws.ledger_path.exists():
-        return None
-    folder = ws.root / "backups"
-    target = folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx"
-    with atomic_path(target) as tmp:
-        shutil.copyfile(ws.ledger_path, tmp)
-    backups = sorted(folder.glob("ledger *.xlsx"))
-    for old in backups[:-keep]:
-        old.unlink()
-    return target
 
 
 def _render_drafts(ws: Workspace, renderer: Any, bill: Any, projects: pd.DataFrame,
@@ -671,9 +599,19 @@ def _current_period() -> Period:
 
 @dataclass
 class LedgerReport:
-    ledger: str
+    ledger: str | None
     pdfs_rendered: list[str]
     notes: list[str]
+    pending: list[Pending] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PENDING if self.pending else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ledger": self.ledger, "pdfs_rendered": self.pdfs_rendered, "notes": self.notes,
+                "pending": [{"step": p.step, "what": p.what, "reason": p.reason}
+                            for p in self.pending], "exit_code": self.exit_code}
 
 
 def rebuild(root: Path, config_path: Path | None = None, workers: int | None = None,
@@ -681,14 +619,146 @@ def rebuild(root: Path, config_path: Path | None = None, workers: int | None = N
     """Rebuild ledger.xlsx and any missing PDFs from the store."""
     ws = Workspace(root).require()
     config = ws.load_config(config_path)
-    notes: list[str] = []
+    report = LedgerReport(None, [], [])
     with workspace_lock(ws, wait_seconds):
         ws.clean_temporary_files()
-        with Store(ws.db_path) as store:
-            rendered = render_missing_pdfs(store, ws, _renderer(config), workers)
-            ledger = publish_ledger(store, ws, notes, config.output.ledger_backups)
-    return LedgerReport(str(ledger.relative_to(ws.root)), rendered, notes)
+        check_store_is_current(ws, config)
+        with open_store(ws.db_path) as store:
+            try:
+                report.pdfs_rendered, pending = _render_missing(
+                    store, ws, _renderer(config), workers)
+                report.pending.extend(pending)
+            except OSError as exc:
+                report.pending.append(Pending("pdf", "PDFs", describe(exc, ws.root)))
+            try:
+                ledger = publish_ledger(store, ws, report.notes, config.output.ledger_backups)
+                report.ledger = str(ledger.relative_to(ws.root))
+            except OSError as exc:
+                report.pending.append(Pending("ledger", "ledger.xlsx", describe(exc, ws.root)))
+    return report
 
+
+# --------------------------------------------------------------------------------------------
+# the store against the workspace
+
+
+def check_store_is_current(ws: Workspace, config: Config) -> None:
+    """Refuse to go on when the workspace shows documents the store does not know.
+
+    An empty or missing ``progbill.db`` beside earlier runs' PDFs, run reports or ledger, or
+    PDFs named like this workspace's document numbers that the store never issued, mean the
+    store was lost, replaced or restored from an older copy. Numbering would restart and issue
+    the same numbers to other clients, over the PDFs already sent: so nothing is done until the
+    store is restored (``progbill restore``)."""
+    found = []
+    pdfs = sorted(ws.root.glob("invoices/*/*.pdf"))
+    if not ws.db_path.exists() or ws.db_path.stat().st_size == 0:
+        known: set[str] = set()
+        empty = True
+    else:
+        with open_store(ws.db_path) as store:
+            empty = store.runs().empty
+            index = store.pdf_index()
+        known = {p for p in index["pdf_path"] if isinstance(p, str)}
+        known |= {pdf_relative_path(n, period) for n, period in
+                  zip(index["number"], index["period"], strict=True)}
+    numbers = number_file_pattern(config.billing.invoice_number,
+                                  config.billing.credit_note_number)
+    unknown = [p for p in pdfs if p.relative_to(ws.root).as_posix() not in known
+               and (empty or numbers.fullmatch(p.stem))]
+    if unknown:
+        shown = ", ".join(p.relative_to(ws.root).as_posix() for p in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        found.append(f"{len(unknown)} PDF{'s' if len(unknown) != 1 else ''} of documents it "
+                     f"does not know ({shown}{more})")
+    if empty:
+        reports = list(ws.runs.glob("*.json"))
+        if reports:
+            found.append(f"{len(reports)} run report{'s' if len(reports) != 1 else ''} in runs/")
+        if ws.ledger_path.is_file():
+            found.append("ledger.xlsx")
+    if not found:
+        return
+    state = "is missing" if not ws.db_path.exists() else (
+        "is empty" if empty else "does not know every document issued here")
+    raise WorkspaceError(
+        f"the ledger store progbill.db {state}, but this workspace shows earlier runs: "
+        f"{'; '.join(found)}. Running now could issue numbers already used and replace "
+        "documents already sent, so nothing was done. Restore the store: `progbill restore "
+        f"-w {ws.root}` lists the copies in backups/ and puts one back (or copy your own "
+        "backup of progbill.db into the workspace), then run again.")
+
+
+@dataclass
+class StoreCopy:
+    name: str
+    documents: int
+    last_document: str | None
+    last_run: str | None
+
+
+@dataclass
+class RestoreReport:
+    copies: list[StoreCopy]
+    restored: str | None = None
+    set_aside: list[str] = field(default_factory=list)  # the replaced store's files, in backups/
+
+
+def restore(root: Path, name: str | None = None, wait_seconds: float = 60.0) -> RestoreReport:
+    """List the copies of the store in backups/ (newest first) or, given one's file name, put
+    it back as progbill.db. The store it replaces (and its WAL files) is moved to backups/, never
+    deleted. The next run checks the restored store against the PDFs on disk."""
+    ws = Workspace(root).require()
+    with workspace_lock(ws, wait_seconds):
+        copies = []
+        for path in sorted(ws.backups.glob(STORE_BACKUP_GLOB), reverse=True):
+            try:
+                with Store(path) as copy:
+                    docs = copy.pdf_index()
+                    runs = copy.runs()
+                copies.append(StoreCopy(path.name, len(docs),
+                                        docs["number"].iloc[-1] if len(docs) else None,
+                                        runs["run_id"].iloc[-1] if len(runs) else None))
+            except sqlite3.DatabaseError:
+                continue
+        report = RestoreReport(copies)
+        if name is None:
+            return report
+        chosen = ws.backups / Path(name).name
+        if Path(name).name not in {c.name for c in copies}:
+            known = ", ".join(c.name for c in copies[:5]) or "none"
+            raise WorkspaceError(f"{name} is not a readable copy of the store in backups/ "
+                                 f"(copies: {known})")
+        stamp = f"{_now():%Y-%m-%d %H%M%S}"
+        for suffix in ("", "-wal", "-shm"):
+            current = ws.root / f"progbill.db{suffix}"
+            if current.exists():
+                aside = ws.backups / f"replaced {stamp} progbill.db{suffix}"
+                os.replace(current, aside)
+                report.set_aside.append(aside.name)
+        with atomic_path(ws.db_path) as tmp:
+            shutil.copyfile(chosen, tmp)
+        report.restored = chosen.name
+    return report
+
+
+def number_file_pattern(*templates: str) -> re.Pattern[str]:
+    """File stems (without ``.pdf``) that the number templates can produce."""
+    import string
+
+    from progbill.billing.numbering import file_stem
+
+    alternatives = []
+    for template in templates:
+        parts = []
+        for literal, field_name, _, _ in string.Formatter().parse(template):
+            parts.append(re.escape(file_stem(literal)))
+            if field_name == "fy":
+                parts.append(r"\d{4}")
+            elif field_name == "seq":
+                parts.append(r"\d+")
+        alternatives.append("".join(parts))
+    return re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
 
 
 @dataclass

@@ -8,9 +8,35 @@ sheet and in ``failed/NAME.errors.txt``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+# Terminal control sequences (CSI, OSC, DCS/PM/APC strings, two-character escapes, and their
+# single-byte C1 forms), then any single control character or bidirectional formatting
+# character left. A file name or a cell is data: it must never clear a screen, move the cursor,
+# forge a line of the report, or reorder what is printed around it.
+_SEQUENCES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*"
+    r"(?:\x07|\x1b\\|\x9c)?|\x1b.?")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """``text`` without terminal control sequences, control characters or bidi overrides.
+
+    Used on everything progbill prints or writes as a report (console, ``errors.txt``, JSON):
+    an inbox file named ``\x1b[2J...OK`` prints as ``...OK`` and cannot clear the screen.
+    Line breaks become spaces unless ``keep_newlines`` (for whole reports)."""
+    if text.isprintable():
+        return text
+    text = _SEQUENCES.sub("", text)
+    if not keep_newlines:
+        text = _LINE_BREAKS.sub(" ", text)
+    return _CONTROLS.sub("", text)
 
 
 class Severity(StrEnum):
@@ -44,6 +70,12 @@ class Location:
     column: str | None = None
     letter: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("file", "sheet", "column"):
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.isprintable():
+                object.__setattr__(self, name, printable(value))
+
     def __str__(self) -> str:
         """``file, Sheet!D7 (header)``; ``file, Sheet, row 7``; ``file, Sheet, column D
         (header)``; a CSV has no sheet: ``file, D7 (header)``."""
@@ -70,6 +102,10 @@ class Problem:
     severity: Severity
     message: str
     location: Location
+
+    def __post_init__(self) -> None:
+        if not self.message.isprintable():
+            object.__setattr__(self, "message", printable(self.message))
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"

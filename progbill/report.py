@@ -7,6 +7,7 @@ from progbill.pipeline import (
     DocumentDetail,
     FileReport,
     LedgerReport,
+    RestoreReport,
     RunReport,
     ValidationReport,
 )
@@ -96,10 +97,50 @@ def format_run(report: RunReport) -> str:
     if outputs:
         lines.append("Outputs: " + "; ".join(outputs))
     lines.extend(f"Note: {n}" for n in report.notes)
+    lines.extend(_pending_lines(report))
     if report.rejected:
         n = len(report.rejected)
         lines.append(f"{n} file{'s were' if n > 1 else ' was'} rejected; fix the problems above "
                      "and run again.")
+    return "\n".join(lines)
+
+
+def _pending_lines(report: RunReport) -> list[str]:
+    """What was issued and what is not done yet, when a step after the commit failed."""
+    if not report.pending:
+        return []
+    numbers = [d.number for d in report.documents]
+    issued = (f"{len(numbers)} document{'s' if len(numbers) != 1 else ''} "
+              f"({_numbers(numbers)})" if numbers else "no new documents")
+    lines = ["", f"ISSUED, NOT COMPLETE: this run issued {issued}, stored in progbill.db; "
+             "these steps are pending:"]
+    lines.extend(f"  PENDING  {p}" for p in report.pending)
+    lines.append("Fix the cause and run again (or `progbill ledger`): the pending steps are "
+                 "completed and nothing is billed twice.")
+    return lines
+
+
+def _numbers(numbers: list[str]) -> str:
+    if len(numbers) <= 12:
+        return ", ".join(numbers)
+    return f"{', '.join(numbers[:10])} ... {numbers[-1]}"
+
+
+MAX_QUIET_PER_FILE = 5
+
+
+def format_quiet(report: RunReport) -> str:
+    """``--quiet``: only what needs a person, and bounded: a few errors per rejected file and
+    a count of the rest, then anything pending."""
+    lines = []
+    for f in report.rejected:
+        errors = f.errors
+        lines.append(f"REJECTED {f.name}: {_plural(len(errors), 'error')}")
+        lines.extend(f"  ERROR: {p}" for p in errors[:MAX_QUIET_PER_FILE])
+        if len(errors) > MAX_QUIET_PER_FILE:
+            lines.append(f"  ... and {len(errors) - MAX_QUIET_PER_FILE} more (see "
+                         f"{report.report_path or 'the run report'})")
+    lines.extend(line for line in _pending_lines(report) if line)
     return "\n".join(lines)
 
 
@@ -121,12 +162,35 @@ def format_validation(report: ValidationReport) -> str:
 
 
 def format_ledger(report: LedgerReport) -> str:
-    lines = [f"Rebuilt {report.ledger}"]
+    lines = [f"Rebuilt {report.ledger}"] if report.ledger else []
     if report.pdfs_rendered:
         lines.append(f"Rendered {len(report.pdfs_rendered)} missing PDF"
                      f"{'s' if len(report.pdfs_rendered) != 1 else ''}: "
-                     + ", ".join(report.pdfs_rendered))
+                     + _numbers(report.pdfs_rendered))
     lines.extend(f"Note: {n}" for n in report.notes)
+    if report.pending:
+        lines.append("Not done yet:")
+        lines.extend(f"  PENDING  {p}" for p in report.pending)
+        lines.append("Fix the cause and run `progbill ledger` again.")
+    return "\n".join(lines)
+
+
+def format_restore(report: RestoreReport) -> str:
+    if report.restored:
+        lines = [f"Restored progbill.db from backups/{report.restored}."]
+        if report.set_aside:
+            lines.append("The store it replaced was kept: " + ", ".join(
+                f"backups/{name}" for name in report.set_aside))
+        lines.append("The next run checks it against the PDFs in invoices/ before billing.")
+        return "\n".join(lines)
+    if not report.copies:
+        return ("No copies of the store in backups/ (one is made after every run). If you "
+                "keep your own backup of progbill.db, copy it into the workspace.")
+    lines = ["Copies of the store in backups/, newest first:"]
+    for c in report.copies:
+        last = f", last {c.last_document}" if c.last_document else ""
+        lines.append(f"  {c.name}  {_plural(c.documents, 'document')}{last}")
+    lines.append('Put one back with: progbill restore "NAME" -w WORKSPACE')
     return "\n".join(lines)
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from progbill.billing.core import Bill, LedgerState, number_documents
 from progbill.billing.settings import BillingSettings
 from progbill.faults import checkpoint
-from progbill.problems import Problem
+from progbill.problems import Problem, WorkspaceError
 
 SCHEMA_VERSION = 1
 
@@ -502,6 +502,35 @@ class Store:
             return pd.read_sql_query("SELECT * FROM input_files", self.db)
         return pd.read_sql_query("SELECT * FROM input_files WHERE run_id = ?", self.db,
                                  params=[run_id])
+
+
+def open_store(path: Path) -> Store:
+    """The workspace's store, or a :class:`WorkspaceError` that says why it cannot be used."""
+    try:
+        return Store(path)
+    except sqlite3.DatabaseError as exc:
+        raise store_error(exc, path) from exc
+
+
+def store_error(exc: sqlite3.DatabaseError, path: Path) -> WorkspaceError:
+    """What a SQLite failure means for the person running progbill."""
+    text = str(exc).casefold()
+    if "readonly" in text or "unable to open" in text or "read-only" in text:
+        return WorkspaceError(
+            f"the workspace {path.parent} is read-only for progbill (it cannot write "
+            f"{path.name}); give your user write permission on the folder, or run progbill "
+            "as the user who owns it. Nothing was done.")
+    if "disk is full" in text or "disk i/o" in text:
+        return WorkspaceError(
+            f"the disk holding {path.parent} is full (or failing); free some space and run "
+            "again. The store changes only in complete runs, so nothing half-done was kept.")
+    if "locked" in text or "busy" in text:
+        return WorkspaceError(
+            f"{path.name} is in use by another program; close it and run again")
+    return WorkspaceError(
+        f"the ledger store {path.name} is damaged ({exc}); nothing was done. Put back a copy: "
+        f"`progbill restore -w {path.parent}` lists the copies in backups/, or copy your own "
+        "backup of progbill.db into the workspace.")
 
 
 def document_records(

@@ -52,6 +52,10 @@ class Workspace:
     def ledger_path(self) -> Path:
         return self.root / "ledger.xlsx"
 
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
+
     def archive(self, period: str) -> Path:
         return self.root / "archive" / period
 
@@ -145,7 +149,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is fsynced and renamed onto
     ``target``, on failure removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}-{target.name}")
+    head = f"{TEMP_PREFIX}{secrets.token_hex(4)}-"
+    name = target.name.encode()[:255 - len(head)].decode("utf-8", errors="ignore")
+    tmp = target.with_name(head + name)
     try:
         yield tmp
         checkpoint("atomic:before-rename")
@@ -193,6 +199,11 @@ def workspace_lock(ws: Workspace, wait_seconds: float) -> Iterator[None]:
             f"another progbill run is working in {ws.root} and did not finish within "
             f"{wait_seconds:g} seconds; try again when it has finished"
         ) from exc
+    except OSError as exc:
+        raise WorkspaceError(
+            f"the workspace {ws.root} is read-only for progbill (it cannot create "
+            f"{LOCK_NAME}); give your user write permission on the folder, or run progbill as "
+            "the user who owns it. Nothing was done.") from exc
     try:
         yield
     finally:

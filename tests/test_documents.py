@@ -87,7 +87,7 @@ def test_golden_texts_of_every_sample_document(businesses):
 
 def test_the_gst_tax_invoice_carries_what_rule_46_asks(businesses):
     ws = businesses["sahyadri"]
-    same_state = flowing(text_of(ws / "invoices/2026-11/SSC-2026-0003.pdf"))
+    same_state = flowing(text_of(ws / "invoices/2026-11/SSC_2026_0003.pdf"))
     assert "TAX INVOICE" in same_state
     assert "GSTIN: 27AAHCS4821Q1Z8" in same_state  # seller
     assert "GSTIN: 27AABCP1234M1Z5" in same_state  # client
@@ -99,7 +99,7 @@ def test_the_gst_tax_invoice_carries_what_rule_46_asks(businesses):
     assert "₹16,46,100.00" in same_state  # lakh grouping
     assert "Sixteen lakh, forty-six thousand, one hundred rupees only" in same_state
     assert "Authorised signatory" in same_state
-    other_state = flowing(text_of(ws / "invoices/2026-11/SSC-2026-0004.pdf"))
+    other_state = flowing(text_of(ws / "invoices/2026-11/SSC_2026_0004.pdf"))
     assert "IGST 18%" in other_state and "CGST" not in other_state
     assert "Place of supply: Karnataka" in other_state
 

@@ -4,6 +4,7 @@ once, a ledger open in Excel, rebuilds, drafts, the drop-folder service and the 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -195,16 +196,21 @@ def test_earlier_ledgers_are_kept_as_backups(tmp_path):
     ws = tmp_path / "ws"
     progbill("init", str(ws))
     (ws / "progbill.toml").write_text((ws / "progbill.toml").read_text().replace(
-        "ledger_backups = 5", "ledger_backups = 2"))
+        "ledger_backups = 5", "ledger_backups = 2").replace(
+        "store_backups = 5", "store_backups = 3"))
     book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 10, 0]])
     for n in range(4):
         simple_workbook(book, [["P-1", "1", "Work", 1000, 10 + 10 * n, 0]])
         progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
         time.sleep(1.05)  # backups are named by the second
-    backups = sorted((ws / "backups").iterdir())
+    backups = sorted((ws / "backups").glob("ledger *.xlsx"))
     assert len(backups) == 2
     last = openpyxl.load_workbook(backups[-1])["Invoices"]
     assert last["A4"].value == "INV-2026-00003"  # the ledger as it was before the 4th run
+    stores = sorted((ws / "backups").glob("progbill *.db"))
+    assert len(stores) == 3  # a copy of the store after each run, the newest kept
+    with Store(stores[-1]) as copy:
+        assert list(copy.documents()["number"]) == [f"INV-2026-0000{n}" for n in (1, 2, 3, 4)]
 
 
 def test_rebuild_renders_missing_pdfs_byte_identical_and_the_ledger(tmp_path):
@@ -311,3 +317,177 @@ def test_show_traces_a_document_to_its_workbook_and_pdf(tmp_path):
     assert "Foundations" in out
     code, out = progbill("show", "INV-2026-00099", "-w", str(ws))
     assert code == 2 and "no document INV-2026-00099" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 9 §1: issued documents are never lost or overwritten
+
+
+def _one_run(tmp_path: Path) -> tuple[Path, Path]:
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 0, out
+    return ws, book
+
+
+def _lose_store(ws: Path, how: str) -> None:
+    for suffix in ("-wal", "-shm"):
+        (ws / f"progbill.db{suffix}").unlink(missing_ok=True)
+    if how == "truncated":
+        (ws / "progbill.db").write_bytes(b"")
+    else:
+        (ws / "progbill.db").unlink()
+
+
+@pytest.mark.parametrize("how", ["truncated", "missing"])
+def test_a_lost_store_never_restarts_numbering_over_issued_documents(tmp_path, how):
+    ws, book = _one_run(tmp_path)
+    pdf = ws / "invoices" / "2026-11" / "INV-2026-00001.pdf"
+    issued = sha256(pdf)
+    _lose_store(ws, how)
+    other = simple_workbook(tmp_path / "q.xlsx", [["P-9", "1", "Other", 5000, 50, 0]],
+                            project=["P-9", "Another Client", "USD", 0, 0])
+    code, out = progbill("run", str(other), "--period", "2026-11", "-w", str(ws))
+    assert code == 2
+    assert f"progbill.db is {'empty' if how == 'truncated' else 'missing'}" in out
+    assert "invoices/2026-11/INV-2026-00001.pdf" in out and "progbill restore" in out
+    assert sha256(pdf) == issued
+    # the copy made after the first run puts everything back; numbering goes on
+    code, out = progbill("restore", "-w", str(ws))
+    assert code == 0 and "1 document, last INV-2026-00001" in out
+    name = next((ws / "backups").glob("progbill *.db")).name
+    code, out = progbill("restore", name, "-w", str(ws))
+    assert code == 0 and f"Restored progbill.db from backups/{name}" in out
+    code, out = progbill("run", str(other), "--period", "2026-11", "-w", str(ws))
+    assert code == 0 and "INV-2026-00002" in out
+    assert sha256(pdf) == issued
+
+
+def test_a_store_restored_from_an_older_copy_is_refused_until_it_knows_every_pdf(tmp_path):
+    ws, book = _one_run(tmp_path)
+    time.sleep(1.05)
+    older = next((ws / "backups").glob("progbill *.db")).name
+    simple_workbook(book, [["P-1", "1", "Work", 1000, 60, 0]])
+    assert progbill("run", str(book), "--period", "2026-11", "-w", str(ws))[0] == 0
+    progbill("restore", older, "-w", str(ws))  # knows INV-2026-00001 only
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 2 and "does not know every document" in out
+    assert "INV-2026-00002.pdf" in out
+
+
+def test_an_issued_pdf_is_never_replaced_by_different_bytes(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    progbill("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    squatter = ws / "invoices" / "2026-11" / "INV-2026-00001.pdf"
+    squatter.parent.mkdir(parents=True, exist_ok=True)
+    squatter.write_bytes(b"%PDF-1.4 someone else's document")
+    code, out = progbill("ledger", "-w", str(ws))
+    assert code == 3
+    assert "invoices/2026-11/INV-2026-00001.pdf: a different file is already there" in out
+    assert squatter.read_bytes() == b"%PDF-1.4 someone else's document"
+    squatter.unlink()
+    code, out = progbill("ledger", "-w", str(ws))
+    assert code == 0 and "INV-2026-00001" in out
+
+
+def test_number_templates_that_can_collide_are_refused_at_load(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    config = ws / "progbill.toml"
+    config.write_text(config.read_text().replace(
+        'invoice_number = "INV-{fy}-{seq:05d}"', 'invoice_number = "{fy}/{seq:04d}"').replace(
+        'credit_note_number = "CN-{fy}-{seq:05d}"', 'credit_note_number = "{fy}-{seq:04d}"'))
+    book = simple_workbook(tmp_path / "p.xlsx", [["P-1", "1", "Work", 1000, 40, 0]])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 2
+    assert "billing.credit_note_number" in out and "can produce the same number" in out
+    assert not (ws / "invoices" / "2026-11").exists() or not any(
+        (ws / "invoices" / "2026-11").iterdir())
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 9 §2: a failure after the commit tells the truth, and the next run completes it
+
+
+@pytest.mark.parametrize("point, pending", [
+    ("atomic:before-rename#1", "2 PDFs"),  # the first PDF: a full disk
+    ("ledger:before", "ledger.xlsx"),
+    ("backup:before", "backups/"),
+    ("move:before", "inbox/project-1.xlsx"),
+    ("report:before", "runs/"),
+])
+def test_a_failure_after_the_commit_reports_what_was_issued_and_the_next_run_finishes(
+        tmp_path, point, pending):
+    ws = workspace_with_inbox(tmp_path)
+    failed = run_process(ws, "run", "--period", "2026-11", fault=f"full@{point}")
+    out = failed.stdout + failed.stderr
+    assert failed.returncode == 3, out
+    assert "Traceback" not in out and "Nothing was lost" not in out
+    assert "ISSUED, NOT COMPLETE" in out and "INV-2026-00001, INV-2026-00002" in out
+    assert f"PENDING  {pending}" in out and "the disk is full" in out
+    if point not in ("report:before", "atomic:before-rename#1"):  # a full disk writes nothing
+        [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
+        assert [d["number"] for d in saved["documents"]] == ["INV-2026-00001", "INV-2026-00002"]
+        assert saved["pending"] and saved["exit_code"] == 3
+    again = run_process(ws, "run", "--period", "2026-11")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert_consistent(ws, documents=2, inputs=2)
+
+
+def test_a_ledger_that_is_a_folder_leaves_the_ledger_pending(tmp_path):
+    ws = workspace_with_inbox(tmp_path, projects=1)
+    (ws / "ledger.xlsx").mkdir()
+    code, out = progbill("run", "--period", "2026-11", "-w", str(ws))
+    assert code == 3
+    assert "PENDING  ledger.xlsx: ledger.xlsx is a folder" in out and "INV-2026-00001" in out
+    (ws / "ledger.xlsx").rmdir()
+    code, out = progbill("ledger", "-w", str(ws))
+    assert code == 0 and (ws / "ledger.xlsx").is_file()
+
+
+def test_an_inbox_file_that_cannot_be_moved_stays_and_is_never_copied(tmp_path, monkeypatch):
+    import errno
+
+    import progbill.publish as publish
+
+    ws = workspace_with_inbox(tmp_path, projects=1)
+    real_rename = os.rename
+
+    def read_only_inbox(src, dst):
+        if Path(src).parent.name == "inbox":
+            raise PermissionError(errno.EACCES, "Permission denied", str(src))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(publish.os, "rename", read_only_inbox)
+    code, out = progbill("run", "--period", "2026-11", "-w", str(ws))
+    assert code == 3 and "PENDING  inbox/project-1.xlsx: not moved to archive/2026-11/" in out
+    assert (ws / "inbox" / "project-1.xlsx").is_file()
+    assert not list((ws / "archive").rglob("*.xlsx"))
+    monkeypatch.setattr(publish.os, "rename", real_rename)
+    code, out = progbill("run", "--period", "2026-11", "-w", str(ws))
+    assert code == 0 and "No documents issued" in out
+    assert not list((ws / "inbox").iterdir())
+
+
+def test_long_inbox_names_are_shortened_safely_for_archive_and_errors(tmp_path):
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    (ws / "inbox" / "example-progress.xlsx").unlink()
+    stem = "é" * 118  # 236 bytes in UTF-8: no room left for a timestamp and .errors.txt
+    good = simple_workbook(ws / "inbox" / f"{stem}-good.xlsx",
+                           [["P-1", "1", "Work", 1000, 40, 0]])
+    billed = sha256(good)
+    bad = ws / "inbox" / f"{stem}-bad.xlsx"
+    bad.write_text("not a workbook")
+    code, out = progbill("run", "--period", "2026-11", "-w", str(ws))
+    assert code == 1, out
+    assert not list((ws / "inbox").iterdir())
+    [archived] = (ws / "archive" / "2026-11").iterdir()
+    assert sha256(archived) == billed and len(archived.name.encode()) <= 255
+    failed = sorted(p.name for p in (ws / "failed").iterdir())
+    assert len(failed) == 2 and failed[1] == failed[0] + ".errors.txt"
+    assert all(len(name.encode()) <= 255 for name in failed)

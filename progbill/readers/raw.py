@@ -31,10 +31,10 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import cast
 
-from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, XLS, UnreadableFile
+from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, UnreadableFile
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,347 @@
+"""Publishing what the store holds: the PDFs, the ledger workbook, copies of the store, and the
+inbox files moved to ``archive/`` or ``failed/``.
+
+Everything here runs after a run's transaction has committed. So nothing here may hide what was
+issued: a step that cannot be done (a full disk, a read-only folder, ``ledger.xlsx`` being a
+folder, a file name too long) becomes a :class:`Pending` item saying what and why, the other
+steps go on, and the next run or ``progbill ledger`` does it again: PDFs not on disk are rendered,
+the ledger is rebuilt, inbox files still there are read again (billing nothing twice) and moved.
+
+Two promises about files already there:
+
+* an issued document's PDF is never replaced by different bytes (:func:`render_missing_pdfs`);
+* an inbox file is moved by renaming it, never copied: if it cannot be moved it stays where it
+  is, and ``archive/`` receives exactly the bytes that were billed (:func:`move_inputs`).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from progbill.billing.numbering import file_stem
+from progbill.faults import checkpoint
+from progbill.problems import Severity, printable
+from progbill.store import Store
+from progbill.workspace import Workspace, atomic_path, atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:
+    from progbill.readers import Workbook
+
+Progress = Callable[[str, int, int], None]
+MAX_NAME_BYTES = 255  # a file name on every common file system
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A step after the commit that is not done yet, and why."""
+
+    step: str  # "pdf", "ledger", "store backup", "input", "report"
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.reason}"
+
+
+def describe(exc: BaseException, root: Path | None = None) -> str:
+    """An operating-system or SQLite failure in words a finance user can act on."""
+    where = ""
+    # a rename names its target second; the temporary file it came from says nothing to a user
+    name = getattr(exc, "filename2", None) or getattr(exc, "filename", None)
+    if name:
+        path = Path(name)
+        try:
+            where = str(path.relative_to(root)) if root else str(path)
+        except ValueError:
+            where = str(path)
+    code = getattr(exc, "errno", None)
+    text = str(exc).casefold()
+    if code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text:
+        return "the disk is full; free some space"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text:
+        return (f"progbill may not write to {where or 'the workspace'} (read-only, or it "
+                "belongs to another user); give it write permission")
+    if code == errno.EISDIR:
+        return f"{where or 'the target'} is a folder, where a file belongs; move the folder away"
+    if code == errno.ENAMETOOLONG:
+        return "the file name is too long for the disk; rename the file"
+    if code == errno.ENOTDIR:
+        return f"a file stands where {where or 'a folder'} should be a folder; move it away"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}{f' ({where})' if where else ''}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# PDFs
+
+
+def pdf_relative_path(number: str, period: str) -> str:
+    """``invoices/2026-11/INV-2026-00001.pdf``; ``SSC/2026/0001`` becomes ``SSC_2026_0001.pdf``
+    (:func:`~progbill.billing.numbering.file_stem`, injective)."""
+    return f"invoices/{period}/{file_stem(number)}.pdf"
+
+
+def missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
+    """(number, period) of the documents in ``index`` (``Store.pdf_index``) whose PDF is not
+    recorded, or recorded but no longer on disk. A recorded path stays the document's file,
+    even when today's naming would choose another (older versions wrote ``/`` as ``-``)."""
+    missing = []
+    for d in index.itertuples(index=False):
+        path = d.pdf_path
+        if not isinstance(path, str) or not (ws.root / path).is_file():
+            missing.append((d.number, d.period))
+    return missing
+
+
+def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
+                        progress: Progress | None = None,
+                        context_of: Callable[[Store, str], dict[str, Any]] | None = None,
+                        ) -> tuple[list[str], list[Pending]]:
+    """Render every document whose PDF is missing; return those written and those pending.
+
+    Each PDF is written atomically as it arrives; the store records them in batches (a PDF
+    written but not yet recorded is rendered again next time, to the same bytes). A file already
+    at a document's path with other bytes is left as it is and reported: an issued document's
+    PDF is never replaced by different bytes. The first write that fails stops rendering (a full
+    disk or a read-only folder fails every write alike); what is left is pending."""
+    from progbill.render.pool import render_all
+
+    if context_of is None:
+        from progbill.pipeline import stored_context as context_of
+    missing = missing_pdfs(store.pdf_index(), ws)
+    if not missing:
+        return [], []
+    periods = dict(missing)
+    jobs = ((number, context_of(store, number)) for number, _ in missing)
+    done: list[str] = []
+    pending: list[Pending] = []
+    batch: list[tuple[str, str, str]] = []
+    stopped: Pending | None = None
+    with closing(render_all(jobs, renderer, workers, count=len(missing))) as rendered:
+        for number, data in rendered:
+            relative = pdf_relative_path(number, periods[number])
+            target = ws.root / relative
+            digest = sha256(data)
+            on_disk = file_sha256(target) if target.exists() else None
+            if target.exists() and on_disk != digest:
+                pending.append(Pending("pdf", relative, (
+                    f"a different file is already there (SHA-256 {str(on_disk)[:12]}...), and "
+                    f"{number}'s PDF never replaces other bytes; move that file out of "
+                    "invoices/ (it is not this document), then run `progbill ledger`")))
+                continue
+            if on_disk is None:
+                try:
+                    atomic_write_bytes(target, data)
+                    checkpoint("pdf:written")
+                except OSError as exc:
+                    stopped = Pending("pdf", relative, describe(exc, ws.root))
+                    break
+            batch.append((number, relative, digest))
+            done.append(number)
+            if len(batch) >= 100:
+                store.set_pdfs(batch)
+                batch = []
+            if progress:
+                progress("render", len(done), len(missing))
+    if batch:
+        store.set_pdfs(batch)
+    if stopped is not None:
+        left = len(missing) - len(done) - len(pending)
+        pending.append(Pending("pdf", f"{left} PDF{'s' if left != 1 else ''}",
+                               f"not written: {stopped.reason} (first: {stopped.what})"))
+    return done, pending
+
+
+# --------------------------------------------------------------------------------------------
+# the ledger workbook and copies
+
+
+def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5) -> Path:
+    """Rebuild ledger.xlsx; if Excel has it open, write an updated copy beside it instead."""
+    from progbill.ledger import write_ledger
+
+    checkpoint("ledger:before")
+    target = ws.ledger_path
+    lock_file = ws.root / f"~${target.name}"
+    if lock_file.exists():
+        target = ws.root / f"ledger (updated {_now():%Y-%m-%d %H%M}).xlsx"
+        notes.append(
+            f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
+            f"{target.name}")
+    else:
+        keep_backup(ws, keep)
+    write_ledger(store, ws.root, target)
+    return target
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def keep_backup(ws: Workspace, keep: int) -> Path | None:
+    """Copy the current ledger.xlsx to backups/ before it is replaced; keep the newest ``keep``."""
+    if keep <= 0 or not ws.ledger_path.is_file():
+        return None
+    folder = ws.backups
+    target = folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx"
+    with atomic_path(target) as tmp:
+        shutil.copyfile(ws.ledger_path, tmp)
+    _rotate(folder.glob("ledger *.xlsx"), keep)
+    return target
+
+
+STORE_BACKUP_GLOB = "progbill *.db"
+
+
+def backup_store(store: Store, ws: Workspace, keep: int) -> Path | None:
+    """A consistent copy of the store (SQLite's online backup) in backups/, after each run that
+    committed; the newest ``keep`` are kept. ``progbill restore`` puts one back."""
+    if keep <= 0:
+        return None
+    target = ws.backups / f"progbill {_now():%Y-%m-%d %H%M%S}.db"
+    with atomic_path(target) as tmp:
+        copy = sqlite3.connect(tmp)
+        try:
+            store.db.backup(copy)
+        finally:
+            copy.close()
+    _rotate(ws.backups.glob(STORE_BACKUP_GLOB), keep)
+    return target
+
+
+def _rotate(paths: Any, keep: int) -> None:
+    for old in sorted(paths)[:-keep]:
+        old.unlink()
+
+
+# --------------------------------------------------------------------------------------------
+# inbox files
+
+
+def safe_name(stem: str, tail: str, reserve: int = 0) -> str:
+    """``stem + tail``, with the stem shortened (on a character boundary, with a short hash of
+    the whole stem so that two long names stay apart) to fit a file name of at most 255 bytes
+    while leaving ``reserve`` bytes for a suffix added later (``.errors.txt``)."""
+    room = MAX_NAME_BYTES - reserve - len(tail.encode())
+    if len(stem.encode()) <= room:
+        return stem + tail
+    marker = "~" + hashlib.sha256(stem.encode()).hexdigest()[:8]
+    budget = room - len(marker)
+    cut = stem.encode()[:max(budget, 0)].decode("utf-8", errors="ignore")
+    return cut + marker + tail
+
+
+ERRORS_SUFFIX = ".errors.txt"
+
+
+def plan_moves(ws: Workspace, workbooks: list[Workbook], period: str,
+               started: datetime) -> dict[str, Path]:
+    """Where each inbox file goes: ``archive/P/NAME.STAMP.ext`` or ``failed/NAME.STAMP.ext``,
+    shortened safely when the name is long, never onto an existing file."""
+    stamp = f"{started:%Y%m%d-%H%M%S}"
+    moves: dict[str, Path] = {}
+    for wb in workbooks:
+        folder = ws.archive(period) if wb.ok else ws.failed
+        suffix = wb.path.suffix
+        target = folder / safe_name(wb.path.stem, f".{stamp}{suffix}", len(ERRORS_SUFFIX))
+        n = 1
+        while target.exists() or target in moves.values():
+            n += 1
+            target = folder / safe_name(wb.path.stem, f".{stamp}-{n}{suffix}",
+                                        len(ERRORS_SUFFIX))
+        moves[wb.name] = target
+    return moves
+
+
+def move_inputs(ws: Workspace, workbooks: list[Workbook],
+                moves: dict[str, Path]) -> dict[str, Pending]:
+    """Archive accepted inbox files; move rejected ones to failed/ with NAME.errors.txt beside.
+
+    A move is a rename: the file is never copied while it also stays in the inbox. Across file
+    systems the billed bytes are written to the target and the inbox file removed; if it cannot
+    be removed, the copy is taken back. What cannot be moved stays in the inbox and is pending:
+    the next run reads it again, bills nothing twice, and moves it. If the file on disk is no
+    longer the one that was billed (it was replaced during the run), the billed bytes are
+    archived and the new file stays in the inbox for the next run. Returns the files not moved,
+    by name."""
+    pending: dict[str, Pending] = {}
+    for wb in workbooks:
+        target = moves.get(wb.name)
+        if target is None or not os.path.lexists(wb.path):
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not wb.ok:
+                atomic_write_text(target.with_name(target.name + ERRORS_SUFFIX),
+                                  errors_text(wb))
+            checkpoint("move:before")
+            _move_one(wb, target)
+            checkpoint("move:after")
+        except OSError as exc:
+            pending[wb.name] = Pending("input", f"inbox/{printable(wb.name)}", (
+                f"not moved to {target.parent.relative_to(ws.root)}/: {describe(exc, ws.root)};"
+                " it stays in the inbox and the next run moves it (billing nothing twice)"))
+    return pending
+
+
+def _move_one(wb: Workbook, target: Path) -> None:
+    try:
+        os.rename(wb.path, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or wb.data is None:
+            raise
+        atomic_write_bytes(target, wb.data)
+        try:
+            os.unlink(wb.path)
+        except OSError:
+            target.unlink()
+            raise
+        return
+    if wb.data is not None and not target.is_symlink() and file_sha256(target) != wb.sha256:
+        # Replaced while the run read it: the new file goes back to the inbox for the next run,
+        # and the archive keeps the bytes that were billed.
+        if not os.path.lexists(wb.path):
+            os.rename(target, wb.path)
+        atomic_write_bytes(target, wb.data)
+
+
+def errors_text(wb: Workbook) -> str:
+    lines = [f"{printable(wb.name)} was not billed. Fix these problems and drop the file in "
+             "the inbox again.", ""]
+    for p in wb.problems:
+        if p.severity is not Severity.INFO:
+            lines.append(f"{p.severity.upper()}: {p}")
+    return "\n".join(lines) + "\n"
+
+
+def write_report_json(ws: Workspace, run_id: str, payload: dict[str, Any]) -> Path:
+    checkpoint("report:before")
+    path = ws.runs / f"{run_id}.json"
+    atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return path
