@@ -10,7 +10,7 @@ from typing import Any
 
 from progbill.billing.numbering import check_template, templates_collide
 from progbill.billing.settings import BillingSettings
-from progbill.money import decimal_from_float, is_known_currency
+from progbill.money import MoneyError, decimal_from_float, is_known_currency
 from progbill.problems import ConfigError
 
 CONFIG_NAME = "progbill.toml"
@@ -79,7 +79,10 @@ def _text(section: str, key: str, value: Any) -> str:
 def _percent(section: str, key: str, value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{section}.{key}: expected a number of percent, got {value!r}")
-    number = Decimal(value) if isinstance(value, int) else decimal_from_float(value)
+    try:
+        number = Decimal(value) if isinstance(value, int) else decimal_from_float(value)
+    except MoneyError as exc:
+        raise ConfigError(f"{section}.{key}: {exc.message}") from exc
     if not 0 <= number <= 100:
         raise ConfigError(f"{section}.{key}: {number} is not a percent from 0 to 100")
     return number

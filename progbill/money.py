@@ -58,6 +58,11 @@ ISO_CURRENCIES: frozenset[str] = frozenset(
 # Scheduled values beyond this (in minor units) are refused: no real schedule line is worth
 # 10^15 cents, and the bound keeps every product in billing far from any integer limit.
 MAX_ABS_MINOR = 10**15
+# Totals: the amounts of one document, and of one run per currency, stay below these, checked
+# before anything is stored. With tax at most 100% of its base, every stored amount and every
+# sum the ledger forms over years of runs stays far below SQLite's and numpy's 2^63.
+MAX_DOCUMENT_MINOR = 10**16
+MAX_RUN_MINOR = 10**17
 
 _ONE_HUNDRED = Decimal(100)
 
@@ -69,10 +74,11 @@ class MoneyError(ValueError):
     and the message is written for a finance user.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, complete: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.complete = complete  # the message already says what to enter
 
 
 def is_known_currency(code: str) -> bool:
@@ -160,7 +166,7 @@ def decimal_from_float(value: float) -> Decimal:
     dec = Decimal(text)
     if len(dec.as_tuple().digits) > 15:
         dec = Decimal(format(float(value), ".15g"))
-    return _strip_exponent(dec)
+    return _strip_exponent(bounded(dec))
 
 
 def _strip_exponent(dec: Decimal) -> Decimal:
@@ -232,7 +238,7 @@ def parse_decimal_text(text: str, decimal_mark: str = ".") -> Decimal:
             value = Decimal(body)
         except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid text
             raise MoneyError("bad-amount", f"{raw!r} is not a number") from exc
-        return _strip_exponent(-value if negative else value)
+        return _strip_exponent(bounded(-value if negative else value, raw))
     if thousands in body:
         groups = body.split(decimal_mark)[0].split(thousands)
         if not _grouped(groups):
@@ -246,8 +252,39 @@ def parse_decimal_text(text: str, decimal_mark: str = ".") -> Decimal:
         body = body.replace(",", ".")
     if not _PLAIN_NUMBER.match(body):
         raise MoneyError("bad-amount", f"{raw!r} is not a number")
-    value = Decimal(body)
+    value = bounded(Decimal(body), raw)
     return -value if negative else value
+
+
+# A number a person types or Excel shows has at most 15 significant digits and a magnitude far
+# inside these bounds. Beyond them a cell is an error at that cell: 1E-999999999 would overflow
+# the decimal context, 1E-99999 would make every percent computation carry 100,000 digits, and
+# more than 28 digits would be rounded by decimal arithmetic.
+MAX_SIGNIFICANT_DIGITS = 20
+MAX_ADJUSTED_EXPONENT = 15  # 10^16: beyond any amount (MAX_ABS_MINOR is 10^15 minor units)
+MIN_ADJUSTED_EXPONENT = -12
+
+
+def bounded(value: Decimal, raw: str | None = None) -> Decimal:
+    """``value`` when it is a number a person could mean, else :class:`MoneyError`."""
+    shown = repr(raw.strip()) if isinstance(raw, str) else str(value)
+    if not value.is_finite():
+        raise MoneyError("bad-amount", f"{shown} is not a number")
+    if value.is_zero():
+        return Decimal(0)
+    digits = len(value.as_tuple().digits)
+    if value.adjusted() > MAX_ADJUSTED_EXPONENT:
+        raise MoneyError("bad-amount", f"{shown} is far too large to be an amount or a percent; "
+                         "check the cell", complete=True)
+    if value.adjusted() < MIN_ADJUSTED_EXPONENT:
+        raise MoneyError("bad-amount", f"{shown} is too small to be an amount or a percent "
+                         "(its exponent is out of range); enter 0 or the number written out",
+                         complete=True)
+    if digits > MAX_SIGNIFICANT_DIGITS:
+        raise MoneyError("bad-amount", f"{shown} has {digits} significant digits, more than any "
+                         "amount or percent (at most 20); enter it as Excel shows it",
+                         complete=True)
+    return value
 
 
 def _grouped(groups: list[str]) -> bool:
@@ -300,6 +337,8 @@ def parse_percent_text(text: str, decimal_mark: str = ".") -> Decimal:
     try:
         return parse_decimal_text(body, decimal_mark)
     except MoneyError as exc:
+        if exc.complete:
+            raise MoneyError("bad-percent", exc.message, complete=True) from exc
         raise MoneyError("bad-percent", f"{text.strip()!r} is not a percentage") from exc
 
 

@@ -39,6 +39,7 @@ from progbill.billing.core import (
     duplicate_projects,
     evaluate,
     issue,
+    run_total_problems,
 )
 from progbill.billing.periods import Period
 from progbill.config import Config
@@ -290,6 +291,10 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
     computed, problems = evaluate(projects, lines, state, config.billing, period)
     for wb in ok:
         wb.add([p for p in problems if p.location.file == wb.name])
+    still_ok = [wb.name for wb in ok if wb.ok]
+    over = run_total_problems(computed[computed["_source"].isin(still_ok)], still_ok)
+    for wb in ok:
+        wb.add([p for p in over if p.location.file == wb.name])
     accepted = {wb.name for wb in ok if wb.ok}
     projects = projects[projects["_source"].isin(accepted)].reset_index(drop=True)
     computed = computed[computed["_source"].isin(accepted)].reset_index(drop=True)

@@ -45,7 +45,13 @@ import pandas as pd
 from progbill.billing.numbering import assign_numbers
 from progbill.billing.periods import Period, due_date, fiscal_year, invoice_date
 from progbill.billing.settings import BillingSettings
-from progbill.money import apply_percent, from_minor, percent_of
+from progbill.money import (
+    MAX_DOCUMENT_MINOR,
+    MAX_RUN_MINOR,
+    apply_percent,
+    from_minor,
+    percent_of,
+)
 from progbill.problems import Location, Problem, Severity
 
 INVOICE = "Invoice"
@@ -269,17 +275,30 @@ def check_lines(
             f"the scheduled value {_money(row['scheduled_value'], row['currency'])} is negative; "
             "only a change-order line may be negative (fill its change_order column)")
 
-    over = computed["total_to_date"].abs() > computed["scheduled_value"].abs()
+    for column, label in (("previously_billed", "previously billed"),
+                          ("previously_retained", "previously retained")):
+        negative = (computed[column].fillna(0) < 0) & ~computed["is_change_order"]
+        for _, row in computed[negative].iterrows():
+            add("bad-amount", row, column,
+                f"line {row['line_id']}: {label} {_money(row[column], row['currency'])} is "
+                "negative; only a change-order line can carry a negative balance (enter what "
+                "was billed before progbill as a positive amount, or 0)")
+
+    over = _outside_contract(computed["total_to_date"], computed["scheduled_value"])
     for _, row in computed[over].iterrows():
         column = "stored_materials" if row["stored_materials"] else "percent_complete"
+        scheduled = _money(row["scheduled_value"], row["currency"])
+        why = (f"outside this deductive change order's {scheduled} (it may run from 0 down "
+               "to the deduction, never above 0); remove the materials stored from this line"
+               if row["scheduled_value"] < 0 else
+               f"more than its scheduled value {scheduled}; lower the percent complete or the "
+               "materials stored")
         add("overbilled", row, column,
             f"line {row['line_id']}: completed and stored to date "
-            f"{_money(row['total_to_date'], row['currency'])} is more than its scheduled value "
-            f"{_money(row['scheduled_value'], row['currency'])}; lower the percent complete "
-            "or the materials stored")
+            f"{_money(row['total_to_date'], row['currency'])} is {why}")
 
     opening = computed[computed["opening"]]
-    over_opening = opening["from_previous"].abs() > opening["scheduled_value"].abs()
+    over_opening = _outside_contract(opening["from_previous"], opening["scheduled_value"])
     for _, row in opening[over_opening].iterrows():
         add("overbilled", row, "previously_billed",
             f"line {row['line_id']}: previously billed "
@@ -299,7 +318,75 @@ def check_lines(
 
     problems.extend(_check_against_ledger(projects, computed, state, period))
     problems.extend(_check_contract_values(projects, computed))
+    problems.extend(check_totals(computed))
     return problems
+
+
+def line_magnitudes(computed: pd.DataFrame) -> list[int]:
+    """Per line, a bound on what it can add to any amount of its document: the scheduled value,
+    the materials stored and the onboarding balances, in absolute value, as Python integers."""
+    columns = [computed[c].astype(object).where(computed[c].notna(), 0) for c in (
+        "scheduled_value", "stored_materials", "previously_billed", "previously_retained")]
+    return [sum(abs(int(v)) for v in values) for values in zip(*columns, strict=True)]
+
+
+def check_totals(computed: pd.DataFrame) -> list[Problem]:
+    """A project's lines (one document) may not add up to ``MAX_DOCUMENT_MINOR`` or more. The
+    error is placed at the line that takes the total over the limit, in reading order; an
+    overflowing document is never formed. (Per run and currency: :func:`run_total_problems`.)"""
+    problems: list[Problem] = []
+    totals: dict[str, int] = {}
+    over: dict[str, int] = {}
+    for (_, row), size in zip(computed.iterrows(), line_magnitudes(computed), strict=True):
+        pid = row["project_id"]
+        totals[pid] = totals.get(pid, 0) + size
+        if totals[pid] < MAX_DOCUMENT_MINOR:
+            continue
+        over[pid] = over.get(pid, 0) + 1
+        if over[pid] == 1:
+            cur = row["currency"]
+            problems.append(Problem(
+                "total-too-large", Severity.ERROR,
+                f"with line {row['line_id']}, project {pid}'s lines add up to more than "
+                f"{_money(MAX_DOCUMENT_MINOR, cur)}, the most one document can hold; check the "
+                "amounts from this row on (a misplaced decimal point?), or split the project",
+                _loc(row, "scheduled_value")))
+    return problems
+
+
+def run_total_problems(computed: pd.DataFrame, order: list[str]) -> list[Problem]:
+    """One run may not bill ``MAX_RUN_MINOR`` or more per currency: the workbooks are taken in
+    ``order`` (file names) and the project that takes its currency's total over the limit is
+    refused, at its first line."""
+    sizes = pd.Series(line_magnitudes(computed), index=computed.index, dtype=object)
+    per_project = computed.assign(_size=sizes).groupby(
+        ["_source", "project_id"], sort=False).agg(
+        size=("_size", lambda v: sum(int(x) for x in v)), currency=("currency", "first"))
+    rank = {name: i for i, name in enumerate(order)}
+    totals: dict[str, int] = {}
+    problems = []
+    for (source, pid), p in sorted(per_project.iterrows(), key=lambda kv: rank.get(kv[0][0], 0)):
+        total = totals.get(p["currency"], 0) + int(p["size"])
+        if total >= MAX_RUN_MINOR:
+            row = computed[(computed["_source"] == source) & (computed["project_id"] == pid)
+                           ].iloc[0]
+            problems.append(Problem(
+                "total-too-large", Severity.ERROR,
+                f"project {pid} would take this run's {p['currency']} total past "
+                f"{_money(MAX_RUN_MINOR, p['currency'])}, the most one run can bill; bill this "
+                "workbook in a run of its own, or check its amounts",
+                _loc(row, "scheduled_value")))
+            continue
+        totals[p["currency"]] = total
+    return problems
+
+
+def _outside_contract(amount: pd.Series, scheduled: pd.Series) -> pd.Series:
+    """Amounts not between 0 and the scheduled value, signs included: on a deductive change
+    order (C < 0) work and stored materials may take G from 0 down to C, never above 0, so
+    materials stored cannot turn a deduction into a charge."""
+    return (amount.abs() > scheduled.abs()) | ((amount != 0) & (
+        np.sign(amount) != np.sign(scheduled)))
 
 
 def _check_against_ledger(

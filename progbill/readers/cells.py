@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from progbill.money import (
     MoneyError,
+    bounded,
     decimal_from_float,
     is_known_currency,
     parse_decimal_text,
@@ -47,7 +48,7 @@ def read_text(value: object, ctx: CellContext) -> str:
         # spreadsheets store every number as a float: an id typed 1001 reads as "1001"
         if value.is_integer() and abs(value) < 2**53:
             return str(int(value))
-        return str(decimal_from_float(value))
+        return format(value, ".15g")
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
     if isinstance(value, date):
@@ -66,16 +67,19 @@ def read_id(value: object, ctx: CellContext) -> str:
 def read_decimal(value: object, ctx: CellContext) -> Decimal:
     if isinstance(value, bool):
         raise CellError("bad-amount", f"{value} is not an amount; enter a number")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise CellError("bad-amount", "the cell holds an error value; enter a number")
-        if value.is_integer() and abs(value) < 2**53:
-            return Decimal(int(value))
-        return decimal_from_float(value)
-    if isinstance(value, Decimal):
-        return value
+    try:
+        if isinstance(value, int):
+            return bounded(Decimal(value))
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise CellError("bad-amount", "the cell holds an error value; enter a number")
+            if value.is_integer() and abs(value) < 2**53:
+                return bounded(Decimal(int(value)))
+            return decimal_from_float(value)
+        if isinstance(value, Decimal):
+            return bounded(value)
+    except MoneyError as exc:
+        raise CellError(exc.code, exc.message) from exc
     if isinstance(value, (date, datetime)):
         raise CellError("bad-amount", f"{read_text(value, ctx)} is a date, not an amount")
     text = str(value).strip()
@@ -86,7 +90,8 @@ def read_decimal(value: object, ctx: CellContext) -> Decimal:
     try:
         return parse_decimal_text(text, ctx.decimal_mark)
     except MoneyError as exc:
-        raise CellError(exc.code, f"{exc.message}; enter an amount such as 1234.50") from exc
+        advice = "" if exc.complete else "; enter an amount such as 1234.50"
+        raise CellError(exc.code, exc.message + advice) from exc
 
 
 def read_percent(value: object, ctx: CellContext) -> Decimal:
@@ -104,6 +109,8 @@ def read_percent(value: object, ctx: CellContext) -> Decimal:
     try:
         return parse_percent_text(text, ctx.decimal_mark)
     except MoneyError as exc:
+        if exc.complete:
+            raise CellError("bad-percent", exc.message) from exc
         raise CellError(
             "bad-percent", f"{text!r} is not a percentage; enter a number such as 45 or 45%"
         ) from exc
