@@ -344,6 +344,27 @@ def show(ctx: click.Context, number: str, workspace: Path, as_json: bool) -> Non
 
 
 @cli.command()
+@workspace_option
+@click.pass_context
+def repair(ctx: click.Context, workspace: Path) -> None:
+    """Find documents whose totals overflowed (possible before progbill checked totals) and
+    void them, so that the ledger builds again and their lines are billed again correctly.
+
+    \b
+    Example:
+      progbill repair -w billing
+    """
+    from progbill.pipeline import repair as repair_store
+    from progbill.report import format_repair
+
+    def action() -> int:
+        echo(format_repair(repair_store(workspace)))
+        return 0
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
 @click.argument("copy", required=False)
 @workspace_option
 @click.pass_context

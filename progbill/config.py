@@ -35,6 +35,7 @@ class OutputSettings:
     template_dir: str = ""
     ledger_backups: int = 5  # earlier ledger.xlsx versions kept in backups/
     store_backups: int = 5  # copies of progbill.db kept in backups/ (one after each run)
+    max_logo_pixels: int = 20_000_000  # a larger logo is left off (checked before decoding)
     amount_in_words: str = "auto"  # "auto" (GST invoices), "always" or "never"
 
 
@@ -168,6 +169,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
             o[key] = _choice("output", key, value, ("A4", "Letter"))
         elif key in ("ledger_backups", "store_backups"):
             o[key] = _int("output", key, value, 0, 1000)
+        elif key == "max_logo_pixels":
+            o[key] = _int("output", key, value, 1, 200_000_000)
         elif key == "amount_in_words":
             o[key] = _choice("output", key, value, ("auto", "always", "never"))
         elif key == "locale":
@@ -279,6 +282,7 @@ page_size = "A4"               # or "Letter"
 template_dir = ""              # your own templates; empty = the bundled ones
 ledger_backups = 5             # earlier ledger.xlsx versions kept in backups/
 store_backups = 5              # copies of progbill.db kept in backups/ (progbill restore)
+max_logo_pixels = 20000000     # a larger logo image is left off the documents, with a warning
 amount_in_words = "auto"       # "auto" (on GST tax invoices), "always" or "never"
 
 [watch]                        # `progbill watch`: the drop-folder service

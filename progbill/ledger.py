@@ -94,6 +94,13 @@ def _ratios(numerator: pd.Series, denominator: pd.Series) -> list[float | None]:
                                                           strict=True)]
 
 
+def _unless(voided: dict[str, str], numbers: pd.Series, values: list[float]) -> list[float | None]:
+    """Amounts, blank on voided documents (their stored totals are what made them void)."""
+    if not voided:
+        return values  # type: ignore[return-value]
+    return [None if n in voided else v for n, v in zip(numbers, values, strict=True)]
+
+
 def _dates(values: pd.Series) -> list[date | None]:
     return [date.fromisoformat(v) if isinstance(v, str) and v else None for v in values]
 
@@ -111,10 +118,13 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
     credited = (docs[(docs["type"] == "Credit Note") & docs["corrects_number"].notna()]
                 .drop_duplicates("corrects_number").set_index("corrects_number")["number"])
     exps = _exponents(docs["currency"])
+    voided = store.voided()
     status = []
     links = []
     for number, pdf in zip(docs["number"], docs["pdf_path"], strict=True):
-        if number in credited.index:
+        if number in voided:
+            status.append(f"Void: {voided[number]} (progbill repair)")
+        elif number in credited.index:
             status.append(f"Credited by {credited[number]}")
         elif not (isinstance(pdf, str) and (workspace / pdf).exists()):
             status.append("PDF pending")
@@ -129,9 +139,9 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
         docs["number"].tolist(), docs["type"].tolist(), _dates(docs["invoice_date"]),
         _dates(docs["due_date"]), docs["period"].tolist(), docs["project_id"].tolist(),
         _text(docs["project_name"]), docs["client"].tolist(), docs["currency"].tolist(),
-        _amounts(docs["completed_this_period"], exps),
-        _amounts(docs["retainage_this_period"], exps), _amounts(docs["tax"], exps),
-        _amounts(docs["amount_due"], exps), status, links, docs["source_file"].tolist(),
+        *(_unless(voided, docs["number"], _amounts(docs[c], exps)) for c in (
+            "completed_this_period", "retainage_this_period", "tax", "amount_due")),
+        status, links, docs["source_file"].tolist(),
     ), docs["currency"].tolist())
 
     lines = store.ledger_lines()
@@ -225,11 +235,37 @@ def _cols(headers: Sequence[str], kinds: dict[str, str], totals: Sequence[str] =
 # writing
 
 
-def write_ledger(store: Store, workspace: Path, target: Path) -> Path:
-    sheets = build_sheets(store, target.parent, workspace)
+def write_ledger(store: Store, workspace: Path, target: Path,
+                 notes: list[str] | None = None) -> Path:
+    sheets = split_long_sheets(build_sheets(store, target.parent, workspace), notes)
     with atomic_path(target) as tmp:
         write_sheets(sheets, tmp)
     return target
+
+
+# Excel shows at most 1,048,576 rows a sheet. A sheet is split well before that, leaving room
+# for the header, the totals row and the totals per currency, so no row is ever cut off.
+MAX_SHEET_ROWS = 1_000_000
+
+
+def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> list[Sheet]:
+    """Sheets of more than :data:`MAX_SHEET_ROWS` rows become ``Lines``, ``Lines (2)`` ...,
+    each with the same columns, and the run says so."""
+    out = []
+    for sheet in sheets:
+        n = len(sheet.rows)
+        if n <= MAX_SHEET_ROWS:
+            out.append(sheet)
+            continue
+        parts = range(0, n, MAX_SHEET_ROWS)
+        names = [sheet.name if k == 0 else f"{sheet.name} ({k + 1})" for k in range(len(parts))]
+        for name, start in zip(names, parts, strict=True):
+            out.append(Sheet(name, sheet.columns, sheet.rows[start:start + MAX_SHEET_ROWS],
+                             sheet.currencies[start:start + MAX_SHEET_ROWS]))
+        if notes is not None:
+            notes.append(f"the ledger's {sheet.name} sheet has {n:,} rows, more than one Excel "
+                         f"sheet shows; it continues on {', '.join(names[1:])}")
+    return out
 
 
 def write_sheets(sheets: list[Sheet], path: Path) -> None:
@@ -320,7 +356,8 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
     last = max(n, 1) + (1 if has_totals else 0)
     if table:
         ws.add_table(0, 0, last, len(columns) - 1, {
-            "name": sheet.name, "style": "Table Style Light 9", "autofilter": True,
+            "name": "".join(ch if ch.isalnum() else "_" for ch in sheet.name).strip("_"),
+            "style": "Table Style Light 9", "autofilter": True,
             "total_row": has_totals,
             "columns": [_table_column(c, col, sheet, formats, common, has_totals)
                         for c, col in enumerate(columns)],

@@ -45,7 +45,6 @@ from progbill.billing.periods import Period
 from progbill.config import Config
 from progbill.faults import checkpoint
 from progbill.problems import (
-    ConfigError,
     Location,
     Problem,
     Severity,
@@ -352,7 +351,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
                 if len(evaluation.computed):
                     bill = issue(evaluation.projects, evaluation.computed, evaluation.state,
                                  config.billing, options.period, options.run_date or started.date())
-            seller, assets = _seller_snapshot(config)
+            seller, assets = _seller_snapshot(config, ws.root, report.notes)
             render = {"locale": config.output.locale, "page_size": config.output.page_size,
                       "amount_in_words": config.output.amount_in_words}
             sources = {wb.name: wb.sha256 for wb in workbooks}
@@ -473,19 +472,22 @@ def _settle(inputs: list[Path]) -> float:
     return 0.0
 
 
-def _seller_snapshot(config: Config) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+def _seller_snapshot(config: Config, root: Path, notes: list[str],
+                     ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
     """The seller as printed on this run's documents, and the logo's bytes by SHA-256 (stored
-    with the documents, so a re-render never depends on the logo file still being there)."""
-    from progbill.render.context import read_logo
+    with the documents, so a re-render never depends on the logo file still being there). A
+    logo that cannot be printed is left off with a note saying why, never silently."""
+    from progbill.render.context import LogoError, read_logo
 
     seller = {k: v for k, v in config.seller.__dict__.items() if k != "logo"}
     assets: dict[str, tuple[str, bytes]] = {}
     if config.seller.logo:
-        logo = read_logo(config.resolve(config.seller.logo))
-        if logo is None:
-            raise ConfigError(
-                f"seller.logo: {config.seller.logo} is not a PNG, JPEG, GIF, WebP or SVG image "
-                "of at most 2 MB in the workspace")
+        try:
+            logo = read_logo(config.resolve(config.seller.logo), root,
+                             config.output.max_logo_pixels)
+        except LogoError as exc:
+            notes.append(f"seller.logo {config.seller.logo} was left off the documents: {exc}")
+            return seller, assets
         sha = sha256(logo[1])
         seller["logo_sha256"] = sha
         assets[sha] = logo
@@ -692,6 +694,42 @@ def check_store_is_current(ws: Workspace, config: Config) -> None:
         "documents already sent, so nothing was done. Restore the store: `progbill restore "
         f"-w {ws.root}` lists the copies in backups/ and puts one back (or copy your own "
         "backup of progbill.db into the workspace), then run again.")
+
+
+@dataclass
+class RepairReport:
+    voided: dict[str, str]  # number -> why
+    blocked: dict[str, str]  # damaged, but later documents build on it -> what to do
+
+
+def repair(root: Path, wait_seconds: float = 60.0) -> RepairReport:
+    """Find documents whose totals overflowed in a version without total limits and void them.
+
+    A voided document keeps its number (numbers stay gapless and are never reused), is shown
+    void in the ledger and is never rendered; its lines go back to their state before it, so
+    the next run bills them again, now against the limits, which refuse the amounts with an
+    error at the cells. A damaged document that later documents build on is not voided: the
+    report says to restore a copy of the store from before it."""
+    from progbill.money import MAX_DOCUMENT_MINOR
+
+    ws = Workspace(root).require()
+    report = RepairReport({}, {})
+    with workspace_lock(ws, wait_seconds), open_store(ws.db_path) as store:
+        ok = store.db.execute("PRAGMA integrity_check").fetchone()[0]
+        if ok != "ok":
+            raise WorkspaceError(
+                f"progbill.db is damaged beyond repair ({ok}); nothing was changed. Put back a "
+                f"copy: `progbill restore -w {ws.root}` lists the copies in backups/.")
+        for number, why in store.damaged_documents(MAX_DOCUMENT_MINOR).items():
+            later = store.later_documents(number)
+            if later:
+                report.blocked[number] = (
+                    f"{why}, and {', '.join(later[:3])} build on it; restore a copy of the store "
+                    "from before it (`progbill restore`) and run those periods again")
+                continue
+            store.void(number, why, _now().isoformat(timespec="seconds"))
+            report.voided[number] = why
+    return report
 
 
 @dataclass

@@ -145,6 +145,51 @@ def info(code: str, message: str, location: Location) -> Problem:
     return Problem(code, Severity.INFO, message, location)
 
 
+# One file reports at most this many problems one by one; the rest are counted in a summary.
+# A workbook with a million bad cells would otherwise print a million lines, fill the
+# Exceptions sheet past Excel's row limit, and tell the reader nothing more than the first few.
+MAX_PROBLEMS_PER_FILE = 1_000
+
+
+class ProblemCounter:
+    """Counts the problems of one file beyond :data:`MAX_PROBLEMS_PER_FILE`."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.codes: dict[str, int] = {}
+        self.errors = 0
+
+    def count(self, problem: Problem) -> None:
+        self.codes[problem.code] = self.codes.get(problem.code, 0) + 1
+        self.errors += problem.is_error
+
+    def summary(self) -> Problem | None:
+        total = sum(self.codes.values())
+        if not total:
+            return None
+        kinds = ", ".join(f"{code} ({n:,})" for code, n in
+                          sorted(self.codes.items(), key=lambda kv: -kv[1]))
+        return Problem(
+            "more-problems", Severity.ERROR if self.errors else Severity.WARNING,
+            f"and {total:,} more problems not listed one by one ({kinds}); fix the ones listed, "
+            "which show the pattern, and check the file again with progbill validate",
+            Location(self.file))
+
+
+def capped(problems: list[Problem], file: str,
+           limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
+    """``problems`` with at most ``limit`` listed and the rest summarised in one."""
+    if len(problems) <= limit:
+        return problems
+    counter = ProblemCounter(file)
+    for p in problems[limit:]:
+        if p.code == "more-problems":
+            continue
+        counter.count(p)
+    summary = counter.summary()
+    return problems[:limit] + ([summary] if summary else [])
+
+
 def has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.is_error for p in problems)
 

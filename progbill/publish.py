@@ -113,6 +113,8 @@ def missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
     even when today's naming would choose another (older versions wrote ``/`` as ``-``)."""
     missing = []
     for d in index.itertuples(index=False):
+        if getattr(d, "voided", 0):
+            continue
         path = d.pdf_path
         if not isinstance(path, str) or not (ws.root / path).is_file():
             missing.append((d.number, d.period))
@@ -196,7 +198,7 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5)
             f"{target.name}")
     else:
         keep_backup(ws, keep)
-    write_ledger(store, ws.root, target)
+    write_ledger(store, ws.root, target, notes)
     return target
 
 

@@ -7,6 +7,7 @@ from progbill.pipeline import (
     DocumentDetail,
     FileReport,
     LedgerReport,
+    RepairReport,
     RestoreReport,
     RunReport,
     ValidationReport,
@@ -239,4 +240,20 @@ def format_document(detail: DocumentDetail) -> str:
                      f"{m(ln.billed):>14} {m(ln.retainage_this_period):>14}")
     for t in detail.taxes.itertuples(index=False):
         lines.append(f"  {t.label} {t.rate}% on {m(t.base)}: {m(t.amount)}")
+    return "\n".join(lines)
+
+
+def format_repair(report: RepairReport) -> str:
+    if not report.voided and not report.blocked:
+        return "Every document's totals are the sums of its lines; nothing to repair."
+    lines = []
+    for number, why in report.voided.items():
+        lines.append(f"VOIDED   {number}: {why}. Its number stays used; its lines will be "
+                     "billed again by the next run.")
+    for number, why in report.blocked.items():
+        lines.append(f"DAMAGED  {number}: {why}.")
+    if report.voided:
+        lines.append("Run `progbill ledger` (or the next month-end) to see them marked void; "
+                     "the workbook that caused them is refused with an error at its cells "
+                     "until its amounts are corrected.")
     return "\n".join(lines)

@@ -23,6 +23,9 @@ Schema (see README "The ledger store"):
 ``assets``          images printed on documents (the seller's logo), by SHA-256, so that a
                     document re-renders identically after the logo file changes
 ``exceptions``      every problem reported by a run
+``voided``          documents ``progbill repair`` found damaged (totals that overflowed in a
+                    version without limits): their numbers stay used, their lines are billed
+                    again, the ledger shows them void
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from progbill.billing.settings import BillingSettings
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: voided documents (progbill repair)
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -137,6 +140,10 @@ CREATE TABLE IF NOT EXISTS exceptions (
     run_id TEXT NOT NULL, file TEXT NOT NULL, sheet TEXT, row INTEGER, column TEXT,
     cell TEXT, severity TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS voided (
+    number TEXT PRIMARY KEY REFERENCES documents(number), reason TEXT NOT NULL,
+    voided_at TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS documents_are_immutable BEFORE UPDATE ON documents
 WHEN {" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in DOCUMENT_COLUMNS
                   if c not in ("pdf_path", "pdf_sha256"))}
@@ -198,7 +205,7 @@ class Store:
                 return
         # executescript commits any open transaction itself, so the script carries its own.
         self.db.executescript(
-            f"BEGIN IMMEDIATE;\n{_SCHEMA}\nINSERT OR IGNORE INTO meta(key, value) "
+            f"BEGIN IMMEDIATE;\n{_SCHEMA}\nINSERT OR REPLACE INTO meta(key, value) "
             f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
 
@@ -238,10 +245,12 @@ class Store:
         projects = pd.read_sql_query(
             """SELECT p.project_id, p.currency,
                       (SELECT number FROM documents d WHERE d.project_id = p.project_id
-                         AND d.type = 'Invoice' ORDER BY d.invoice_date DESC, d.fy DESC,
+                         AND d.type = 'Invoice' AND d.number NOT IN (SELECT number FROM voided)
+                         ORDER BY d.invoice_date DESC, d.fy DESC,
                          d.seq DESC LIMIT 1) AS last_invoice_number,
                       (SELECT invoice_date FROM documents d WHERE d.project_id = p.project_id
-                         AND d.type = 'Invoice' ORDER BY d.invoice_date DESC, d.fy DESC,
+                         AND d.type = 'Invoice' AND d.number NOT IN (SELECT number FROM voided)
+                         ORDER BY d.invoice_date DESC, d.fy DESC,
                          d.seq DESC LIMIT 1) AS last_invoice_date,
                       (SELECT max(period) FROM documents d
                          WHERE d.project_id = p.project_id) AS last_period
@@ -410,10 +419,15 @@ class Store:
         )
 
     def pdf_index(self) -> pd.DataFrame:
-        """number, period, pdf_path of every document (a narrow read for the PDF stage)."""
+        """number, period, pdf_path and voided (0/1) of every document (a narrow read for the
+        PDF stage; a voided document is never rendered)."""
         return pd.read_sql_query(
-            "SELECT number, period, pdf_path FROM documents ORDER BY invoice_date, run_id, "
-            "series, fy, seq", self.db)
+            "SELECT number, period, pdf_path, number IN (SELECT number FROM voided) AS voided "
+            "FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db)
+
+    def voided(self) -> dict[str, str]:
+        """Voided documents and why."""
+        return dict(self.db.execute("SELECT number, reason FROM voided"))
 
     def document(self, number: str) -> dict[str, object] | None:
         cur = self.db.execute("SELECT * FROM documents WHERE number = ?", (number,))
@@ -440,7 +454,7 @@ class Store:
                       l.total_to_date, l.balance_to_finish, l.billed, l.retainage_to_date,
                       l.retainage_this_period, d.currency
                FROM document_lines l JOIN documents d USING (number)
-               WHERE l.on_document = 1
+               WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
                ORDER BY d.invoice_date, d.run_id, d.series, d.fy, d.seq, l.position""",
             self.db)
 
@@ -463,6 +477,83 @@ class Store:
             db.executemany("UPDATE documents SET pdf_path = ?, pdf_sha256 = ? WHERE number = ?",
                            [(path, sha, number) for number, path, sha in pdfs])
 
+    # ----------------------------------------------------------------------------------------
+    # repair
+
+    def damaged_documents(self, limit: int) -> dict[str, str]:
+        """Documents whose stored totals are not the sums of their lines, or whose lines add up
+        to ``limit`` or more: what a version without total limits could store when int64 sums
+        overflowed. Sums here are Python integers, which never overflow."""
+        voided = self.voided()
+        docs = pd.read_sql_query(
+            "SELECT number, completed_this_period, retainage_this_period, tax, amount_due, "
+            "contract_to_date FROM documents", self.db).astype(object).set_index("number")
+        lines = pd.read_sql_query(
+            "SELECT number, on_document, billed, retainage_this_period, scheduled_value, "
+            "stored_materials FROM document_lines", self.db).astype(object)
+        damaged: dict[str, str] = {}
+        for number, group in lines.groupby("number", sort=False):
+            if number in voided or number not in docs.index:
+                continue
+            on = group[group["on_document"] == 1]
+            doc = docs.loc[number]
+            size = sum(abs(int(v)) for v in group["scheduled_value"]) + sum(
+                abs(int(v)) for v in group["stored_materials"])
+            completed = sum(int(v) for v in on["billed"])
+            retainage = sum(int(v) for v in on["retainage_this_period"])
+            contract = sum(int(v) for v in group["scheduled_value"])
+            if size >= limit:
+                damaged[str(number)] = "its lines add up past the limit one document can hold"
+            elif (completed, retainage, contract) != (
+                    int(doc["completed_this_period"]), int(doc["retainage_this_period"]),
+                    int(doc["contract_to_date"])) or int(doc["amount_due"]) != (
+                    completed - retainage + int(doc["tax"])):
+                damaged[str(number)] = "its totals are not the sums of its lines"
+        return damaged
+
+    def later_documents(self, number: str) -> list[str]:
+        """Documents of the same project issued after ``number`` and not voided."""
+        order = pd.read_sql_query(
+            "SELECT number FROM documents WHERE project_id = (SELECT project_id FROM documents "
+            "WHERE number = ?) AND number NOT IN (SELECT number FROM voided) "
+            "ORDER BY invoice_date, run_id, series, fy, seq", self.db, params=[number])
+        numbers = order["number"].tolist()
+        return numbers[numbers.index(number) + 1:] if number in numbers else []
+
+    def void(self, number: str, reason: str, when: str) -> None:
+        """Mark a damaged document void and put its lines back to their state before it (the
+        previous document's, or the opening balance, or unknown), so the next run bills them
+        again. Its number stays used: numbering stays gapless and no number is reused."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO voided VALUES (?, ?, ?)", (number, reason, when))
+            for project_id, line_id in db.execute(
+                    "SELECT project_id, line_id FROM document_lines WHERE number = ?",
+                    (number,)).fetchall():
+                before = db.execute(
+                    """SELECT l.work_to_date, l.stored_materials, l.total_to_date,
+                              l.retainage_to_date, l.number
+                       FROM document_lines l JOIN documents d USING (number)
+                       WHERE l.project_id = ? AND l.line_id = ?
+                         AND l.number NOT IN (SELECT number FROM voided)
+                       ORDER BY d.invoice_date DESC, d.run_id DESC, d.series DESC, d.fy DESC,
+                                d.seq DESC LIMIT 1""", (project_id, line_id)).fetchone()
+                opening = db.execute(
+                    "SELECT previously_billed, previously_retained FROM openings "
+                    "WHERE project_id = ? AND line_id = ?", (project_id, line_id)).fetchone()
+                if before is not None:
+                    state = before
+                elif opening is not None:
+                    billed, retained = (opening[0] or 0), (opening[1] or 0)
+                    state = (billed, 0, billed, retained, None)
+                else:
+                    db.execute("DELETE FROM line_state WHERE project_id = ? AND line_id = ?",
+                               (project_id, line_id))
+                    continue
+                db.execute(
+                    """UPDATE line_state SET work_to_date = ?, stored_materials = ?,
+                       total_to_date = ?, retainage_to_date = ?, last_document = ?
+                       WHERE project_id = ? AND line_id = ?""", (*state, project_id, line_id))
+
     def projects_summary(self) -> pd.DataFrame:
         return pd.read_sql_query(
             """SELECT p.project_id, p.project_name, p.client, p.currency, p.original_contract,
@@ -472,8 +563,11 @@ class Store:
                       coalesce((SELECT sum(retainage_to_date) FROM line_state s
                                 WHERE s.project_id = p.project_id), 0) AS retainage_held,
                       coalesce((SELECT sum(amount_due) FROM documents d
-                                WHERE d.project_id = p.project_id), 0) AS invoiced_total,
+                                WHERE d.project_id = p.project_id
+                                  AND d.number NOT IN (SELECT number FROM voided)), 0)
+                         AS invoiced_total,
                       (SELECT number FROM documents d WHERE d.project_id = p.project_id
+                         AND d.number NOT IN (SELECT number FROM voided)
                          ORDER BY d.invoice_date DESC, d.run_id DESC, d.seq DESC LIMIT 1)
                          AS last_document,
                       (SELECT max(period) FROM documents d WHERE d.project_id = p.project_id)
@@ -493,7 +587,8 @@ class Store:
             """SELECT run_id, currency, count(*) AS documents,
                       sum(type = 'Invoice') AS invoices, sum(type = 'Credit Note') AS credit_notes,
                       sum(amount_due) AS amount_due
-               FROM documents GROUP BY run_id, currency ORDER BY run_id, currency""",
+               FROM documents WHERE number NOT IN (SELECT number FROM voided)
+               GROUP BY run_id, currency ORDER BY run_id, currency""",
             self.db,
         )
 

@@ -343,7 +343,7 @@ def _lose_store(ws: Path, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["truncated", "missing"])
 def test_a_lost_store_never_restarts_numbering_over_issued_documents(tmp_path, how):
-    ws, book = _one_run(tmp_path)
+    ws, _ = _one_run(tmp_path)
     pdf = ws / "invoices" / "2026-11" / "INV-2026-00001.pdf"
     issued = sha256(pdf)
     _lose_store(ws, how)

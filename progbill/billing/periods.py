@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+# Invoice dates, due dates (up to 3650 days of terms) and fiscal years all stay valid dates.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
 
 
 @dataclass(frozen=True, order=True)
@@ -21,7 +23,13 @@ class Period:
         match = _PERIOD.match(text.strip())
         if not match or not 1 <= int(match[2]) <= 12:
             raise ValueError(f"period {text!r} is not a month; write it as YYYY-MM, e.g. 2026-11")
-        return cls(int(match[1]), int(match[2]))
+        year = int(match[1])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(
+                f"period {text!r} is not a month progbill can bill: the year must be from "
+                f"{FIRST_YEAR} to {LAST_YEAR} (due dates and fiscal years must stay real dates);"
+                " check the year, e.g. 2026-11")
+        return cls(year, int(match[2]))
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from progbill.problems import Location, Problem, Severity, has_errors
+from progbill.problems import Location, Problem, Severity, capped, has_errors
 from progbill.readers.files import (
     UnreadableFile,
     check_content,
@@ -52,8 +52,8 @@ class Workbook:
 
     def add(self, problems: list[Problem]) -> None:
         """Add problems found after reading (billing, the ledger), located and in order."""
-        self.problems = in_reading_order(self.problems + [self.locate(p) for p in problems],
-                                         self.sheet_names)
+        self.problems = capped(in_reading_order(
+            self.problems + [self.locate(p) for p in problems], self.sheet_names), self.name)
 
     def locate(self, problem: Problem) -> Problem:
         """Give a problem found after reading (by billing) its header text and column letter."""

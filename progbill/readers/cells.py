@@ -9,8 +9,9 @@ units once the row's currency is known.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from progbill.money import (
@@ -53,15 +54,50 @@ def read_text(value: object, ctx: CellContext) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return clean_printed(str(value)).strip()
 
 
 def read_id(value: object, ctx: CellContext) -> str:
     """Identifiers stay as typed: ``007`` stays ``007``, ``NA`` stays ``NA``; the number 1001
-    Excel stores as 1001.0 reads as ``1001``."""
+    Excel stores as 1001.0 reads as ``1001``. Invisible characters are not part of an id:
+    :func:`clean_id` removes them, so two ids that look alike are the same id."""
     if isinstance(value, bool):
         raise CellError("bad-value", f"{value!r} is not an identifier")
-    return read_text(value, ctx)
+    return clean_id(read_text(value, ctx))
+
+
+# Bidirectional formatting characters: they reorder what is printed around them, so that
+# "Client \u202e0001$ :DUE" would print as "Client EUD: $1000". Printed text never keeps them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
+
+
+def clean_id(text: str) -> str:
+    """An identifier in Unicode NFC without format or control characters (category Cf, Cc:
+    zero-width spaces, NUL, bidi overrides ...), trimmed."""
+    if text.isprintable() and text.isascii():
+        return text
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc")).strip()
+
+
+def clean_printed(text: str) -> str:
+    """Text to print: without bidi controls and control characters (line breaks and tabs
+    stay); other format characters (the joiners Indic scripts need) stay too."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch in "\n\t" or not (
+        ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc"))
+
+
+def removed_characters(raw: str, cleaned: str) -> list[str]:
+    """The characters cleaning took out, named: ``U+200B ZERO WIDTH SPACE``."""
+    kept = set(cleaned)
+    gone = []
+    for ch in unicodedata.normalize("NFC", raw):
+        if ch not in kept and ch not in "\n\t " and f"U+{ord(ch):04X}" not in " ".join(gone):
+            gone.append(f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}")
+    return gone
 
 
 def read_decimal(value: object, ctx: CellContext) -> Decimal:
@@ -198,6 +234,14 @@ def read_date(value: object, ctx: CellContext) -> date:
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, time):
+        # A date-formatted cell holding 0 (Excel shows 00/01/1900) or only a time of day.
+        if value == time(0, 0):
+            raise CellError(
+                "bad-date", "the cell holds 0, which Excel shows as the non-date 00/01/1900; "
+                "enter the real date, e.g. 2026-11-30, or clear the cell")
+        raise CellError("bad-date", f"the cell holds only a time of day ({value:%H:%M}), not a "
+                        "date; enter the date, e.g. 2026-11-30")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise CellError(
             "bad-date", f"{read_text(value, ctx)} is a number, not a date; format the cell as a "

@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from progbill.money import MoneyError, decimal_mark_evidence, to_minor
-from progbill.problems import Location, Problem, Severity, column_letter
+from progbill.problems import (
+    MAX_PROBLEMS_PER_FILE,
+    Location,
+    Problem,
+    ProblemCounter,
+    Severity,
+    column_letter,
+)
 from progbill.readers import cells
 from progbill.readers.cells import CellContext, CellError, is_blank
 from progbill.readers.raw import RawSheet
@@ -108,6 +115,7 @@ class _Collector:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        self.beyond = ProblemCounter(file)  # problems past the per-file limit, only counted
 
     def at(self, table: Table | None, row: int | None = None, column: str | None = None,
            sheet: RawSheet | None = None) -> Location:
@@ -127,7 +135,15 @@ class _Collector:
         )
 
     def add(self, code: str, severity: Severity, message: str, location: Location) -> None:
-        self.problems.append(Problem(code, severity, message, location))
+        problem = Problem(code, severity, message, location)
+        if len(self.problems) < MAX_PROBLEMS_PER_FILE:
+            self.problems.append(problem)
+        else:
+            self.beyond.count(problem)
+
+    def all(self) -> list[Problem]:
+        summary = self.beyond.summary()
+        return self.problems + ([summary] if summary else [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,11 +249,36 @@ def _build_table(sheet: RawSheet, r: int, found: dict[int, Column], out: _Collec
     return Table(sheet, r, table_columns, headers, kinds)
 
 
+def _by_role(sheets: list[RawSheet], names: tuple[str, ...], role: str,
+             out: _Collector) -> RawSheet | None:
+    """The sheet named for a role (``Milestones``, ``SOV`` ...). A visible sheet is always
+    chosen over a hidden one; a hidden sheet that is read is a warning; a hidden and a visible
+    sheet both named for the role is an error (which one holds the truth is not progbill's to
+    guess)."""
+    keys = [normalise(n) for n in names]
+    named = [s for s in sheets if s.name is not None and normalise(s.name) in keys]
+    named.sort(key=lambda s: keys.index(normalise(s.name or "")))
+    visible = [s for s in named if not s.hidden]
+    hidden = [s for s in named if s.hidden]
+    if visible and hidden:
+        out.add("hidden-sheet", Severity.ERROR,
+                f"the hidden sheet {hidden[0].name!r} and the visible sheet {visible[0].name!r} "
+                f"are both {role} sheets; delete the one that is not current, or rename it",
+                Location(out.file, hidden[0].name))
+        return None
+    if hidden:
+        out.add("hidden-sheet", Severity.WARNING,
+                f"this sheet is hidden and was read as the {role} sheet; unhide it to check it",
+                Location(out.file, hidden[0].name))
+    return (visible or hidden or [None])[0]
+
+
 def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
-    by_key = {normalise(s.name): s for s in sheets if s.name is not None}
-    project_sheet = next((by_key[k] for k in map(normalise, PROJECT_SHEET_NAMES) if k in by_key),
-                         None)
-    line_sheet = next((by_key[k] for k in map(normalise, LINE_SHEET_NAMES) if k in by_key), None)
+    problems_before = len(out.problems)
+    project_sheet = _by_role(sheets, PROJECT_SHEET_NAMES, "Projects", out)
+    line_sheet = _by_role(sheets, LINE_SHEET_NAMES, "Milestones", out)
+    if any(p.is_error for p in out.problems[problems_before:]):
+        return None
     if project_sheet is not None and line_sheet is not None:
         projects = find_table(project_sheet, PROJECT_COLUMNS, False, out)
         lines = find_table(line_sheet, LINE_COLUMNS, True, out)
@@ -247,11 +288,25 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
     candidates = [line_sheet] if line_sheet is not None else []
     candidates += [s for s in sheets if s is not line_sheet and s is not project_sheet]
     quiet = _Collector(out.file)
-    for sheet in candidates:
-        table = find_table(sheet, FLAT_COLUMNS, True, quiet, report=False)
-        if table is not None:
-            out.problems.extend(quiet.problems)
-            return Layout("flat", None, table)
+    found = [t for t in (find_table(sheet, FLAT_COLUMNS, True, quiet, report=False)
+                         for sheet in candidates) if t is not None]
+    if found:
+        visible = [t for t in found if not t.sheet.hidden]
+        table = (visible or found)[0]
+        hidden = [t.sheet.name for t in found if t.sheet.hidden]
+        if hidden and visible:
+            out.add("hidden-sheet", Severity.ERROR,
+                    f"the hidden sheet {hidden[0]!r} and the visible sheet "
+                    f"{table.sheet.name!r} both hold a schedule; delete the one that is not "
+                    "current, or unhide it and move it to a workbook of its own",
+                    Location(out.file, hidden[0]))
+            return None
+        if table.sheet.hidden:
+            out.add("hidden-sheet", Severity.WARNING,
+                    "this sheet is hidden and its schedule was read; unhide it to check it",
+                    Location(out.file, table.sheet.name))
+        out.problems.extend(quiet.problems)
+        return Layout("flat", None, table)
     if project_sheet is not None and line_sheet is None:
         out.add("missing-sheet", Severity.ERROR,
                 "the workbook has a Projects sheet but no Milestones sheet (also accepted: "
@@ -359,7 +414,20 @@ def _read_row(table: Table, r: int, ctx: CellContext, out: _Collector,
         except CellError as exc:
             out.add(exc.code, Severity.ERROR, exc.message, out.at(table, r, name))
             values[name] = _INVALID
+            continue
+        if isinstance(raw, str) and not raw.isprintable() and isinstance(values[name], str):
+            _warn_invisible(table, r, name, raw, str(values[name]), out)
     return _Row(table, r, values)
+
+
+def _warn_invisible(table: Table, r: int, name: str, raw: str, read: str,
+                    out: _Collector) -> None:
+    gone = cells.removed_characters(raw, read)
+    if gone:
+        kind = "id" if table.kinds[name].kind == ID else "text"
+        out.add("invisible-characters", Severity.WARNING,
+                f"the {kind} held invisible characters ({', '.join(gone[:3])}); they were "
+                f"removed and it reads {read!r}", out.at(table, r, name))
 
 
 class _PercentContexts(dict):  # type: ignore[type-arg]
@@ -584,7 +652,7 @@ def parse_tables(
     layout = find_layout(sheets, out)
     names = [s.name for s in sheets]
     if layout is None:
-        return ParsedTables(empty_projects(), empty_lines(), in_reading_order(out.problems, names),
+        return ParsedTables(empty_projects(), empty_lines(), in_reading_order(out.all(), names),
                             sheet_names=names)
     tables = [t for t in (layout.projects, layout.lines) if t is not None]
     ctx = CellContext(decimal_mark=_decimal_mark(tables, out), date_order=date_order)
@@ -675,11 +743,12 @@ def parse_tables(
     projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
     lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
     return ParsedTables(_typed_projects(projects), _typed_lines(lines),
-                        in_reading_order(out.problems, names), headers, layout.kind, names)
+                        in_reading_order(out.all(), names), headers, layout.kind, names)
 
 
 def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> list[Problem]:
-    """Problems as a person reads the file: sheet by sheet, top to bottom, left to right."""
+    """Problems as a person reads the file: sheet by sheet, top to bottom, left to right; the
+    count of problems not listed one by one comes last."""
     order = {name: i for i, name in enumerate(sheet_names)}
 
     def key(p: Problem) -> tuple[int, int, int, int]:
@@ -688,7 +757,8 @@ def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> 
         column = 0
         for ch in letter:
             column = column * 26 + ord(ch) - 64
-        return (order.get(loc.sheet, -1), loc.row or 0, column, 0)
+        last = p.code == "more-problems"
+        return (len(order) if last else order.get(loc.sheet, -1), loc.row or 0, column, last)
 
     return sorted(problems, key=key)
 

@@ -41,12 +41,60 @@ REVERSE_CHARGE = {
 }
 
 
-def read_logo(path: Path) -> tuple[str, bytes] | None:
-    """The logo's media type and bytes, or None when it is not a small image."""
+MAX_LOGO_PIXELS = 20_000_000
+
+
+class LogoError(ValueError):
+    """Why the seller's logo cannot be printed, in words."""
+
+
+def read_logo(path: Path, root: Path, max_pixels: int = MAX_LOGO_PIXELS) -> tuple[str, bytes]:
+    """The logo's media type and bytes, read from one open, or :class:`LogoError`.
+
+    The path must resolve inside ``root`` (the workspace); the file must be a PNG, JPEG, GIF,
+    WebP or SVG image of at most 2 MB; a raster image's pixel dimensions are read from its
+    header, before any decoding, and may not exceed ``max_pixels``; an SVG may not declare
+    XML entities."""
     kind = _LOGO_TYPES.get(path.suffix.lower())
-    if kind is None or not path.is_file() or path.stat().st_size > MAX_LOGO_BYTES:
-        return None
-    return kind, path.read_bytes()
+    if kind is None:
+        raise LogoError("it is not a PNG, JPEG, GIF, WebP or SVG file")
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        inside = False
+    if not inside:
+        raise LogoError("it is outside the workspace; put the image in the workspace folder")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_LOGO_BYTES + 1)
+    except OSError as exc:
+        raise LogoError(f"it cannot be read ({exc.strerror})") from exc
+    if len(data) > MAX_LOGO_BYTES:
+        raise LogoError("it is larger than 2 MB; save a smaller image")
+    if kind == "image/svg+xml":
+        from defusedxml import ElementTree
+        from defusedxml.common import DefusedXmlException
+
+        try:
+            ElementTree.fromstring(data)
+        except (DefusedXmlException, ElementTree.ParseError) as exc:
+            raise LogoError("it is not a plain SVG image (it declares XML entities or is "
+                            "damaged)") from exc
+        return kind, data
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header, decodes nothing
+            width, height = image.size
+            found = Image.MIME.get(image.format or "", "")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise LogoError("it is not a readable image") from exc
+    if width * height > max_pixels:
+        raise LogoError(f"it is {width:,} x {height:,} pixels, more than "
+                        f"output.max_logo_pixels ({max_pixels:,}); save it smaller")
+    return found or kind, data
 
 
 def data_url(media_type: str, data: bytes) -> str:
