@@ -266,6 +266,21 @@ def _reject_shared_projects(workbooks: list[Workbook]) -> None:
             Location(row._1, row._2 or None, int(row._3), "project_id"))])
 
 
+def _warn_unprintable(workbooks: list[Workbook], projects: pd.DataFrame, lines: pd.DataFrame,
+                      config: Config) -> None:
+    """Warn at every cell that would print a character the template's fonts cannot draw."""
+    from progbill.render.coverage import LINE_TEXT, PROJECT_TEXT, drawable, unprintable_problems
+    from progbill.render.pdf import bundled_templates
+
+    folder = (config.resolve(config.output.template_dir) if config.output.template_dir
+              else bundled_templates()) / "fonts"
+    can_draw = drawable(folder.resolve())
+    found = (unprintable_problems(projects, PROJECT_TEXT, can_draw)
+             + unprintable_problems(lines, LINE_TEXT, can_draw))
+    for wb in workbooks:
+        wb.add([p for p in found if p.location.file == wb.name])
+
+
 @dataclass
 class Evaluation:
     """The outcome of reading and checking: workbooks with every problem, and the bill."""
@@ -294,6 +309,7 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
     over = run_total_problems(computed[computed["_source"].isin(still_ok)], still_ok)
     for wb in ok:
         wb.add([p for p in over if p.location.file == wb.name])
+    _warn_unprintable([wb for wb in ok if wb.ok], projects, lines, config)
     accepted = {wb.name for wb in ok if wb.ok}
     projects = projects[projects["_source"].isin(accepted)].reset_index(drop=True)
     computed = computed[computed["_source"].isin(accepted)].reset_index(drop=True)
