@@ -50,6 +50,7 @@ from progbill.problems import (
     Severity,
     WorkspaceError,
     has_errors,
+    printable,
 )
 from progbill.publish import (
     STORE_BACKUP_GLOB,
@@ -156,6 +157,9 @@ class RunReport:
         ]
 
     def as_dict(self, report_path: str | None = None) -> dict[str, Any]:
+        return clean_strings(self._as_dict(report_path))
+
+    def _as_dict(self, report_path: str | None = None) -> dict[str, Any]:
         from progbill.money import from_minor
 
         return {
@@ -198,6 +202,18 @@ class RunReport:
 
 
 EXIT_PENDING = 3
+
+
+def clean_strings(value: Any) -> Any:
+    """Every string in a report (file names, cell text) without control sequences, so that no
+    JSON consumer that prints a value can be made to clear a screen or forge a line."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: clean_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_strings(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -431,8 +447,11 @@ def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
         ledger = attempt("ledger", "ledger.xlsx", lambda: publish_ledger(
             store, ws, report.notes, config.output.ledger_backups))
         report.ledger = str(ledger.relative_to(ws.root)) if ledger is not None else None
-        attempt("store backup", "backups/", lambda: (checkpoint("backup:before"), backup_store(
-            store, ws, config.output.store_backups)))
+        def backup() -> None:
+            checkpoint("backup:before")
+            backup_store(store, ws, config.output.store_backups)
+
+        attempt("store backup", "backups/", backup)
         not_moved = attempt("input", "inbox files", lambda: move_inputs(ws, workbooks, moves))
         for f in report.files:
             if not_moved is None or f.name in not_moved:
@@ -512,7 +531,7 @@ def _seller_snapshot(config: Config, root: Path, notes: list[str],
 
 def _render_missing(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
                     progress: Progress | None = None) -> tuple[list[str], list[Pending]]:
-    return render_missing_pdfs(store, ws, renderer, workers, progress, stored_context)
+    return render_missing_pdfs(store, ws, renderer, stored_context, workers, progress)
 
 
 def _renderer(config: Config) -> Any:
@@ -584,7 +603,7 @@ class ValidationReport:
         return 1 if any(has_errors(f.problems) for f in self.files) else 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        return clean_strings({
             "exit_code": self.exit_code,
             "files": [
                 {"name": f.name, "path": f.path, "status": f.status, "projects": f.projects,
@@ -592,7 +611,7 @@ class ValidationReport:
                 for f in self.files
             ],
             "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
-        }
+        })
 
 
 def validate(paths: list[Path], config: Config, period: Period | None = None,

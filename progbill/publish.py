@@ -121,9 +121,9 @@ def missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
     return missing
 
 
-def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
-                        progress: Progress | None = None,
-                        context_of: Callable[[Store, str], dict[str, Any]] | None = None,
+def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any,
+                        context_of: Callable[[Store, str], dict[str, Any]],
+                        workers: int | None = None, progress: Progress | None = None,
                         ) -> tuple[list[str], list[Pending]]:
     """Render every document whose PDF is missing; return those written and those pending.
 
@@ -134,8 +134,6 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int
     disk or a read-only folder fails every write alike); what is left is pending."""
     from progbill.render.pool import render_all
 
-    if context_of is None:
-        from progbill.pipeline import stored_context as context_of
     missing = missing_pdfs(store.pdf_index(), ws)
     if not missing:
         return [], []
@@ -145,7 +143,8 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any, workers: int
     pending: list[Pending] = []
     batch: list[tuple[str, str, str]] = []
     stopped: Pending | None = None
-    with closing(render_all(jobs, renderer, workers, count=len(missing))) as rendered:
+    rendering = render_all(jobs, renderer, workers, count=len(missing))
+    with closing(rendering) as rendered:  # type: ignore[type-var]
         for number, data in rendered:
             relative = pdf_relative_path(number, periods[number])
             target = ws.root / relative

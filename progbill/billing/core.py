@@ -297,7 +297,8 @@ def check_lines(
             f"line {row['line_id']}: completed and stored to date "
             f"{_money(row['total_to_date'], row['currency'])} is {why}")
 
-    opening = computed[computed["opening"]]
+    opening = computed[computed["opening"] & ~(
+        (computed["previously_billed"].fillna(0) < 0) & ~computed["is_change_order"])]
     over_opening = _outside_contract(opening["from_previous"], opening["scheduled_value"])
     for _, row in opening[over_opening].iterrows():
         add("overbilled", row, "previously_billed",

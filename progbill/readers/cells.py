@@ -93,7 +93,7 @@ def clean_printed(text: str) -> str:
 def removed_characters(raw: str, cleaned: str) -> list[str]:
     """The characters cleaning took out, named: ``U+200B ZERO WIDTH SPACE``."""
     kept = set(cleaned)
-    gone = []
+    gone: list[str] = []
     for ch in unicodedata.normalize("NFC", raw):
         if ch not in kept and ch not in "\n\t " and f"U+{ord(ch):04X}" not in " ".join(gone):
             gone.append(f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}")

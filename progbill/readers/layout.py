@@ -270,7 +270,8 @@ def _by_role(sheets: list[RawSheet], names: tuple[str, ...], role: str,
         out.add("hidden-sheet", Severity.WARNING,
                 f"this sheet is hidden and was read as the {role} sheet; unhide it to check it",
                 Location(out.file, hidden[0].name))
-    return (visible or hidden or [None])[0]
+    chosen = visible or hidden
+    return chosen[0] if chosen else None
 
 
 def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:

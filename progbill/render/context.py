@@ -89,7 +89,10 @@ def read_logo(path: Path, root: Path, max_pixels: int = MAX_LOGO_PIXELS) -> tupl
         with Image.open(io.BytesIO(data)) as image:  # reads the header, decodes nothing
             width, height = image.size
             found = Image.MIME.get(image.format or "", "")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise LogoError(f"it has far more pixels than output.max_logo_pixels ({max_pixels:,});"
+                        " save it smaller") from exc
+    except (OSError, ValueError) as exc:
         raise LogoError("it is not a readable image") from exc
     if width * height > max_pixels:
         raise LogoError(f"it is {width:,} x {height:,} pixels, more than "
