@@ -695,3 +695,18 @@ def test_watch_survives_a_far_corner_workbook(tmp_path):
     assert service.returncode == 0, output
     [errors] = (ws / "failed").glob("far.*.errors.txt")
     assert "far.xlsx, Progress!XFD1048576: the sheet reaches" in errors.read_text()
+
+
+def test_a_read_only_workspace_gets_its_own_message(tmp_path, monkeypatch):
+    import errno
+
+    import filelock
+
+    ws = _workspace(tmp_path)
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(ws / ".progbill.lock"))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refused)
+    code, out = _run("run", "--period", "2026-11", "-w", str(ws))
+    assert code == 2 and "is read-only for progbill" in out and "unexpected" not in out
