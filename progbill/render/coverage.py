@@ -23,13 +23,18 @@ PROJECT_TEXT = ("project_name", "client", "client_address", "client_email", "cli
 LINE_TEXT = ("line_id", "description", "change_order")
 
 
-@lru_cache(maxsize=4)
 def drawable(fonts: Path) -> frozenset[int]:
-    """Code points drawn by any font file in ``fonts`` (empty when there is none)."""
+    """Code points drawn by any font file in the folder ``fonts`` (empty when there is none)."""
+    return drawable_files(tuple(sorted(fonts.glob("*.[ot]tf"))))
+
+
+@lru_cache(maxsize=8)
+def drawable_files(paths: tuple[Path, ...]) -> frozenset[int]:
+    """Code points drawn by any of the font files ``paths``."""
     from fontTools.ttLib import TTFont
 
     points: set[int] = set()
-    for path in sorted(fonts.glob("*.[ot]tf")):
+    for path in paths:
         try:
             with TTFont(path, lazy=True) as font:
                 points.update(font.getBestCmap() or {})

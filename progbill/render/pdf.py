@@ -16,6 +16,7 @@ from typing import Any
 
 from progbill.problems import ConfigError
 
+SCRIPTS_STYLESHEET_NAME = "scripts.css"
 TEMPLATE_NAME = "invoice.html"
 STYLESHEET_NAME = "invoice.css"
 
@@ -143,6 +144,16 @@ class Renderer:
                                             font_config=self.font_config))
             except Exception as exc:  # tinycss2/WeasyPrint parse errors
                 raise ConfigError(f"stylesheet {css_path} cannot be read: {exc}") from exc
+        # Other scripts' fonts are looked through only for documents that need them.
+        self.scripts: list[Any] = []
+        scripts_path = self.template_dir / SCRIPTS_STYLESHEET_NAME
+        if scripts_path.is_file():
+            try:
+                self.scripts.append(CSS(filename=str(scripts_path), url_fetcher=self.fetcher,
+                                        font_config=self.font_config))
+            except Exception as exc:
+                raise ConfigError(f"stylesheet {scripts_path} cannot be read: {exc}") from exc
+        self.plain = _fonts_drawable(css_path)
         self._page_css: dict[str, Any] = {}
         # StrictUndefined only fails while rendering: render a sample document now, so that a
         # misspelt variable stops the run before anything is issued.
@@ -175,5 +186,31 @@ class Renderer:
         document = self.document_class(string=self.html(context),
                                        base_url=self.template_dir.as_uri() + "/",
                                        url_fetcher=self.fetcher)
-        return document.write_pdf(stylesheets=[*self.stylesheets, page],
+        scripts = self.scripts if self.scripts and _needs_more_than(context, self.plain) else []
+        return document.write_pdf(stylesheets=[*self.stylesheets, *scripts, page],
                                   font_config=self.font_config, uncompressed_pdf=False)
+
+
+def _fonts_drawable(css_path: Path) -> frozenset[int]:
+    """What the fonts a stylesheet's @font-face rules load can draw (empty when unknown)."""
+    import re
+
+    from progbill.render.coverage import drawable_files
+
+    if not css_path.is_file():
+        return frozenset()
+    urls = re.findall(r'url\(\s*["\']?([^"\')]+)["\']?\s*\)', css_path.read_text(
+        encoding="utf-8", errors="replace"))
+    return drawable_files(tuple(sorted((css_path.parent / u).resolve() for u in urls)))
+
+
+def _needs_more_than(value: Any, plain: frozenset[int]) -> bool:
+    """Whether any text of a template context has a character ``plain`` lacks."""
+    if isinstance(value, str):
+        return not value.isascii() and any(
+            ord(ch) not in plain and not ch.isspace() for ch in value)
+    if isinstance(value, dict):
+        return any(_needs_more_than(v, plain) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_needs_more_than(v, plain) for v in value)
+    return False
