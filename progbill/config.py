@@ -50,6 +50,7 @@ class InputSettings:
     date_order: str = "DMY"
     max_file_mb: float = 50
     max_rows: int = 200_000  # a sheet reaching further is refused (its extent is measured first)
+    percent_scale: str = "auto"  # plain 0-1 percents: an error, or "fraction" / "percent"
     max_columns: int = 200
 
 
@@ -190,6 +191,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
                 raise ConfigError(f"input.max_file_mb: expected a size in MB from 1 to 4096, "
                                   f"got {value!r}")
             i[key] = float(value)
+        elif key == "percent_scale":
+            i[key] = _choice("input", key, value, ("auto", "fraction", "percent"))
         elif key == "max_rows":
             i[key] = _int("input", key, value, 10, 1_048_576)
         elif key == "max_columns":
@@ -292,6 +295,8 @@ settle_seconds = 5             # a dropped file must be unchanged this long befo
 [input]
 date_order = "DMY"             # how to read text dates like 03/04/2026; or "MDY"
 max_file_mb = 50
+percent_scale = "auto"         # percent columns of plain 0-1 numbers: "auto" refuses them as
+                               # ambiguous; "fraction" (0.9 = 90%) or "percent" (0.9 = 0.9%)
 max_rows = 200000              # a sheet reaching beyond this row is refused
 max_columns = 200              # ... or beyond this column
 '''

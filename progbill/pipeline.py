@@ -250,7 +250,8 @@ def read_inputs(files: list[Path], config: Config, progress: Progress | None = N
     for i, path in enumerate(files, start=1):
         workbooks.append(read_workbook(
             path, default_currency=config.billing.currency, date_order=config.input.date_order,
-            max_file_mb=config.input.max_file_mb, limits=limits, inbox=inbox))
+            max_file_mb=config.input.max_file_mb, limits=limits, inbox=inbox,
+            percent_scale=config.input.percent_scale))
         if progress:
             progress("read", i, len(files))
     seen: dict[str, Workbook] = {}

@@ -74,6 +74,9 @@ CASES: list[tuple[str, Callable[[Path], Path], str]] = [
      "m.xlsx, Milestones!E2 (% Complete)"),
     ("percent-out-of-range", lambda t: book(t, [line(**{"% Complete": 120})]),
      "m.xlsx, Milestones!E2 (% Complete)"),
+    ("percent-as-fraction", lambda t: book(t, [line(**{"% Complete": 0.5}),
+                                                line(Line="2", **{"% Complete": 0.25})]),
+     "m.xlsx, Milestones, column E (% Complete)"),
     ("bad-status", lambda t: book(t, [line(**{"% Complete": None, "Status": "finished?"})]),
      "m.xlsx, Milestones!G2 (Status)"),
     ("status-conflict", lambda t: book(t, [line(Status="complete")]),
@@ -191,12 +194,9 @@ def test_a_project_in_two_files_rejects_both(tmp_path):
      "m.xlsx, Milestones"),
     ("hidden-column", lambda t: _hide_column(book(t), "D"),
      "m.xlsx, Milestones, column D (Scheduled Value)"),
-    ("percent-maybe-fraction", lambda t: book(t, [line(**{"% Complete": 0.5}),
-                                                   line(Line="2", **{"% Complete": 0.25})]),
-     "m.xlsx, Milestones, column E (% Complete)"),
     ("no-lines", lambda t: book(t, extra_projects=[["P-2", "Beta", "USD", 0, "no", None]]),
      "m.xlsx, Projects!A3 (Project ID)"),
-], ids=["hidden-rows", "hidden-column", "percent-maybe-fraction", "no-lines"])
+], ids=["hidden-rows", "hidden-column", "no-lines"])
 def test_warnings_do_not_block(tmp_path, code, build, where):
     report = validate([build(tmp_path)], Config())
     assert report.exit_code == 0

@@ -69,6 +69,7 @@ class Workbook:
 def read_workbook(
     path: Path, *, default_currency: str = "USD", date_order: str = "DMY",
     max_file_mb: float = 50, limits: ReadLimits | None = None, inbox: Path | None = None,
+    percent_scale: str = "auto",
 ) -> Workbook:
     """Read one file. With ``inbox``, a file that is a link or resolves outside that folder is
     refused unread. The file is opened once; its bytes are kept on the workbook (``data``) so
@@ -83,7 +84,7 @@ def read_workbook(
         sha = sha256_bytes(data)
         check_content(data, path.suffix)
         sheets = load(data, path.suffix, limits)
-        parsed = parse_tables(sheets, name, default_currency, date_order)
+        parsed = parse_tables(sheets, name, default_currency, date_order, percent_scale)
     except SheetTooLarge as exc:
         row = int("".join(ch for ch in exc.cell if ch.isdigit()))
         letter = "".join(ch for ch in exc.cell if ch.isalpha())

@@ -38,6 +38,7 @@ class CellContext:
     decimal_mark: str = "."  # decided per file
     date_order: str = "DMY"  # for numeric text dates
     percent_formatted: bool = False  # Excel shows the cell as a percentage
+    fraction_text: bool = False  # input.percent_scale = "fraction": "0.9" without % is 90%
 
 
 def is_blank(value: object) -> bool:
@@ -143,6 +144,8 @@ def read_percent(value: object, ctx: CellContext) -> Decimal:
     if text.startswith("#"):
         raise CellError("bad-percent", f"the cell shows the Excel error {text}; fix the formula")
     try:
+        if ctx.fraction_text and "%" not in text:
+            return percent_from_fraction(parse_percent_text(text, ctx.decimal_mark))
         return parse_percent_text(text, ctx.decimal_mark)
     except MoneyError as exc:
         if exc.complete:

@@ -74,6 +74,7 @@ class Table:
     columns: dict[str, int]  # canonical name -> column index
     headers: dict[str, str]  # canonical name -> header text as typed
     kinds: dict[str, Column]
+    fractions: frozenset[str] = frozenset()  # percent columns read as 0-1 fractions
 
     @property
     def sheet_name(self) -> str | None:
@@ -411,7 +412,11 @@ def _read_row(table: Table, r: int, ctx: CellContext, out: _Collector,
             values[name] = None
             continue
         try:
-            values[name] = reader(raw, _PERCENT_CTX[ctx] if r in percent_rows else ctx)
+            if name in table.fractions:
+                cell_ctx = _FRACTION_CTX[ctx]
+            else:
+                cell_ctx = _PERCENT_CTX[ctx] if r in percent_rows else ctx
+            values[name] = reader(raw, cell_ctx)
         except CellError as exc:
             out.add(exc.code, Severity.ERROR, exc.message, out.at(table, r, name))
             values[name] = _INVALID
@@ -441,6 +446,20 @@ class _PercentContexts(dict):  # type: ignore[type-arg]
 
 
 _PERCENT_CTX = _PercentContexts()
+
+
+class _FractionContexts(dict):  # type: ignore[type-arg]
+    """The context of a percent column whose plain numbers are 0-1 fractions (input.percent_scale
+    = "fraction"): numbers and text without a % sign are multiplied by 100."""
+
+    def __missing__(self, ctx: CellContext) -> CellContext:
+        made = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True,
+                           fraction_text=True)
+        self[ctx] = made
+        return made
+
+
+_FRACTION_CTX = _FractionContexts()
 
 
 class _Invalid:
@@ -633,21 +652,51 @@ def _warn_sheet_flags(table: Table, data_rows: list[int], out: _Collector) -> No
                 out.at(table, None, name))
 
 
-def _warn_fractions(table: Table, rows: list[_Row], name: str, out: _Collector) -> None:
-    if name not in table.columns:
-        return
-    formatted = table.sheet.percent_rows(table.columns[name])
-    values = [row.values.get(name) for row in rows if row.r not in formatted]
-    numbers = [v for v in values if isinstance(v, Decimal)]
-    if numbers and all(0 <= v <= 1 for v in numbers) and any(v > 0 for v in numbers):
-        out.add("percent-maybe-fraction", Severity.WARNING,
-                "every value in this column is between 0 and 1, so they were read as percents "
-                "below 1% (0.45 = 0.45%); if they are fractions (0.45 = 45%), enter 45 or "
-                "format the cells as percentages", out.at(table, None, name))
+def _percent_scale(table: Table, rows: list[int], scale: str, ctx: CellContext,
+                   out: _Collector) -> Table:
+    """Decide, per percent column, what plain numbers mean, before any cell is read.
+
+    Cells Excel formats as percentages and text written with ``%`` say what they mean. The rest
+    are ambiguous when every one lies between 0 and 1 (and one is above 0): ``0.9`` is 90% to
+    whoever typed a fraction and 0.9% to whoever typed percent points, and guessing wrong bills
+    a hundredth (or a hundred times) of the right amount. So that is an error naming the column
+    and both fixes, unless ``input.percent_scale`` says which ("fraction" or "percent")."""
+    if scale == "percent":
+        return table
+    fractions = set()
+    for name, index in table.columns.items():
+        if table.kinds[name].kind != PERCENT:
+            continue
+        formatted = table.sheet.percent_rows(index)
+        plain: list[Decimal] = []
+        for r in rows:
+            row = table.sheet.rows[r]
+            raw = row[index] if index < len(row) else None
+            if r in formatted or is_blank(raw) or (isinstance(raw, str) and "%" in raw):
+                continue
+            try:
+                plain.append(cells.read_decimal(raw, ctx))
+            except CellError:
+                continue  # reported when the cell is read
+        if not (plain and all(0 <= v <= 1 for v in plain) and any(v > 0 for v in plain)):
+            continue
+        if scale == "fraction":
+            fractions.add(name)
+            continue
+        out.add("percent-as-fraction", Severity.ERROR,
+                "every value in this column lies between 0 and 1 and no cell is formatted as a "
+                "percentage, so 0.9 could mean 90% or 0.9%; format the cells as percentages "
+                "(Excel: Home > %), or set input.percent_scale = \"fraction\" (0.9 is 90%) or "
+                "\"percent\" (0.9 is 0.9%) in progbill.toml", out.at(table, None, name))
+    if not fractions:
+        return table
+    return Table(table.sheet, table.header_row, table.columns, table.headers, table.kinds,
+                 frozenset(fractions))
 
 
 def parse_tables(
-    sheets: list[RawSheet], file: str, default_currency: str, date_order: str
+    sheets: list[RawSheet], file: str, default_currency: str, date_order: str,
+    percent_scale: str = "auto",
 ) -> ParsedTables:
     out = _Collector(file)
     layout = find_layout(sheets, out)
@@ -669,9 +718,10 @@ def parse_tables(
     if layout.projects is not None:
         prows = _data_rows(layout.projects, out)
         _warn_sheet_flags(layout.projects, prows, out)
+        projects_table = _percent_scale(layout.projects, prows, percent_scale, ctx, out)
         first_row: dict[str, int] = {}
         for r in prows:
-            row = _read_row(layout.projects, r, ctx, out)
+            row = _read_row(projects_table, r, ctx, out)
             pid = row.values.get("project_id")
             if isinstance(pid, str) and pid in first_row:
                 out.add("duplicate-project", Severity.ERROR,
@@ -687,7 +737,8 @@ def parse_tables(
                 project_records[str(pid)] = record
         lrows = _data_rows(layout.lines, out)
         _warn_sheet_flags(layout.lines, lrows, out)
-        parsed_lines = [_read_row(layout.lines, r, ctx, out) for r in lrows]
+        lines_table = _percent_scale(layout.lines, lrows, percent_scale, ctx, out)
+        parsed_lines = [_read_row(lines_table, r, ctx, out) for r in lrows]
         for row in parsed_lines:
             pid = row.values.get("project_id")
             if isinstance(pid, str) and pid not in currency_of:
@@ -706,11 +757,11 @@ def parse_tables(
                 out.add("no-lines", Severity.WARNING,
                         f"project {pid} has no lines on the {lines_sheet} sheet, so nothing is "
                         "billed for it", out.at(layout.projects, r, "project_id"))
-        _warn_fractions(layout.lines, parsed_lines, "percent_complete", out)
     else:
         table = layout.lines
         lrows = _data_rows(table, out)
         _warn_sheet_flags(table, lrows, out)
+        table = _percent_scale(table, lrows, percent_scale, ctx, out)
         line_names = frozenset(c.name for c in LINE_COLUMNS) | {"currency"}
         project_index = [(n, i) for n, i in table.columns.items() if n in _PROJECT_ONLY]
         id_index = table.columns["project_id"]
@@ -739,7 +790,6 @@ def parse_tables(
             record = _line_record(row, currency if isinstance(currency, str) else None, out)
             if record is not None:
                 line_records.append(record)
-        _warn_fractions(table, parsed_lines, "percent_complete", out)
 
     projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
     lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
