@@ -30,7 +30,8 @@ PROJECT_DEFAULTS: dict[str, Any] = {
 LINE_DEFAULTS: dict[str, Any] = {
     "description": "Work", "status": "", "completed_on": None, "stored_materials": 0,
     "change_order": "", "retainage_pct": None, "previously_billed": None,
-    "previously_retained": None, "tax_code": "", "_source": "test.xlsx",
+    "previously_retained": None, "tax_code": "", "work_given": None, "period_given": None,
+    "retainage_given": None, "_source": "test.xlsx",
     "_sheet": "Milestones",
 }
 

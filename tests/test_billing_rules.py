@@ -237,7 +237,9 @@ class TestOnboarding:
             30_000, 10_000, 500)
         assert list(month.bill.openings["line_id"]) == ["1"]
 
-    def test_once_known_the_onboarding_columns_are_ignored(self, store):
+    def test_once_known_from_previous_must_match_what_was_billed(self, store):
+        """Kept onboarding figures and this month's G703 "from previous" both agree with the
+        ledger; any other figure is a workbook from another month, or edited history."""
         projects = projects_frame({"project_id": "P-1"})
         bill_month(store, projects, lines_frame(line("1", 100_000, 40,
                                                      previously_billed=30_000)), OCT, USD)
@@ -245,11 +247,16 @@ class TestOnboarding:
                                                             previously_billed=30_000)), NOV, USD)
         assert same.problems == []
         assert same.bill.lines.iloc[0]["billed"] == 10_000
-        changed = bill_month(store, projects, lines_frame(line("1", 100_000, 50,
-                                                               previously_billed=99_000)),
+        as_g703 = bill_month(store, projects, lines_frame(line("1", 100_000, 60,
+                                                               previously_billed=50_000)),
                              DEC, USD)
-        assert [p.code for p in changed.problems] == ["opening-ignored"]
-        assert changed.problems[0].severity == "warning"
+        assert as_g703.problems == [] and as_g703.bill.lines.iloc[0]["billed"] == 10_000
+        changed = bill_month(store, projects, lines_frame(line("1", 100_000, 70,
+                                                               previously_billed=99_000)),
+                             Period(2027, 1), USD)
+        [problem] = changed.problems
+        assert problem.code == "history-mismatch" and problem.is_error
+        assert "but progbill billed 600.00 USD to date on INV-2026-00003" in problem.message
 
     def test_an_opening_without_progress_is_recorded_without_a_document(self, store):
         projects = projects_frame({"project_id": "P-1"})

@@ -75,3 +75,94 @@ def test_the_telford_tracker_of_fractions_bills_the_hand_worked_amounts(tmp_path
     assert code == 0, out
     assert "T3           Telford Development           USD       650,944.50" in out
     assert "T4           Telford Development           USD     1,469,253.00" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# G703 columns keep their AIA meaning; figures that say the same thing twice must agree
+
+G703 = ["Project", "Customer", "Item No", "Description of Work", "Scheduled Value",
+        "Work Completed (Previous)", "Work Completed (This Period)",
+        "Materials Presently Stored", "Total Completed & Stored to Date", "% (G/C)",
+        "Balance to Finish", "Retainage %", "Retainage (Total to Date)"]
+
+
+def _g703(tmp_path: Path, *lines: list[object], name: str = "g703.csv") -> Path:
+    return write_csv(tmp_path / name, [G703, *lines])
+
+
+def test_a_g703_with_stored_materials_bills_work_as_g_minus_f(tmp_path):
+    """Worked by hand: line 1 C 10,000, D 2,000, E 3,000, F 1,000, G 6,000 (60% = G/C), work
+    5,000; line 2 C 5,000, D 0, E 1,000, F 0, G 1,000. Retainage 10% on work and stored:
+    R = 600 + 100 = 700. Previous retainage, not given, is 10% of D = 200 (a warning).
+    Due = G 7,000 - R 700 - (D 2,000 - 200) = 4,500.00."""
+    book = _g703(tmp_path,
+                 ["P-1", "Owner", "1", "Site", "10000", "2000", "3000", "1000", "6000", "60.00%",
+                  "4000", "10%", "600"],
+                 ["P-1", "Owner", "2", "Frame", "5000", "0", "1000", "0", "1000", "20.00%",
+                  "4000", "10%", "100"])
+    ws = _workspace(tmp_path)
+    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "USD         4,500.00" in out
+    assert "previous billing was given without previous retainage" in out
+    assert "(200.00 USD in all)" in out
+
+
+@pytest.mark.parametrize("change, cell, says", [
+    ({9: "66.00%"}, "J2", "the percent complete 66.00% does not agree with the amounts"),
+    ({8: "6500"}, "I2", "is not from previous 2,000.00 + this period 3,000.00"),
+    ({10: "3000"}, "K2", "balance to finish 3,000.00 is not the scheduled value"),
+    ({12: "650"}, "M2", "retainage to date 650.00 USD in the workbook, but 10% of work"),
+])
+def test_figures_that_disagree_refuse_the_line_naming_both(tmp_path, change, cell, says):
+    line = ["P-1", "Owner", "1", "Site", "10000", "2000", "3000", "1000", "6000", "60.00%",
+            "4000", "10%", "600"]
+    for index, value in change.items():
+        line[index] = value
+    ws = _workspace(tmp_path)
+    code, out = _run("run", str(_g703(tmp_path, line)), "--period", "2026-11", "-w", str(ws),
+                     "--no-pdf")
+    assert code == 1 and "No documents issued" in out
+    assert f"g703.csv, {cell} (" in out and says in out
+
+
+def test_work_this_period_adds_to_what_was_billed(tmp_path):
+    """Progress as money, exactly: October states G 4,000 (40%), November only E 1,500 more, so
+    work to date is 5,500 and 1,500.00 is billed (no retainage)."""
+    ws = _workspace(tmp_path)
+    header = ["project_id", "client", "milestone_id", "description", "scheduled_value",
+              "total_completed_stored"]
+    october = write_csv(tmp_path / "oct.csv", [header, ["P-1", "A", "1", "W", "10000", "4000"]])
+    assert "USD         4,000.00" in _run("run", str(october), "--period", "2026-10", "-w",
+                                           str(ws), "--no-pdf")[1]
+    november = write_csv(tmp_path / "nov.csv", [
+        ["project_id", "client", "milestone_id", "description", "scheduled_value",
+         "work this period"], ["P-1", "A", "1", "W", "10000", "1500"]])
+    code, out = _run("run", str(november), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0 and "USD         1,500.00" in out
+
+
+@needs_realworld
+def test_the_payapppro_g703_export_bills_the_hand_worked_amount(tmp_path):
+    """As project PA-100 (../shared/realworld/README.md): G 259,000, previous work 92,000,
+    stored 58,000, retainage 10% = 25,900 (the sheet's own column), previous retainage 9,200:
+    due 150,300.00. The previous main read the % (G/C) column as work and added the stored
+    materials again: 285,294.06 with exit code 0."""
+    ws = _workspace(tmp_path)
+    path = REALWORLD / "edited" / "payapppro-g703-edited.csv"
+    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "PA-100       Acme Owner LLC                USD       150,300.00" in out
+    assert "9,200.00 USD in all" in out
+
+
+@needs_realworld
+def test_the_edited_g703_with_work_only_percent_and_previous_retainage_agrees(tmp_path):
+    """v3: Percent Complete recomputed as (D+E)/C; previous retainage given: every figure
+    agrees, so it bills (PA-102): due 259,000 - 25,900 - (92,000 - 9,200) = 150,300.00."""
+    ws = _workspace(tmp_path)
+    path = REALWORLD / "edited" / "payapppro-g703-edited-v3.csv"
+    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "PA-102       Acme Owner LLC                USD       150,300.00" in out
+    assert "without previous retainage" not in out

@@ -186,7 +186,7 @@ def compute_lines(
 
     prev = state.lines[
         ["project_id", "line_id", "work_to_date", "stored_materials", "total_to_date",
-         "retainage_to_date", "opening_billed"]
+         "retainage_to_date", "opening_billed", "last_document"]
     ].rename(
         columns={
             "work_to_date": "_prev_w",
@@ -194,28 +194,50 @@ def compute_lines(
             "total_to_date": "_prev_g",
             "retainage_to_date": "_prev_r",
             "opening_billed": "opening_recorded",
+            "last_document": "previous_document",
         }
     )
     df = df.merge(prev, on=["project_id", "line_id"], how="left", indicator="_state")
     df["known"] = df["_state"].eq("both")
 
     c = df["scheduled_value"].to_numpy(dtype=np.int64)
-    w = apply_percent(c, list(df["percent_complete"]))
+    percents = [p if isinstance(p, Decimal) else Decimal(0) for p in df["percent_complete"]]
     f = df["stored_materials"].to_numpy(dtype=np.int64)
     opening_billed = df["previously_billed"].astype("Int64")
     opening_retained = df["previously_retained"].astype("Int64")
     df["opening"] = ~df["known"] & (opening_billed.notna() | opening_retained.notna())
     new_d = opening_billed.fillna(0).to_numpy(dtype=np.int64)
+    # Previous billing without previous retainage: the earlier applications withheld the line's
+    # rate on that work, as progbill would have (a warning per project says so).
+    df["retainage_assumed"] = df["opening"] & opening_billed.notna() & opening_retained.isna()
+    assumed = apply_percent(new_d, list(df["retainage_pct"]))
+    opening_retained = opening_retained.where(~df["retainage_assumed"], pd.Series(
+        assumed, index=df.index, dtype="Int64"))
+    df["previously_retained"] = opening_retained
     new_rp = opening_retained.fillna(0).to_numpy(dtype=np.int64)
     known = df["known"].to_numpy()
     d = np.where(known, df["_prev_w"].fillna(0).to_numpy(dtype=np.int64), new_d)
     gp = np.where(known, df["_prev_g"].fillna(0).to_numpy(dtype=np.int64), new_d)
     rp = np.where(known, df["_prev_r"].fillna(0).to_numpy(dtype=np.int64), new_rp)
+    # Work completed to date: as money when the workbook states it (exactly, W or G - F), else
+    # what was billed before plus work this period, else the percent of the scheduled value.
+    given = df["work_given"].astype("Int64") if "work_given" in df else pd.Series(
+        pd.NA, index=df.index, dtype="Int64")
+    period = df["period_given"].astype("Int64") if "period_given" in df else pd.Series(
+        pd.NA, index=df.index, dtype="Int64")
+    w = np.where(given.notna(), given.fillna(0).to_numpy(dtype=np.int64),
+                 np.where(period.notna(), d + period.fillna(0).to_numpy(dtype=np.int64),
+                          apply_percent(c, percents)))
 
     released = df["release_retainage"].fillna(False).to_numpy(dtype=bool)
     r_work = np.where(released, 0, apply_percent(w, list(df["retainage_pct"])))
     r_stored = np.where(released, 0, apply_percent(f, list(df["stored_retainage_pct"])))
 
+    df["percent_complete"] = [
+        p if isinstance(p, Decimal) else (
+            (Decimal(int(work)) * 100 / Decimal(int(value))).quantize(Decimal("0.0001"))
+            if value else Decimal(0))
+        for p, work, value in zip(df["percent_complete"], w, c, strict=True)]
     g = w + f
     df["work_to_date"] = w
     df["from_previous"] = d
@@ -307,15 +329,48 @@ def check_lines(
             f"{_money(row['scheduled_value'], row['currency'])}; check the amount billed before "
             "progbill")
 
-    # A known line whose workbook still carries a different onboarding figure: ignored.
+    # A known line's from-previous figure is either its onboarding balance, kept in the
+    # workbook, or what progbill billed to date; anything else means the workbook is from the
+    # wrong month or an earlier figure was edited.
     carried = computed["known"] & computed["previously_billed"].notna()
     for _, row in computed[carried].iterrows():
         recorded = row["opening_recorded"]
-        if pd.isna(recorded) or int(recorded) != int(row["previously_billed"]):
-            add("opening-ignored", row, "previously_billed",
-                f"line {row['line_id']} is already in the ledger, so previously billed "
-                f"{_money(row['previously_billed'], row['currency'])} is ignored; the ledger "
-                "shows what was billed", Severity.WARNING)
+        stated = int(row["previously_billed"])
+        if (pd.notna(recorded) and int(recorded) == stated) or stated == int(
+                row["from_previous"]):
+            continue
+        cur = row["currency"]
+        source = (f"on {row['previous_document']}"
+                  if isinstance(row["previous_document"], str) else "as its opening balance")
+        add("history-mismatch", row, "previously_billed",
+            f"line {row['line_id']}: the workbook says {_money(stated, cur)} was billed before, "
+            f"but progbill billed {_money(row['from_previous'], cur)} to date {source}; the "
+            "workbook is from another month, or an earlier figure was edited. Use this month's "
+            "workbook, or correct the figure")
+
+    given = computed["retainage_given"].notna() if "retainage_given" in computed else None
+    if given is not None:
+        for _, row in computed[given & (computed["retainage_given"].fillna(0)
+                                        != computed["retainage_to_date"])].iterrows():
+            cur = row["currency"]
+            add("figures-disagree", row, "retainage_to_date",
+                f"line {row['line_id']}: retainage to date {_money(row['retainage_given'], cur)} "
+                f"in the workbook, but {row['retainage_pct']}% of work "
+                f"{_money(row['work_to_date'], cur)} and {row['stored_retainage_pct']}% of stored "
+                f"materials {_money(row['stored_materials'], cur)} is "
+                f"{_money(row['retainage_to_date'], cur)}; correct the retainage column or the "
+                "retainage rate")
+
+    assumed = computed[computed["retainage_assumed"]] if "retainage_assumed" in computed \
+        else computed.iloc[0:0]
+    for pid, group in assumed.groupby("project_id", sort=False):
+        first = group.iloc[0]
+        total = int(group["previously_retained"].sum())
+        add("retainage-assumed", first, "previously_billed",
+            f"project {pid}: previous billing was given without previous retainage, so "
+            f"progbill took what the earlier applications would have withheld at the lines' "
+            f"retainage rates ({_money(total, first['currency'])} in all); if they withheld "
+            "something else, add a previously retained column", Severity.WARNING)
 
     problems.extend(_check_against_ledger(projects, computed, state, period))
     problems.extend(_check_contract_values(projects, computed))

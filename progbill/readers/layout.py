@@ -583,7 +583,13 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         ok = False
     status = v.get("status")
     progress: Decimal | None = pct
-    if pct is None and _ok(v.get("percent_complete", None)):
+    money = _money_progress(row, currency, out)
+    if money is None:
+        ok = False
+        money = _MoneyProgress()
+    if pct is None and _ok(v.get("percent_complete", None)) and money.any:
+        pass  # progress given as money
+    elif pct is None and _ok(v.get("percent_complete", None)):
         if status is None:
             out.add("missing-value", Severity.ERROR,
                     "the line has neither a percent complete nor a status; enter one",
@@ -609,7 +615,10 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         ok = False
     prev_billed = _minor(row, "previously_billed", currency, out)
     prev_retained = _minor(row, "previously_retained", currency, out)
-    if any(not _ok(x) for x in v.values()) or not ok or progress is None or scheduled is None:
+    if any(not _ok(x) for x in v.values()) or not ok or scheduled is None or (
+            progress is None and not money.any):
+        return None
+    if not _money_agrees(row, money, scheduled, stored or 0, prev_billed, pct, currency, out):
         return None
     change_order = str(v.get("change_order") or "")
     if change_order.strip().casefold() in {"no", "n", "false", "-", "0"}:
@@ -628,10 +637,116 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         "previously_billed": prev_billed,
         "previously_retained": prev_retained,
         "tax_code": v.get("tax_code") or "",
+        "work_given": money.work(stored or 0),
+        "period_given": money.period,
+        "retainage_given": money.retainage,
         "_source": out.file,
         "_sheet": row.table.sheet_name,
         "_row": row.r + 1,
     }
+
+
+@dataclass
+class _MoneyProgress:
+    """Progress a line states as money (G703 columns), each figure as read, or None."""
+
+    work: Callable[[int], int | None] = field(default=lambda _f: None)
+    work_to_date: int | None = None  # W
+    period: int | None = None  # E
+    total: int | None = None  # G
+    balance: int | None = None  # H
+    retainage: int | None = None  # I, only checked
+
+    @property
+    def any(self) -> bool:
+        return self.work_to_date is not None or self.period is not None or self.total is not None
+
+
+def _money_progress(row: _Row, currency: str | None, out: _Collector) -> _MoneyProgress | None:
+    """The money columns of a line; None when one of them is unreadable (already reported)."""
+    figures = {}
+    for name in ("work_to_date", "work_this_period", "total_completed_stored",
+                 "balance_to_finish", "retainage_to_date"):
+        figures[name] = _minor(row, name, currency, out)
+        if not _ok(row.values.get(name)):
+            return None
+    w, g = figures["work_to_date"], figures["total_completed_stored"]
+
+    def work(stored: int) -> int | None:
+        """Work completed to date (W) exactly: given, or G - F."""
+        if w is not None:
+            return w
+        return g - stored if g is not None else None
+
+    return _MoneyProgress(work, w, figures["work_this_period"], g, figures["balance_to_finish"],
+                          figures["retainage_to_date"])
+
+
+def _shown(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding="ROUND_HALF_UP")
+
+
+def _money_agrees(row: _Row, money: _MoneyProgress, scheduled: int, stored: int,
+                  previous: int | None, pct: Decimal | None, currency: str | None,
+                  out: _Collector) -> bool:
+    """Figures that say the same thing twice must agree; the line is refused, naming both
+    cells and both values, when they do not. progbill never picks one of them."""
+    from progbill.money import from_minor
+
+    cur = currency or ""
+
+    def shown(minor: int) -> str:
+        return f"{from_minor(minor, cur):,}"
+
+    def cell(name: str) -> str:
+        table = row.table
+        header = table.headers.get(name, name)
+        return f"{header} ({column_letter(table.columns[name])}{row.r + 1})"
+
+    def refuse(name: str, message: str) -> bool:
+        out.add("figures-disagree", Severity.ERROR, message, out.at(row.table, row.r, name))
+        return False
+
+    ok = True
+    if money.work_to_date is not None and money.total is not None and (
+            money.work_to_date + stored != money.total):
+        ok = refuse("total_completed_stored",
+                    f"completed and stored to date {shown(money.total)} is not work completed "
+                    f"to date {shown(money.work_to_date)} ({cell('work_to_date')}) plus "
+                    f"materials stored {shown(stored)}; correct one of them")
+    if (money.total is not None and money.period is not None and previous is not None
+            and previous + money.period + stored != money.total):
+        ok = refuse("total_completed_stored",
+                    f"completed and stored to date {shown(money.total)} is not from previous "
+                    f"{shown(previous)} + this period {shown(money.period)} "
+                    f"({cell('work_this_period')}) + materials stored {shown(stored)} = "
+                    f"{shown(previous + money.period + stored)}; correct one of them")
+    if money.total is not None and money.balance is not None and (
+            scheduled - money.total != money.balance):
+        ok = refuse("balance_to_finish",
+                    f"balance to finish {shown(money.balance)} is not the scheduled value "
+                    f"{shown(scheduled)} less completed and stored to date {shown(money.total)} "
+                    f"({cell('total_completed_stored')}) = {shown(scheduled - money.total)}; "
+                    "correct one of them")
+    work = money.work(stored)
+    if pct is not None and work is not None and scheduled:
+        exponent = pct.as_tuple().exponent
+        decimals = min(-exponent if isinstance(exponent, int) and exponent < 0 else 0, 2)
+        said = _shown(pct, decimals)
+        as_work = _shown(Decimal(work) * 100 / Decimal(scheduled), decimals)
+        as_total = (_shown(Decimal(money.total) * 100 / Decimal(scheduled), decimals)
+                    if money.total is not None else None)
+        if said not in (as_work, as_total):
+            where = (f"completed and stored to date {shown(money.total)} "
+                     f"({cell('total_completed_stored')}) makes {as_total}% of the scheduled "
+                     f"value with stored materials and {as_work}% without"
+                     if money.total is not None else
+                     f"work completed to date {shown(work)} ({cell('work_to_date')}) makes "
+                     f"{as_work}%")
+            ok = refuse("percent_complete",
+                        f"the percent complete {said}% does not agree with the amounts: {where};"
+                        " correct the percent or the amount")
+    return ok
 
 
 def _warn_sheet_flags(table: Table, data_rows: list[int], out: _Collector) -> None:
@@ -860,7 +975,8 @@ _PROJECT_FRAME = (
 _LINE_FRAME = (
     "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
     "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
-    "previously_retained", "tax_code", "_source", "_sheet", "_row",
+    "previously_retained", "tax_code", "work_given", "period_given", "retainage_given",
+    "_source", "_sheet", "_row",
 )
 
 
@@ -887,5 +1003,7 @@ def _typed_lines(frame: pd.DataFrame) -> pd.DataFrame:
     frame["stored_materials"] = frame["stored_materials"].astype(np.int64)
     frame["previously_billed"] = frame["previously_billed"].astype("Int64")
     frame["previously_retained"] = frame["previously_retained"].astype("Int64")
+    for column in ("work_given", "period_given", "retainage_given"):
+        frame[column] = frame[column].astype("Int64")
     frame["_row"] = frame["_row"].astype(np.int64)
     return frame

@@ -54,19 +54,40 @@ LINE_COLUMNS: tuple[Column, ...] = (
            required=True),
     Column("scheduled_value", MONEY, ("amount", "value", "milestone amount",
                                       "contract amount"), required=True),
-    Column("percent_complete", PERCENT, ("% complete", "progress", "pct complete", "percent")),
+    Column("percent_complete", PERCENT, ("% complete", "progress", "pct complete", "percent",
+                                         "percent complete", "% (G/C)", "% G/C", "percent (G/C)")),
     Column("status", STATUS, ("milestone status", "stage status")),
     Column("completed_on", DATE, ("completion date", "date completed")),
     Column("stored_materials", MONEY, ("materials stored", "materials presently stored")),
     Column("change_order", TEXT, ("co", "co no", "change order no")),
     Column("retainage_pct", PERCENT, PROJECT_COLUMNS[7].aliases),
-    Column("previously_billed", MONEY, ("billed to date", "previous billing")),
-    Column("previously_retained", MONEY, ("retainage to date",)),
+    # G703 column D: work billed on earlier applications (before progbill, when onboarding)
+    Column("previously_billed", MONEY, (
+        "billed to date", "previous billing", "previously billed", "from previous application",
+        "work completed from previous application", "work completed (previous)",
+        "work completed previous", "previous application", "previous certificates",
+        "previous bill", "up to previous bill")),
+    Column("previously_retained", MONEY, ("previously retained", "previous retainage",
+                                          "retainage previously withheld")),
+    # Progress as money (used exactly, never through a percent) and the G703 columns that
+    # repeat what other columns say: each is checked against them.
+    Column("work_to_date", MONEY, ("work completed to date", "work to date")),
+    Column("work_this_period", MONEY, (
+        "work completed (this period)", "work completed this period", "this period",
+        "work this period")),
+    Column("total_completed_stored", MONEY, (
+        "total completed & stored to date", "total completed and stored to date",
+        "completed and stored to date")),
+    Column("balance_to_finish", MONEY, ("balance to finish", "balance to finish (C - G)")),
+    Column("retainage_to_date", MONEY, ("retainage to date", "retainage (total to date)",
+                                        "retainage total to date", "total retainage",
+                                        "retention money")),
     Column("tax_code", ID, PROJECT_COLUMNS[16].aliases),
 )
 
-# One of these must be present on a lines sheet (progress by percent, or by status).
-PROGRESS_COLUMNS = ("percent_complete", "status")
+# One of these must be present on a lines sheet (progress by percent, by status, or as money).
+PROGRESS_COLUMNS = ("percent_complete", "status", "work_to_date", "work_this_period",
+                    "total_completed_stored")
 
 # Sheet names of the two-sheet layout.
 PROJECT_SHEET_NAMES = ("projects",)
@@ -92,8 +113,9 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
 def normalise(header: object) -> str:
-    """The matching key of a header or sheet name: ``% Complete`` -> ``pctcomplete``."""
-    text = str(header).casefold().replace("%", " pct ").replace("#", " no ")
+    """The matching key of a header or sheet name: ``% Complete`` -> ``pctcomplete``; ``&``
+    and ``and`` are one word."""
+    text = str(header).casefold().replace("%", " pct ").replace("#", " no ").replace("&", "and")
     return _NON_WORD.sub("", text)
 
 
