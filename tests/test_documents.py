@@ -294,3 +294,34 @@ def test_the_template_context_is_documented_in_the_readme(businesses):
     missing = sorted(n for n in names if f"`{n}`" not in section)
     assert not missing, f"undocumented template variables: {missing}"
     assert re.search(r"`document\.regime`", section)
+
+
+def test_no_two_cells_overlap_with_the_largest_amounts_and_long_item_codes(tmp_path):
+    """Amounts up to 999,999,999,999.99 and 16-character item codes: every text segment of the
+    page (PDFium's text rectangles) stays apart from every other, so no figures run together."""
+    import pypdfium2
+    from click.testing import CliRunner
+    from helpers import write_csv
+
+    from progbill.cli import cli
+
+    ws = tmp_path / "ws"
+    CliRunner().invoke(cli, ["init", str(ws)])
+    rows = [["project_id", "client", "milestone_id", "description", "scheduled_value",
+             "percent_complete", "stored_materials", "retainage_pct"]]
+    for k in range(6):
+        rows.append(["P-1", "Client", f"01.02.01.028{k}-AB", f"Work package {k}",
+                     "999999999999.99", "100" if k % 2 else "33.33", "0", "10"])
+    book = write_csv(tmp_path / "big.csv", rows)
+    result = CliRunner().invoke(cli, ["run", str(book), "--period", "2026-11", "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    page = pypdfium2.PdfDocument(ws / "invoices" / "2026-11" / "INV-2026-00001.pdf")[0]
+    text = page.get_textpage()
+    boxes = [text.get_rect(i) for i in range(text.count_rects())]
+    assert len(boxes) > 50
+    overlaps = []
+    for i, (l1, b1, r1, t1) in enumerate(boxes):
+        for l2, b2, r2, t2 in boxes[i + 1:]:
+            if min(r1, r2) - max(l1, l2) > 0.5 and min(t1, t2) - max(b1, b2) > 0.5:
+                overlaps.append(((l1, b1, r1, t1), (l2, b2, r2, t2)))
+    assert not overlaps, overlaps[:3]
