@@ -166,3 +166,69 @@ def test_the_edited_g703_with_work_only_percent_and_previous_retainage_agrees(tm
     assert code == 0, out
     assert "PA-102       Acme Owner LLC                USD       150,300.00" in out
     assert "without previous retainage" not in out
+
+
+# ---------------------------------------------------------------------------------------------
+# one project per sheet; rows inside the table that are not lines
+
+
+def test_every_sheet_with_a_schedule_is_billed(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.title = "Cover"
+    cover.append(["Progress claim, November"])
+    for tower, value in (("T1", 1000), ("T2", 3000)):
+        sheet = book.create_sheet(tower)
+        sheet.append(HEADER)
+        sheet.append([tower, "Owner", "1", "Slab", value, 50])
+    book.save(tmp_path / "towers.xlsx")
+    ws = _workspace(tmp_path)
+    code, out = _run("run", str(tmp_path / "towers.xlsx"), "--period", "2026-11", "-w", str(ws),
+                     "--no-pdf")
+    assert code == 0 and "2 projects, 2 lines" in out
+    assert "T1           Owner" in out and "T2           Owner" in out
+
+
+@needs_realworld
+def test_the_tracker_with_one_sheet_per_tower_bills_both_towers(tmp_path):
+    """The previous main billed T4 and dropped T3's sheet without a word."""
+    ws = _workspace(tmp_path)
+    path = REALWORLD / "edited" / "telford-sheet-per-tower.xlsx"
+    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "T4           Telford Development           USD     2,525,516.09" in out
+    assert "T3           Telford Development           USD       868,537.50" in out
+
+
+def test_headings_column_numbers_and_subtotals_are_not_lines(tmp_path):
+    """A BOQ-like sheet: column numbers under the header, a section heading, an unlabelled
+    subtotal equal to the lines above, a labelled Sub-Total, a Grand Total and a VAT row below.
+    Billed: 1,000 x 50% + 2,000 x 25% + 3,000 x 10% = 1,300.00."""
+    rows = [HEADER,
+            ["1", "2", "3", "4", "5", "6"],
+            ["", "", "", "A. EARTHWORK", "", ""],
+            ["P-1", "Owner", "1", "Excavation", "1000", "50"],
+            ["P-1", "Owner", "2", "Backfill", "2000", "25"],
+            ["", "", "", "", "3000", ""],
+            ["P-1", "Owner", "3", "Concrete", "3000", "10"],
+            ["", "", "", "Sub-Total 2", "3000", ""],
+            ["", "", "", "Grand Total", "6000", ""],
+            ["", "", "", "VAT 13%", "780", ""]]
+    ws = _workspace(tmp_path)
+    code, out = _run("run", str(write_csv(tmp_path / "boq.csv", rows)), "--period", "2026-11",
+                     "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "1 project, 3 lines" in out and "USD         1,300.00" in out
+    problems = {p.code: str(p) for p in read_workbook(tmp_path / "boq.csv").problems}
+    assert "rows-skipped" in problems
+
+
+def test_a_row_with_amounts_and_no_line_id_asks_for_an_item_number(tmp_path):
+    rows = [HEADER, ["P-1", "Owner", "3", "Walls", "1000", "50"],
+            ["P-1", "Owner", "", "Walls, east side", "400", "50"]]
+    [problem] = [p for p in read_workbook(write_csv(tmp_path / "s.csv", rows)).problems
+                 if p.is_error]
+    assert str(problem.location) == "s.csv, C3 (milestone_id)"
+    assert "as 3.1" in problem.message

@@ -50,7 +50,15 @@ from progbill.readers.schema import (
 )
 
 HEADER_SEARCH_ROWS = 20
-_TOTAL_WORDS = re.compile(r"^(grand\s+)?(sub)?totals?\s*:?$", re.I)
+# A label that makes a row a total, written as the whole cell: Total, Totals:, Sub-Total 3,
+# Subtotal, Grand Total, Total carried forward, Total brought forward, Total with PS, Grand
+# Total incl. VAT. ("Total station survey" is a line, not a total.)
+_TOTAL_WORDS = re.compile(
+    r"^(grand\s+|sub[\s-]*)?totals?(\s*[-:]?\s*[\dIVX.]+)?"
+    r"(\s+(carried|brought)\s+(forward|fwd\.?|over)|\s+(incl\.?|including|with|of|excl\.?)\b.*)?"
+    r"\s*:?$", re.I)
+_GRAND = re.compile(r"^grand\s+total", re.I)
+_COLUMN_NUMBERS = re.compile(r"^\(?([0-9]{1,2}|[A-Z])\)?$")
 
 _READERS: dict[str, Callable[[object, CellContext], object]] = {
     TEXT: cells.read_text,
@@ -98,6 +106,7 @@ class Layout:
     kind: str  # "two-sheet" or "flat"
     projects: Table | None
     lines: Table
+    more: list[Table] = field(default_factory=list)  # further flat sheets with a schedule
 
 
 @dataclass
@@ -308,7 +317,15 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
                     "this sheet is hidden and its schedule was read; unhide it to check it",
                     Location(out.file, table.sheet.name))
         out.problems.extend(quiet.problems)
-        return Layout("flat", None, table)
+        # Every visible sheet with a schedule is read (one project per sheet, say); the sheets
+        # without one are listed, so that none is left out without a word.
+        read = {id(t.sheet) for t in found}
+        others = [s.name for s in sheets if id(s) not in read]
+        if others and len(visible) > 1:
+            out.add("sheets-skipped", Severity.INFO,
+                    f"sheets without a schedule, not read: {', '.join(map(str, others))}",
+                    Location(out.file))
+        return Layout("flat", None, table, visible[1:])
     if project_sheet is not None and line_sheet is None:
         out.add("missing-sheet", Severity.ERROR,
                 "the workbook has a Projects sheet but no Milestones sheet (also accepted: "
@@ -329,24 +346,106 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
 
 
 def _data_rows(table: Table, out: _Collector) -> list[int]:
-    """Indexes of the rows below the header that hold data (empty and totals rows skipped)."""
+    """Indexes of the rows below the header that are lines. Skipped, and listed once per file
+    as information with their row numbers: empty rows; a row of column numbers under the header
+    (1, 2, 3 ... or A, B, C ...); section headings (no amount, percent or status: zero counts as
+    none); total rows (a Total, Sub-Total 3, Grand Total, Total carried forward ... label, or no
+    line id and an amount equal to the sum of the lines above since the previous total); and,
+    after a Grand Total, the summary rows below the table (VAT, total with provisional sums)."""
     rows = []
     used = list(table.columns.values())
     key_cols = [table.columns[c] for c in ("project_id", "milestone_id") if c in table.columns]
+    line_id = table.columns.get("milestone_id")
+    amounts = [(name, i) for name, i in table.columns.items()
+               if table.kinds[name].kind in (MONEY, PERCENT, STATUS)
+               and name not in _PROJECT_ONLY and name not in ("retainage_pct",)]
+    lines_table = "scheduled_value" in table.columns or "milestone_id" in table.columns
+    running: dict[str, Decimal] = {}
+    since_total = 0
+    skipped: dict[str, list[int]] = {}
+    after_grand = False
+    ctx = CellContext()
+
+    def skip(why: str, r: int) -> None:
+        skipped.setdefault(why, []).append(r + 1)
+
     for r in range(table.header_row + 1, len(table.sheet.rows)):
         row = table.sheet.rows[r]
         width = len(row)
         if all(c >= width or is_blank(row[c]) for c in used):
             continue
-        keys_blank = all(c >= width or is_blank(row[c]) for c in key_cols)
-        if keys_blank and any(
-            isinstance(v, str) and _TOTAL_WORDS.match(v.strip()) for v in row if v is not None
-        ):
-            out.add("totals-row-skipped", Severity.INFO,
-                    "this looks like a totals row and was skipped", out.at(table, r))
+        texts = [v.strip() for v in row if isinstance(v, str) and v.strip()]
+        label = next((t for t in texts if _TOTAL_WORDS.match(t)), None)
+        if label is not None:
+            skip("total rows", r)
+            after_grand = after_grand or bool(_GRAND.match(label))
+            running, since_total = {}, 0
             continue
+        if not lines_table:
+            rows.append(r)
+            continue
+        keys_blank = all(c >= width or is_blank(row[c]) for c in key_cols)
+        no_id = line_id is None or line_id >= width or is_blank(row[line_id])
+        if after_grand and no_id:
+            skip("summary rows below the table", r)
+            continue
+        if r == table.header_row + 1 and _is_column_numbers(row, used):
+            skip("a row of column numbers", r)
+            continue
+        values = {name: _number(row[i], ctx) if i < width else None for name, i in amounts}
+        if all(v in (None, Decimal(0)) for v in values.values()) and not _has_status(
+                row, table):
+            skip("section headings (no amounts)", r)
+            continue
+        if (keys_blank or no_id) and since_total >= 2 and any(
+                v is not None and v != 0 and running.get(name) == v
+                for name, v in values.items()):
+            skip("subtotal rows (the sum of the lines above)", r)
+            running, since_total = {}, 0
+            continue
+        for name, v in values.items():
+            if v is not None:
+                running[name] = running.get(name, Decimal(0)) + v
+        since_total += 1
         rows.append(r)
+    for why, numbers in skipped.items():
+        shown = ", ".join(map(str, numbers[:30])) + (" ..." if len(numbers) > 30 else "")
+        out.add("rows-skipped", Severity.INFO,
+                f"{why} skipped, not billed: row{'s' if len(numbers) > 1 else ''} {shown}",
+                out.at(table))
     return rows
+
+
+def _number(value: object, ctx: CellContext) -> Decimal | None:
+    if is_blank(value) or isinstance(value, bool):
+        return None
+    try:
+        return cells.read_decimal(value, ctx)
+    except CellError:
+        return Decimal(1)  # something that is not blank; the cell is reported when read
+
+
+def _has_status(row: list[object], table: Table) -> bool:
+    index = table.columns.get("status")
+    return index is not None and index < len(row) and not is_blank(row[index])
+
+
+def _is_column_numbers(row: list[object], used: list[int]) -> bool:
+    """1, 2, 3 ... or A, B, C ... under the header (the G703 and BOQ column legend)."""
+    cells_ = [row[c] for c in sorted(used) if c < len(row) and not is_blank(row[c])]
+    if len(cells_) < 3:
+        return False
+    marks = []
+    for value in cells_:
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        match = _COLUMN_NUMBERS.match(text.strip())
+        if not match:
+            return False
+        marks.append(match.group(1))
+    if all(m.isdigit() for m in marks):
+        numbers = [int(m) for m in marks]
+        return numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    return all(m.isalpha() for m in marks) and marks == sorted(marks)
 
 
 def _decimal_mark(tables: list[Table], out: _Collector) -> str:
@@ -507,8 +606,12 @@ def _minor(row: _Row, name: str, currency: str | None, out: _Collector) -> int |
 def _require(row: _Row, name: str, out: _Collector, what: str) -> bool:
     value = row.values.get(name)
     if value is None:
-        out.add("missing-value", Severity.ERROR, f"the {what} is empty; fill it in",
-                out.at(row.table, row.r, name))
+        message = f"the {what} is empty; fill it in"
+        if name == "milestone_id":
+            message = ("this row has amounts but no line id; give it an item number of its own "
+                       "(a sub-item of item 3, for example, as 3.1), or, if it is a total, label "
+                       "it Total or Sub-Total")
+        out.add("missing-value", Severity.ERROR, message, out.at(row.table, row.r, name))
         return False
     return _ok(value)
 
@@ -819,7 +922,7 @@ def parse_tables(
     if layout is None:
         return ParsedTables(empty_projects(), empty_lines(), in_reading_order(out.all(), names),
                             sheet_names=names)
-    tables = [t for t in (layout.projects, layout.lines) if t is not None]
+    tables = [t for t in (layout.projects, layout.lines, *layout.more) if t is not None]
     ctx = CellContext(decimal_mark=_decimal_mark(tables, out), date_order=date_order)
     headers = {
         (t.sheet_name, name): (t.headers[name], column_letter(i))
@@ -873,43 +976,67 @@ def parse_tables(
                         f"project {pid} has no lines on the {lines_sheet} sheet, so nothing is "
                         "billed for it", out.at(layout.projects, r, "project_id"))
     else:
-        table = layout.lines
-        lrows = _data_rows(table, out)
-        _warn_sheet_flags(table, lrows, out)
-        table = _percent_scale(table, lrows, percent_scale, ctx, out)
-        line_names = frozenset(c.name for c in LINE_COLUMNS) | {"currency"}
-        project_index = [(n, i) for n, i in table.columns.items() if n in _PROJECT_ONLY]
-        id_index = table.columns["project_id"]
         seen: dict[str, _Row] = {}
-        parsed_lines = []
-        for r in lrows:
-            raw_row = table.sheet.rows[r]
-            raw_id = raw_row[id_index] if id_index < len(raw_row) else None
-            first = seen.get(cells.read_id(raw_id, ctx)) if not is_blank(raw_id) and not (
-                isinstance(raw_id, bool)) else None
-            # A project's columns are read on its first row; later rows are only compared.
-            row = _read_row(table, r, ctx, out, names=line_names if first else None)
-            parsed_lines.append(row)
-            pid = row.values.get("project_id")
-            if not isinstance(pid, str):
-                _line_record(row, None, out)
-                continue
-            if first is None:
-                seen[pid] = row
-                record = _project_record(row, default_currency, out, lines_sheet)
-                if record is not None:
-                    project_records[pid] = record
-            else:
-                _compare_project_columns(first, row, project_index, ctx, out)
-            currency = project_records[pid]["currency"] if pid in project_records else None
-            record = _line_record(row, currency if isinstance(currency, str) else None, out)
-            if record is not None:
-                line_records.append(record)
+        for table in (layout.lines, *layout.more):
+            _read_flat_sheet(table, ctx, percent_scale, default_currency, seen,
+                             project_records, line_records, out)
 
     projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
     lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
     return ParsedTables(_typed_projects(projects), _typed_lines(lines),
                         in_reading_order(out.all(), names), headers, layout.kind, names)
+
+
+def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default_currency: str,
+                     seen: dict[str, _Row], project_records: dict[str, dict[str, object]],
+                     line_records: list[dict[str, object]], out: _Collector) -> None:
+    """One flat sheet's rows: a project's columns are read on its first row (on this sheet or
+    an earlier one); later rows are only compared with it."""
+    lrows = _data_rows(table, out)
+    _warn_sheet_flags(table, lrows, out)
+    table = _percent_scale(table, lrows, percent_scale, ctx, out)
+    line_names = frozenset(c.name for c in LINE_COLUMNS) | {"currency"}
+    project_index = [(n, i) for n, i in table.columns.items() if n in _PROJECT_ONLY]
+    id_index = table.columns["project_id"]
+    for r in lrows:
+        raw_row = table.sheet.rows[r]
+        raw_id = raw_row[id_index] if id_index < len(raw_row) else None
+        first = seen.get(cells.read_id(raw_id, ctx)) if not is_blank(raw_id) and not (
+            isinstance(raw_id, bool)) else None
+        same_sheet = first is not None and first.table.sheet is table.sheet
+        row = _read_row(table, r, ctx, out, names=line_names if same_sheet else None)
+        pid = row.values.get("project_id")
+        if not isinstance(pid, str):
+            _line_record(row, None, out)
+            continue
+        if first is None:
+            seen[pid] = row
+            record = _project_record(row, default_currency, out, table.sheet_name)
+            if record is not None:
+                project_records[pid] = record
+        elif same_sheet:
+            _compare_project_columns(first, row, project_index, ctx, out)
+        else:
+            _compare_project_values(first, row, out)
+        currency = project_records[pid]["currency"] if pid in project_records else None
+        record = _line_record(row, currency if isinstance(currency, str) else None, out)
+        if record is not None:
+            line_records.append(record)
+
+
+def _compare_project_values(first: _Row, other: _Row, out: _Collector) -> None:
+    """A project on a second sheet: its project columns there must agree with the first."""
+    for name in _PROJECT_ONLY:
+        if name not in other.table.columns or name not in first.table.columns:
+            continue
+        a, b = first.values.get(name), other.values.get(name)
+        if b is None or not _ok(a) or not _ok(b) or a == b:
+            continue
+        pid = first.values.get("project_id")
+        out.add("project-conflict", Severity.ERROR,
+                f"project {pid} has {name} {_show(a)} on {first.table.sheet_name} row "
+                f"{first.r + 1} but {_show(b)} here; a project's columns must agree on every row",
+                out.at(other.table, other.r, name))
 
 
 def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> list[Problem]:
