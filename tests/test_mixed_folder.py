@@ -23,8 +23,9 @@ BAD = {
     "over-100.xlsx": ("percent-out-of-range",
                       "over-100.xlsx, Milestones!E2 (% Complete): percent 120 is above 100"),
     "no-amount-column.csv": ("missing-column",
-                             "no-amount-column.csv, row 1: the header row has no column for "
-                             "scheduled_value"),
+                             "no-amount-column.csv, row 1: row 1 looks like the header but "
+                             "lacks scheduled_value; add it (scheduled_value may also be headed "
+                             "amount, value, milestone amount, contract amount)"),
     "never-opened.xlsx": ("formula-without-value",
                           "never-opened.xlsx, Milestones!D2 (Scheduled Value): the formula in "
                           "this cell has no saved result"),

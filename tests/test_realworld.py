@@ -232,3 +232,39 @@ def test_a_row_with_amounts_and_no_line_id_asks_for_an_item_number(tmp_path):
                  if p.is_error]
     assert str(problem.location) == "s.csv, C3 (milestone_id)"
     assert "as 3.1" in problem.message
+
+
+# ---------------------------------------------------------------------------------------------
+# headers as people draw them
+
+
+def test_when_no_sheet_matches_the_closest_sheet_is_explained(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.active.append(["Running account bill No. 3"])
+    sheet = book.create_sheet("Bill")
+    sheet.append(["Item", "Description", "Amount", "Remarks"])
+    sheet.append(["1", "Excavation", 1000, ""])
+    book.save(tmp_path / "bill.xlsx")
+    [problem] = read_workbook(tmp_path / "bill.xlsx").problems
+    assert str(problem).startswith("bill.xlsx, Bill, row 1: row 1 looks like the header but "
+                                   "lacks project_id, client, percent_complete or status")
+    assert "its other headers are not progbill columns: D (Remarks)" in problem.message
+    assert "project_id may also be headed project, project code, project no, job, job no, " \
+        "job number, project number, project #" in problem.message
+
+
+def test_true_and_false_in_a_status_column_and_and_in_headers(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Project", "Client", "Line", "Description", "Scheduled Value",
+                        "Status", "Total Completed and Stored to Date"])
+    book.active.append(["P-1", "A", "1", "Done", 1000, True, None])
+    book.active.append(["P-1", "A", "2", "Open", 500, False, None])
+    book.save(tmp_path / "s.xlsx")
+    wb = read_workbook(tmp_path / "s.xlsx")
+    assert wb.ok, [str(p) for p in wb.problems]
+    assert [str(v) for v in wb.lines["percent_complete"]] == ["100", "0"]

@@ -192,7 +192,12 @@ def read_flag(value: object, ctx: CellContext) -> bool:
 
 
 def read_status(value: object, ctx: CellContext) -> str:
+    """A status word; TRUE/FALSE (a checkbox column) means complete / not started."""
+    if isinstance(value, bool):
+        return "complete" if value else "not started"
     text = read_text(value, ctx)
+    if text.casefold() in ("true", "false"):
+        return "complete" if text.casefold() == "true" else "not started"
     key = normalise_status(text)
     if key not in STATUS_PROGRESS:
         raise CellError(

@@ -176,7 +176,7 @@ def _missing(found: dict[int, Column], columns: tuple[Column, ...],
     names = {c.name for c in found.values()}
     missing = [c.name for c in columns if c.required and c.name not in names]
     if need_progress and not any(p in names for p in PROGRESS_COLUMNS):
-        missing.append("percent_complete or status")
+        missing.append(" or ".join(PROGRESS_COLUMNS))
     return missing
 
 
@@ -186,46 +186,68 @@ def find_table(
 ) -> Table | None:
     """The first row within the first 20 that holds every required column."""
     table = lookup(columns)
-    best: tuple[int, dict[int, Column]] | None = None
+    best = _best_header(sheet, table)
     for r, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
         found = _match_header(row, table)
-        if not found:
-            continue
-        if not _missing(found, columns, need_progress):
+        if found and not _missing(found, columns, need_progress):
             return _build_table(sheet, r, found, out)
-        if best is None or len(found) > len(best[1]):
-            best = (r, found)
     if report:
-        if best is None:
-            out.add("missing-column", Severity.ERROR,
-                    "no header row found in the first 20 rows; the table needs columns named "
-                    f"{_required_phrase(columns, need_progress)}",
-                    out.at(None, sheet=sheet))
-        else:
-            r, found = best
-            missing = _missing(found, columns, need_progress)
-            out.add("missing-column", Severity.ERROR,
-                    f"the header row has no column for {', '.join(missing)}; add "
-                    f"{'it' if len(missing) == 1 else 'them'} "
-                    f"({_accepted_names(missing, columns)})", out.at(None, row=r, sheet=sheet))
+        explain_missing_header(sheet, best, columns, need_progress, out)
     return None
 
 
+def _best_header(sheet: RawSheet, table: dict[str, Column]
+                 ) -> tuple[int, dict[int, Column]] | None:
+    """The row of the first 20 with the most recognised column names."""
+    best: tuple[int, dict[int, Column]] | None = None
+    for r, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        found = _match_header(row, table)
+        if found and (best is None or len(found) > len(best[1])):
+            best = (r, found)
+    return best
+
+
+def explain_missing_header(sheet: RawSheet, best: tuple[int, dict[int, Column]] | None,
+                           columns: tuple[Column, ...], need_progress: bool,
+                           out: _Collector) -> None:
+    """"No header row found" only when no row has two recognised names; otherwise the row
+    that looks like the header, what it lacks (with every name each may have) and the headers
+    in it that progbill does not know."""
+    if best is None or len({c.name for c in best[1].values()}) < 2:
+        out.add("missing-column", Severity.ERROR,
+                "no header row found in the first 20 rows; the table needs columns named "
+                f"{_required_phrase(columns, need_progress)}", out.at(None, sheet=sheet))
+        return
+    r, found = best
+    missing = _missing(found, columns, need_progress)
+    row = sheet.rows[r]
+    unknown = [f"{column_letter(i)} ({str(v).strip()})" for i, v in enumerate(row)
+               if not is_blank(v) and i not in found]
+    others = f"; its other headers are not progbill columns: {', '.join(unknown)}" if unknown \
+        else ""
+    out.add("missing-column", Severity.ERROR,
+            f"row {r + 1} looks like the header but lacks {', '.join(missing)}; add "
+            f"{'it' if len(missing) == 1 else 'them'} ({_accepted_names(missing, columns)})"
+            f"{others}", out.at(None, row=r, sheet=sheet))
+
+
 def _accepted_names(missing: list[str], columns: tuple[Column, ...]) -> str:
-    """``scheduled_value: also Amount, Value, ...`` for each missing column."""
+    """``scheduled_value may also be headed amount, value, ...`` for each missing column, with
+    every alias; a progress column lists each column that can give progress."""
     by_name = {c.name: c for c in columns}
     parts = []
-    for name in missing:
-        column = by_name.get(name)
-        if column is not None and column.aliases:
-            parts.append(f"{name} may also be headed {', '.join(column.aliases[:5])}")
+    for entry in missing:
+        for name in entry.replace(" or ", ", ").split(", "):
+            column = by_name.get(name)
+            if column is not None and column.aliases:
+                parts.append(f"{name} may also be headed {', '.join(column.aliases)}")
     return "; ".join(parts) if parts else "see the column names in the README"
 
 
 def _required_phrase(columns: tuple[Column, ...], need_progress: bool) -> str:
     names = [c.name for c in columns if c.required]
     if need_progress:
-        names.append("percent_complete or status")
+        names.append(" or ".join(PROGRESS_COLUMNS))
     return ", ".join(names)
 
 
@@ -332,12 +354,14 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
                 "Schedule of Values, SOV, Lines); add the sheet of lines",
                 Location(out.file, project_sheet.name))
         return None
-    # Explain against the most promising sheet.
-    target = line_sheet or (sheets[0] if sheets else None)
-    if target is None:
+    # Explain against the sheet that came closest: the most recognised headers.
+    if not sheets:
         out.add("missing-column", Severity.ERROR, "the file has no sheets", Location(out.file))
         return None
-    find_table(target, FLAT_COLUMNS, True, out)
+    table = lookup(FLAT_COLUMNS)
+    scored = [(s, _best_header(s, table)) for s in ([line_sheet] if line_sheet else sheets)]
+    target, best = max(scored, key=lambda sb: len(sb[1][1]) if sb[1] else 0)
+    explain_missing_header(target, best, FLAT_COLUMNS, True, out)
     return None
 
 
