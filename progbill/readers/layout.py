@@ -358,8 +358,8 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
     if not sheets:
         out.add("missing-column", Severity.ERROR, "the file has no sheets", Location(out.file))
         return None
-    table = lookup(FLAT_COLUMNS)
-    scored = [(s, _best_header(s, table)) for s in ([line_sheet] if line_sheet else sheets)]
+    names = lookup(FLAT_COLUMNS)
+    scored = [(s, _best_header(s, names)) for s in ([line_sheet] if line_sheet else sheets)]
     target, best = max(scored, key=lambda sb: len(sb[1][1]) if sb[1] else 0)
     explain_missing_header(target, best, FLAT_COLUMNS, True, out)
     return None
