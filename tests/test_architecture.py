@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import progbill
 import progbill.billing
 
 CORE = Path(progbill.billing.__file__).parent
@@ -59,3 +60,35 @@ def test_templates_ship_inside_the_wheel():
     from progbill.render.pdf import bundled_templates
 
     assert (bundled_templates() / "invoice.html").is_file()
+
+
+def _problem_codes() -> set[str]:
+    """Every problem code progbill's source gives a Problem, a cell or a file error: the first
+    string argument (or ``code=``) of the calls that make one."""
+    makers = {"Problem", "add", "error", "warning", "info", "MoneyError", "CellError", "refuse",
+              "UnreadableFile"}
+    codes = set()
+    for path in Path(progbill.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in makers:
+                continue
+            values = [a for a in node.args[:1]] + [k.value for k in node.keywords
+                                                    if k.arg == "code"]
+            for value in values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str) and \
+                        value.value.replace("-", "").isalpha() and "-" in value.value:
+                    codes.add(value.value)
+    return codes
+
+
+def test_every_problem_code_is_in_the_readme_and_exercised_by_a_test():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    tests = "".join(p.read_text() for p in (root / "tests").glob("test_*.py"))
+    codes = _problem_codes()
+    assert len(codes) > 30
+    assert [c for c in sorted(codes) if f"`{c}`" not in readme] == []
+    assert [c for c in sorted(codes) if f'"{c}"' not in tests] == []

@@ -387,6 +387,8 @@ def test_totals_that_would_overflow_are_refused_at_the_line_that_passes_the_limi
     assert code == 1
     assert ("huge.csv, E12 (scheduled_value): with line 10, project P-1's lines add up to more "
             "than 100,000,000,000,000.00 USD") in out
+    [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
+    assert [p["code"] for p in saved["files"][0]["problems"]] == ["total-too-large"]
     assert "No documents issued" in out
     code, out = _run("ledger", "-w", str(ws))
     assert code == 0
@@ -507,6 +509,8 @@ def test_inbox_links_and_files_outside_the_inbox_are_refused(tmp_path):
     (ws / "inbox" / "linked.csv").symlink_to(outside)
     code, out = _run("run", "--period", "2026-11", "-w", str(ws))
     assert code == 1 and "linked.csv: the file is a symbolic link" in out
+    [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
+    assert saved["files"][0]["problems"][0]["code"] == "input-outside-inbox"
     assert outside.is_file() and "No documents issued" in out
 
 
@@ -596,6 +600,8 @@ def test_quiet_output_is_bounded(tmp_path):
     [errors] = (ws / "failed").glob("*.errors.txt")
     text = errors.read_text()
     assert len(text.splitlines()) < 1_010 and "4,000 more problems not listed" in text
+    problems = read_workbook(write_csv(tmp_path / "again.csv", rows)).problems
+    assert len(problems) == 1_001 and problems[-1].code == "more-problems"
 
 
 def test_a_sheet_never_loses_rows_at_excels_limit(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ once billed a wrong amount with exit code 0: each must bill the right amount or 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,8 @@ def test_a_g703_with_stored_materials_bills_work_as_g_minus_f(tmp_path):
     code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert "USD         4,500.00" in out
+    assert "retainage-assumed" in [p.code for p in read_workbook(book).problems] or \
+        "previous billing was given without previous retainage" in out
     assert "previous billing was given without previous retainage" in out
     assert "(200.00 USD in all)" in out
 
@@ -124,6 +127,9 @@ def test_figures_that_disagree_refuse_the_line_naming_both(tmp_path, change, cel
                      "--no-pdf")
     assert code == 1 and "No documents issued" in out
     assert f"g703.csv, {cell} (" in out and says in out
+    [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
+    assert {p["code"] for p in saved["files"][0]["problems"] if p["severity"] == "error"} == {
+        "figures-disagree"}
 
 
 def test_work_this_period_adds_to_what_was_billed(tmp_path):
@@ -189,6 +195,8 @@ def test_every_sheet_with_a_schedule_is_billed(tmp_path):
                      "--no-pdf")
     assert code == 0 and "2 projects, 2 lines" in out
     assert "T1           Owner" in out and "T2           Owner" in out
+    codes = {p.code: str(p) for p in read_workbook(tmp_path / "towers.xlsx").problems}
+    assert codes["sheets-skipped"] == "towers.xlsx: sheets without a schedule, not read: Cover"
 
 
 @needs_realworld
@@ -268,3 +276,17 @@ def test_true_and_false_in_a_status_column_and_and_in_headers(tmp_path):
     wb = read_workbook(tmp_path / "s.xlsx")
     assert wb.ok, [str(p) for p in wb.problems]
     assert [str(v) for v in wb.lines["percent_complete"]] == ["100", "0"]
+
+
+def test_two_inputs_with_one_name_are_refused_so_every_document_traces_to_its_file(tmp_path):
+    from progbill.config import Config
+    from progbill.pipeline import validate
+
+    for folder in ("march", "april"):
+        (tmp_path / folder).mkdir()
+        write_csv(tmp_path / folder / "progress.csv", [HEADER, [f"P-{folder}", "A", "1", "W",
+                                                                "100", "10"]])
+    report = validate([tmp_path / "march" / "progress.csv", tmp_path / "april" / "progress.csv"],
+                      Config())
+    assert [p.code for p in report.files[1].problems] == ["duplicate-file-name"]
+    assert [p.code for p in report.files[0].problems if p.is_error] == []
