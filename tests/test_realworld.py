@@ -39,6 +39,14 @@ HEADER = ["project_id", "client", "milestone_id", "description", "scheduled_valu
           "percent_complete"]
 
 
+def _bill(tmp_path: Path, path: Path, **input_settings: str) -> str:
+    """Run one file in a new workspace (no PDFs); the run must succeed. Returns its output."""
+    ws = _workspace(tmp_path, **input_settings)
+    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # 0-1 fractions in cells not formatted as percent: never 1/100 of the amount in silence
 
@@ -71,9 +79,7 @@ def test_the_telford_tracker_of_fractions_bills_the_hand_worked_amounts(tmp_path
     path = REALWORLD / "edited" / "telford-summary-fractions.xlsx"
     refused = read_workbook(path)
     assert [p.code for p in refused.problems if p.is_error] == ["percent-as-fraction"]
-    ws = _workspace(tmp_path, percent_scale="fraction")
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
-    assert code == 0, out
+    out = _bill(tmp_path, path, percent_scale="fraction")
     assert "T3           Telford Development           USD       650,944.50" in out
     assert "T4           Telford Development           USD     1,469,253.00" in out
 
@@ -154,10 +160,7 @@ def test_the_payapppro_g703_export_bills_the_hand_worked_amount(tmp_path):
     stored 58,000, retainage 10% = 25,900 (the sheet's own column), previous retainage 9,200:
     due 150,300.00. The previous main read the % (G/C) column as work and added the stored
     materials again: 285,294.06 with exit code 0."""
-    ws = _workspace(tmp_path)
-    path = REALWORLD / "edited" / "payapppro-g703-edited.csv"
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
-    assert code == 0, out
+    out = _bill(tmp_path, REALWORLD / "edited" / "payapppro-g703-edited.csv")
     assert "PA-100       Acme Owner LLC                USD       150,300.00" in out
     assert "9,200.00 USD in all" in out
 
@@ -166,10 +169,7 @@ def test_the_payapppro_g703_export_bills_the_hand_worked_amount(tmp_path):
 def test_the_edited_g703_with_work_only_percent_and_previous_retainage_agrees(tmp_path):
     """v3: Percent Complete recomputed as (D+E)/C; previous retainage given: every figure
     agrees, so it bills (PA-102): due 259,000 - 25,900 - (92,000 - 9,200) = 150,300.00."""
-    ws = _workspace(tmp_path)
-    path = REALWORLD / "edited" / "payapppro-g703-edited-v3.csv"
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
-    assert code == 0, out
+    out = _bill(tmp_path, REALWORLD / "edited" / "payapppro-g703-edited-v3.csv")
     assert "PA-102       Acme Owner LLC                USD       150,300.00" in out
     assert "without previous retainage" not in out
 
@@ -202,10 +202,7 @@ def test_every_sheet_with_a_schedule_is_billed(tmp_path):
 @needs_realworld
 def test_the_tracker_with_one_sheet_per_tower_bills_both_towers(tmp_path):
     """The previous main billed T4 and dropped T3's sheet without a word."""
-    ws = _workspace(tmp_path)
-    path = REALWORLD / "edited" / "telford-sheet-per-tower.xlsx"
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
-    assert code == 0, out
+    out = _bill(tmp_path, REALWORLD / "edited" / "telford-sheet-per-tower.xlsx")
     assert "T4           Telford Development           USD     2,525,516.09" in out
     assert "T3           Telford Development           USD       868,537.50" in out
 

@@ -1050,16 +1050,24 @@ def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default
 
 def _compare_project_values(first: _Row, other: _Row, out: _Collector) -> None:
     """A project on a second sheet: its project columns there must agree with the first."""
-    for name in _PROJECT_ONLY:
-        if name not in other.table.columns or name not in first.table.columns:
-            continue
-        a, b = first.values.get(name), other.values.get(name)
+    _report_conflicts(first, other, other.values, [
+        n for n in _PROJECT_ONLY if n in other.table.columns and n in first.table.columns], out)
+
+
+def _report_conflicts(first: _Row, other: _Row, values: dict[str, object], names: list[str],
+                      out: _Collector) -> None:
+    """A ``project-conflict`` at each of ``names`` whose value (in ``values``, read from
+    ``other``) differs from the project's first row; a blank cell repeats the first row."""
+    for name in names:
+        a, b = first.values.get(name), values.get(name)
         if b is None or not _ok(a) or not _ok(b) or a == b:
             continue
         pid = first.values.get("project_id")
+        where = (f"row {first.r + 1}" if first.table.sheet is other.table.sheet
+                 else f"{first.table.sheet_name} row {first.r + 1}")
         out.add("project-conflict", Severity.ERROR,
-                f"project {pid} has {name} {_show(a)} on {first.table.sheet_name} row "
-                f"{first.r + 1} but {_show(b)} here; a project's columns must agree on every row",
+                f"project {pid} has {name} {_show(a)} on {where} but {_show(b)} on "
+                f"row {other.r + 1}; a project's columns must agree on every row",
                 out.at(other.table, other.r, name))
 
 
@@ -1102,15 +1110,7 @@ def _compare_project_columns(first: _Row, other: _Row, columns: list[tuple[str, 
     if not differing:
         return
     reread = _read_row(other.table, other.r, ctx, out, names=frozenset(differing))
-    for name in differing:
-        a, b = first.values.get(name), reread.values.get(name)
-        if not _ok(a) or not _ok(b) or a == b:
-            continue
-        pid = first.values.get("project_id")
-        out.add("project-conflict", Severity.ERROR,
-                f"project {pid} has {name} {_show(a)} on row {first.r + 1} but {_show(b)} on "
-                f"row {other.r + 1}; a project's columns must agree on every row",
-                out.at(other.table, other.r, name))
+    _report_conflicts(first, other, reread.values, differing, out)
 
 
 def _show(value: object) -> str:
