@@ -137,6 +137,11 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
             b[key] = code
         elif key in ("tax_rate", "retainage_pct"):
             b[key] = _percent("billing", key, value)
+        elif key == "quantity_overrun_limit_pct":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"billing.{key}: expected a percent of 0 or more, got "
+                                  f"{value!r}")
+            b[key] = Decimal(value) if isinstance(value, int) else decimal_from_float(value)
         elif key == "tax_base":
             b[key] = _choice("billing", key, value, ("gross", "net_of_retainage"))
         elif key == "payment_terms_days":
@@ -278,6 +283,8 @@ invoice_date = "period_end"    # or "run_date"
 fiscal_year_start_month = 1    # 4 for India (April)
 invoice_number = "INV-{fy}-{seq:05d}"
 credit_note_number = "CN-{fy}-{seq:05d}"
+# quantity_overrun_limit_pct = 25  # quantity lines measured beyond their contract quantity are
+                                   # billed with a warning; past this overrun they are errors
 
 [output]
 locale = "en_US"               # numbers, currencies and dates on documents

@@ -317,6 +317,13 @@ def to_minor(value: Decimal, currency: str) -> int:
     return minor
 
 
+def round_to_minor(value: Decimal, currency: str) -> int:
+    """An exact product (quantity x rate) rounded half up to ``currency``'s minor unit: the
+    scheduled value and the amount to date of a quantity line (round-half-up per line)."""
+    numerator, denominator = value.scaleb(exponent(currency)).as_integer_ratio()
+    return half_up_div(numerator, denominator)
+
+
 def _decimals_phrase(exp: int) -> str:
     if exp == 0:
         return "whole units (no decimals)"

@@ -287,3 +287,50 @@ def test_two_inputs_with_one_name_are_refused_so_every_document_traces_to_its_fi
                       Config())
     assert [p.code for p in report.files[1].problems] == ["duplicate-file-name"]
     assert [p.code for p in report.files[0].problems if p.is_error] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# quantity x rate lines (bills of quantities, unit-price contracts, running-account bills)
+
+QTY = ["project_id", "client", "item no", "description", "qty", "unit", "rate",
+       "executed quantity"]
+
+
+def test_quantity_times_rate_lines_bill_exactly_and_overruns_are_billed_as_measured(tmp_path):
+    """Worked by hand, each line rounded half up once: C = 120.5 x 182.6 = 22,003.30,
+    10 x 5,000.125 = 50,001.25, 2.5 x 61,000 = 152,500.00; to date 60.25 x 182.6 = 11,001.65
+    and 12 x 5,000.125 = 60,001.50 (12 of 10 m3: a 20% overrun, billed with a warning).
+    Due 71,003.15."""
+    book = write_csv(tmp_path / "boq.csv", [
+        QTY, ["P-1", "A", "1", "Excavation", "120.5", "m3", "182.6", "60.25"],
+        ["P-1", "A", "2", "Concrete", "10", "m3", "5000.125", "12"],
+        ["P-1", "A", "3", "Steel", "2.5", "t", "61000", "0"]])
+    out = _bill(tmp_path, book)
+    assert "USD        71,003.15" in out
+    assert ("boq.csv, H3 (executed quantity): line 2: 12 m3 measured against a contract "
+            "quantity of 10 m3, an overrun of 20.00%; billed as measured") in out
+    assert "overbilled" not in out and "above 100" not in out
+    codes = [p.code for p in read_workbook(book).problems]
+    assert "quantity-overrun" not in codes  # a billing warning, found against the ledger
+
+
+def test_an_overrun_past_the_configured_limit_is_an_error(tmp_path):
+    ws = _workspace(tmp_path)
+    config = ws / "progbill.toml"
+    config.write_text(config.read_text().replace("# quantity_overrun_limit_pct = 25",
+                                                 "quantity_overrun_limit_pct = 15"))
+    book = write_csv(tmp_path / "boq.csv", [
+        QTY, ["P-1", "A", "2", "Concrete", "10", "m3", "5000.125", "12"]])
+    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 1 and "beyond billing.quantity_overrun_limit_pct (15%)" in out
+    [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
+    assert [p["code"] for p in saved["files"][0]["problems"]] == ["quantity-overrun"]
+
+
+def test_an_amount_that_is_not_quantity_times_rate_is_refused(tmp_path):
+    book = write_csv(tmp_path / "boq.csv", [
+        [*QTY[:7], "amount", "executed quantity"],
+        ["P-1", "A", "1", "Excavation", "120.5", "m3", "182.6", "22003.35", "60"]])
+    [problem] = [p for p in read_workbook(book).problems if p.is_error]
+    assert problem.code == "figures-disagree" and str(problem.location) == "boq.csv, H2 (amount)"
+    assert "is not quantity 120.5 x rate 182.6 = 22,003.30" in problem.message

@@ -307,6 +307,8 @@ def check_lines(
                 "was billed before progbill as a positive amount, or 0)")
 
     over = _outside_contract(computed["total_to_date"], computed["scheduled_value"])
+    if "quantity_to_date" in computed:  # measured beyond the contract quantity: an overrun
+        over &= computed["quantity_to_date"].isna()
     for _, row in computed[over].iterrows():
         column = "stored_materials" if row["stored_materials"] else "percent_complete"
         scheduled = _money(row["scheduled_value"], row["currency"])
@@ -518,7 +520,34 @@ def evaluate(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Compute every line and find every billing problem. Bills nothing."""
     computed = compute_lines(projects, lines, state, settings)
-    return computed, check_lines(projects, computed, state, period)
+    return computed, (check_lines(projects, computed, state, period)
+                      + check_quantities(computed, settings))
+
+
+def check_quantities(computed: pd.DataFrame, settings: BillingSettings) -> list[Problem]:
+    """A quantity measured beyond the contract quantity is billed as measured (normal in
+    unit-price contracts), with a warning giving the overrun; past
+    ``billing.quantity_overrun_limit_pct`` it is an error."""
+    problems: list[Problem] = []
+    if "quantity_to_date" not in computed:
+        return problems
+    measured = computed[computed["quantity_to_date"].notna() & computed["quantity"].notna()]
+    for _, row in measured.iterrows():
+        quantity, to_date = row["quantity"], row["quantity_to_date"]
+        if not quantity or to_date <= quantity:
+            continue
+        overrun = ((to_date - quantity) * 100 / quantity).quantize(Decimal("0.01"))
+        limit = settings.quantity_overrun_limit_pct
+        beyond = limit is not None and overrun > limit
+        unit = f" {row['unit']}" if row.get("unit") else ""
+        problems.append(Problem(
+            "quantity-overrun", Severity.ERROR if beyond else Severity.WARNING,
+            f"line {row['line_id']}: {to_date}{unit} measured against a contract quantity of "
+            f"{quantity}{unit}, an overrun of {overrun}%"
+            + (f", beyond billing.quantity_overrun_limit_pct ({limit}%); check the measurement "
+               "or raise the limit" if beyond else "; billed as measured"),
+            _loc(row, "quantity_to_date")))
+    return problems
 
 
 def duplicate_projects(sources: pd.DataFrame) -> pd.DataFrame:

@@ -18,3 +18,4 @@ class BillingSettings:
     invoice_number: str = "INV-{fy}-{seq:05d}"
     credit_note_number: str = "CN-{fy}-{seq:05d}"
     seller_state: str = ""  # India GST: decides CGST + SGST against IGST
+    quantity_overrun_limit_pct: Decimal | None = None  # off: quantity overruns only warn

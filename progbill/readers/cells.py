@@ -131,6 +131,23 @@ def read_decimal(value: object, ctx: CellContext) -> Decimal:
         raise CellError(exc.code, exc.message + advice) from exc
 
 
+QUANTITY_DECIMALS = 4
+
+
+def read_quantity(value: object, ctx: CellContext) -> Decimal:
+    """A quantity or a unit rate: a number kept exactly, to at most 4 decimals (the 15 digits
+    Excel shows: a rate stored as 1182.6000000000001 is 1182.6)."""
+    number = read_decimal(value, ctx)
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -QUANTITY_DECIMALS:
+        raise CellError("too-many-decimals",
+                        f"{number} has more than {QUANTITY_DECIMALS} decimals; quantities and "
+                        f"rates are kept to {QUANTITY_DECIMALS}, so round it in the workbook")
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
+
+
 def read_percent(value: object, ctx: CellContext) -> Decimal:
     """Percent points. An Excel percent-formatted cell holds a fraction (0.45 shown as 45%)."""
     if isinstance(value, bool):

@@ -41,6 +41,7 @@ from progbill.readers.schema import (
     PROGRESS_COLUMNS,
     PROJECT_COLUMNS,
     PROJECT_SHEET_NAMES,
+    QUANTITY,
     STATUS,
     STATUS_PROGRESS,
     TEXT,
@@ -70,6 +71,7 @@ _READERS: dict[str, Callable[[object, CellContext], object]] = {
     DATE: cells.read_date,
     STATUS: cells.read_status,
     CURRENCY: cells.read_currency,
+    QUANTITY: cells.read_quantity,
 }
 
 
@@ -174,7 +176,9 @@ def _match_header(row: list[object], table: dict[str, Column]) -> dict[int, Colu
 def _missing(found: dict[int, Column], columns: tuple[Column, ...],
              need_progress: bool) -> list[str]:
     names = {c.name for c in found.values()}
-    missing = [c.name for c in columns if c.required and c.name not in names]
+    priced = {"quantity", "rate"} <= names  # quantity x rate gives the scheduled value
+    missing = [c.name for c in columns if c.required and c.name not in names
+               and not (c.name == "scheduled_value" and priced)]
     if need_progress and not any(p in names for p in PROGRESS_COLUMNS):
         missing.append(" or ".join(PROGRESS_COLUMNS))
     return missing
@@ -381,7 +385,7 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
     key_cols = [table.columns[c] for c in ("project_id", "milestone_id") if c in table.columns]
     line_id = table.columns.get("milestone_id")
     amounts = [(name, i) for name, i in table.columns.items()
-               if table.kinds[name].kind in (MONEY, PERCENT, STATUS)
+               if table.kinds[name].kind in (MONEY, PERCENT, STATUS, QUANTITY)
                and name not in _PROJECT_ONLY and name not in ("retainage_pct",)]
     lines_table = "scheduled_value" in table.columns or "milestone_id" in table.columns
     running: dict[str, Decimal] = {}
@@ -702,7 +706,9 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
     ok = _require(row, "project_id", out, "project id")
     ok = _require(row, "milestone_id", out, "line id") and ok
     ok = _require(row, "description", out, "description") and ok
-    ok = _require(row, "scheduled_value", out, "scheduled value") and ok
+    priced = v.get("quantity") is not None and v.get("rate") is not None
+    if not priced:
+        ok = _require(row, "scheduled_value", out, "scheduled value") and ok
     pct = _percent_in_range(row, "percent_complete", out, "percent") if "percent_complete" in v \
         else None
     if v.get("retainage_pct") is not None and _percent_in_range(
@@ -714,8 +720,9 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
     if money is None:
         ok = False
         money = _MoneyProgress()
-    if pct is None and _ok(v.get("percent_complete", None)) and money.any:
-        pass  # progress given as money
+    measured = v.get("quantity_to_date") is not None or v.get("quantity_this_bill") is not None
+    if pct is None and _ok(v.get("percent_complete", None)) and (money.any or measured):
+        pass  # progress given as money or as quantities
     elif pct is None and _ok(v.get("percent_complete", None)):
         if status is None:
             out.add("missing-value", Severity.ERROR,
@@ -734,6 +741,14 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
                     "of them", out.at(row.table, row.r, "percent_complete"))
             ok = False
     scheduled = _minor(row, "scheduled_value", currency, out)
+    quantities = _quantity_progress(row, currency, scheduled, out) if priced and _ok(
+        v.get("quantity")) and _ok(v.get("rate")) else None
+    if quantities is not None:
+        scheduled = quantities.scheduled if scheduled is None else scheduled
+        if quantities.work is not None:
+            money = _MoneyProgress.measured(quantities.work, money)
+    elif priced:
+        ok = False
     stored = _minor(row, "stored_materials", currency, out)
     if stored is not None and stored < 0:
         out.add("bad-amount", Severity.ERROR,
@@ -764,6 +779,10 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         "previously_billed": prev_billed,
         "previously_retained": prev_retained,
         "tax_code": v.get("tax_code") or "",
+        "quantity": v.get("quantity"),
+        "unit": v.get("unit") or "",
+        "rate": v.get("rate"),
+        "quantity_to_date": quantities.to_date if quantities else None,
         "work_given": money.work(stored or 0),
         "period_given": money.period,
         "retainage_given": money.retainage,
@@ -771,6 +790,55 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         "_sheet": row.table.sheet_name,
         "_row": row.r + 1,
     }
+
+
+@dataclass
+class _QuantityProgress:
+    scheduled: int  # round-half-up(contract quantity x rate)
+    to_date: Decimal | None  # quantity to date
+    work: int | None  # round-half-up(quantity to date x rate)
+
+
+def _quantity_progress(row: _Row, currency: str | None, scheduled: int | None,
+                       out: _Collector) -> _QuantityProgress | None:
+    """A quantity x rate line: its scheduled value and its work to date in money, each rounded
+    half up once per line. A stated amount must equal quantity x rate rounded; the quantity to
+    date is given, or the previous quantity plus this bill's. None when it cannot be priced
+    (reported)."""
+    from progbill.money import from_minor, round_to_minor
+
+    if currency is None:
+        return None
+    v = row.values
+    quantity, rate = v["quantity"], v["rate"]
+    assert isinstance(quantity, Decimal) and isinstance(rate, Decimal)
+    priced = round_to_minor(quantity * rate, currency)
+    if scheduled is not None and scheduled != priced:
+        out.add("figures-disagree", Severity.ERROR,
+                f"the scheduled value {from_minor(scheduled, currency):,} is not quantity "
+                f"{quantity} x rate {rate} = {from_minor(priced, currency):,}; correct the "
+                "amount, the quantity or the rate", out.at(row.table, row.r, "scheduled_value"))
+        return None
+    to_date, this_bill, previous = (v.get("quantity_to_date"), v.get("quantity_this_bill"),
+                                    v.get("previous_quantity"))
+    if to_date is None and this_bill is not None:
+        if previous is None:
+            out.add("missing-value", Severity.ERROR,
+                    "this bill's quantity needs the quantity before it; add a previous "
+                    "quantity column, or give the quantity to date",
+                    out.at(row.table, row.r, "quantity_this_bill"))
+            return None
+        to_date = previous + this_bill  # type: ignore[operator]
+    elif to_date is not None and this_bill is not None and previous is not None and (
+            previous + this_bill != to_date):  # type: ignore[operator]
+        out.add("figures-disagree", Severity.ERROR,
+                f"the quantity to date {to_date} is not the previous quantity {previous} plus "
+                f"this bill's {this_bill}; correct one of them",
+                out.at(row.table, row.r, "quantity_to_date"))
+        return None
+    work = round_to_minor(to_date * rate, currency) if isinstance(to_date, Decimal) else None
+    return _QuantityProgress(scheduled if scheduled is not None else priced,
+                             to_date if isinstance(to_date, Decimal) else None, work)
 
 
 @dataclass
@@ -787,6 +855,14 @@ class _MoneyProgress:
     @property
     def any(self) -> bool:
         return self.work_to_date is not None or self.period is not None or self.total is not None
+
+    @classmethod
+    def measured(cls, work: int, money: _MoneyProgress) -> _MoneyProgress:
+        """Work to date from quantity x rate; the other money columns are still checked."""
+        def fixed(_stored: int) -> int:
+            return work
+
+        return cls(fixed, work, money.period, money.total, money.balance, money.retainage)
 
 
 def _money_progress(row: _Row, currency: str | None, out: _Collector) -> _MoneyProgress | None:
@@ -1126,8 +1202,8 @@ _PROJECT_FRAME = (
 _LINE_FRAME = (
     "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
     "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
-    "previously_retained", "tax_code", "work_given", "period_given", "retainage_given",
-    "_source", "_sheet", "_row",
+    "previously_retained", "tax_code", "quantity", "unit", "rate", "quantity_to_date",
+    "work_given", "period_given", "retainage_given", "_source", "_sheet", "_row",
 )
 
 
@@ -1150,10 +1226,14 @@ def _typed_projects(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _typed_lines(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype(object)
+    for column in _LINE_FRAME:  # columns a caller's frame may lack (the optional ones)
+        if column not in frame:
+            frame[column] = None
     frame["scheduled_value"] = frame["scheduled_value"].astype(np.int64)
     frame["stored_materials"] = frame["stored_materials"].astype(np.int64)
     frame["previously_billed"] = frame["previously_billed"].astype("Int64")
     frame["previously_retained"] = frame["previously_retained"].astype("Int64")
+    frame["unit"] = frame["unit"].fillna("")
     for column in ("work_given", "period_given", "retainage_given"):
         frame[column] = frame[column].astype("Int64")
     frame["_row"] = frame["_row"].astype(np.int64)

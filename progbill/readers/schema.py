@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 # Kinds tell the cell readers what a column holds.
-TEXT, ID, MONEY, PERCENT, INT_DAYS, FLAG, DATE, STATUS, CURRENCY = (
-    "text", "id", "money", "percent", "days", "flag", "date", "status", "currency",
+TEXT, ID, MONEY, PERCENT, INT_DAYS, FLAG, DATE, STATUS, CURRENCY, QUANTITY = (
+    "text", "id", "money", "percent", "days", "flag", "date", "status", "currency", "quantity",
 )
 
 
@@ -78,6 +78,16 @@ LINE_COLUMNS: tuple[Column, ...] = (
     Column("total_completed_stored", MONEY, (
         "total completed & stored to date", "total completed and stored to date",
         "completed and stored to date")),
+    # Quantity x rate lines (bills of quantities, unit-price contracts, running-account bills)
+    Column("quantity", QUANTITY, ("qty", "contract quantity", "original contract quantity",
+                                  "boq quantity", "as per boq quantity")),
+    Column("unit", TEXT, ("uom", "units")),
+    Column("rate", QUANTITY, ("unit rate", "unit price", "price")),
+    Column("quantity_to_date", QUANTITY, ("executed quantity", "up to date quantity",
+                                          "qty to date")),
+    Column("quantity_this_bill", QUANTITY, ("this bill quantity", "quantity this period",
+                                            "qty this bill")),
+    Column("previous_quantity", QUANTITY, ("previous qty",)),
     Column("balance_to_finish", MONEY, ("balance to finish", "balance to finish (C - G)")),
     Column("retainage_to_date", MONEY, ("retainage to date", "retainage (total to date)",
                                         "retainage total to date", "total retainage",
@@ -87,7 +97,7 @@ LINE_COLUMNS: tuple[Column, ...] = (
 
 # One of these must be present on a lines sheet (progress by percent, by status, or as money).
 PROGRESS_COLUMNS = ("percent_complete", "status", "work_to_date", "work_this_period",
-                    "total_completed_stored")
+                    "total_completed_stored", "quantity_to_date", "quantity_this_bill")
 
 # Sheet names of the two-sheet layout.
 PROJECT_SHEET_NAMES = ("projects",)
