@@ -63,11 +63,10 @@ from progbill.publish import (
     plan_moves,
     publish_ledger,
     render_missing_pdfs,
-    sha256,
     write_report_json,
 )
 from progbill.readers import Workbook, read_workbook
-from progbill.readers.files import Skipped, discover
+from progbill.readers.files import Skipped, discover, sha256_bytes
 from progbill.readers.layout import empty_projects
 from progbill.store import (
     InputRecord,
@@ -424,11 +423,7 @@ def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
     """Every step after the commit; each one that fails becomes a pending item."""
 
     def attempt(step: str, what: str, action: Callable[[], Any]) -> Any:
-        try:
-            return action()
-        except Exception as exc:  # after the commit nothing may hide what was issued
-            report.pending.append(Pending(step, what, describe(exc, ws.root)))
-            return None
+        return _attempt(report.pending, ws, step, what, action)
 
     if renderer is not None:
         with clock.stage("render"):
@@ -464,6 +459,17 @@ def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
             ws, report.run_id, report.as_dict(
                 report_path=f"runs/{report.run_id}.json")))
         report.report_path = str(path.relative_to(ws.root)) if path is not None else None
+
+
+def _attempt(pending: list[Pending], ws: Workspace, step: str, what: str,
+             action: Callable[[], Any]) -> Any:
+    """Run one publishing step; a failure becomes a pending item (and None), so that the steps
+    after it still run and nothing hides what the store holds."""
+    try:
+        return action()
+    except Exception as exc:
+        pending.append(Pending(step, what, describe(exc, ws.root)))
+        return None
 
 
 def _file_report(wb: Workbook, moves: dict[str, Path], ws: Workspace) -> FileReport:
@@ -524,7 +530,7 @@ def _seller_snapshot(config: Config, root: Path, notes: list[str],
         except LogoError as exc:
             notes.append(f"seller.logo {config.seller.logo} was left off the documents: {exc}")
             return seller, assets
-        sha = sha256(logo[1])
+        sha = sha256_bytes(logo[1])
         seller["logo_sha256"] = sha
         assets[sha] = logo
     return seller, assets
@@ -666,18 +672,16 @@ def rebuild(root: Path, config_path: Path | None = None, workers: int | None = N
     with workspace_lock(ws, wait_seconds):
         ws.clean_temporary_files()
         check_store_is_current(ws, config)
+        renderer = _renderer(config)  # a broken template stops here, before anything is done
         with open_store(ws.db_path) as store:
-            try:
-                report.pdfs_rendered, pending = _render_missing(
-                    store, ws, _renderer(config), workers)
-                report.pending.extend(pending)
-            except OSError as exc:
-                report.pending.append(Pending("pdf", "PDFs", describe(exc, ws.root)))
-            try:
-                ledger = publish_ledger(store, ws, report.notes, config.output.ledger_backups)
-                report.ledger = str(ledger.relative_to(ws.root))
-            except OSError as exc:
-                report.pending.append(Pending("ledger", "ledger.xlsx", describe(exc, ws.root)))
+            rendered = _attempt(report.pending, ws, "pdf", "PDFs", lambda: _render_missing(
+                store, ws, renderer, workers))
+            if rendered is not None:
+                report.pdfs_rendered = rendered[0]
+                report.pending.extend(rendered[1])
+            ledger = _attempt(report.pending, ws, "ledger", "ledger.xlsx", lambda: publish_ledger(
+                store, ws, report.notes, config.output.ledger_backups))
+            report.ledger = str(ledger.relative_to(ws.root)) if ledger is not None else None
     return report
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 from progbill.billing.numbering import file_stem
 from progbill.faults import checkpoint
 from progbill.problems import Severity, printable
+from progbill.readers.files import sha256_bytes, sha256_of
 from progbill.store import Store
 from progbill.workspace import Workspace, atomic_path, atomic_write_bytes, atomic_write_text
 
@@ -85,14 +86,10 @@ def describe(exc: BaseException, root: Path | None = None) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a file, or None when it cannot be read."""
     try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        return sha256_of(path)
     except OSError:
         return None
 
@@ -148,7 +145,7 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any,
         for number, data in rendered:
             relative = pdf_relative_path(number, periods[number])
             target = ws.root / relative
-            digest = sha256(data)
+            digest = sha256_bytes(data)
             on_disk = file_sha256(target) if target.exists() else None
             if target.exists() and on_disk != digest:
                 pending.append(Pending("pdf", relative, (
