@@ -394,21 +394,21 @@ def check_totals(computed: pd.DataFrame) -> list[Problem]:
     overflowing document is never formed. (Per run and currency: :func:`run_total_problems`.)"""
     problems: list[Problem] = []
     totals: dict[str, int] = {}
-    over: dict[str, int] = {}
-    for (_, row), size in zip(computed.iterrows(), line_magnitudes(computed), strict=True):
-        pid = row["project_id"]
-        totals[pid] = totals.get(pid, 0) + size
-        if totals[pid] < MAX_DOCUMENT_MINOR:
-            continue
-        over[pid] = over.get(pid, 0) + 1
-        if over[pid] == 1:
-            cur = row["currency"]
-            problems.append(Problem(
-                "total-too-large", Severity.ERROR,
-                f"with line {row['line_id']}, project {pid}'s lines add up to more than "
-                f"{_money(MAX_DOCUMENT_MINOR, cur)}, the most one document can hold; check the "
-                "amounts from this row on (a misplaced decimal point?), or split the project",
-                _loc(row, "scheduled_value")))
+    crossing: list[int] = []  # positions of the lines that first pass a project's limit
+    for position, (pid, size) in enumerate(zip(computed["project_id"],
+                                               line_magnitudes(computed), strict=True)):
+        before = totals.get(pid, 0)
+        totals[pid] = before + size
+        if before < MAX_DOCUMENT_MINOR <= totals[pid]:
+            crossing.append(position)
+    for position in crossing:  # rows are looked at only where a limit is passed
+        row = computed.iloc[position]
+        problems.append(Problem(
+            "total-too-large", Severity.ERROR,
+            f"with line {row['line_id']}, project {row['project_id']}'s lines add up to more "
+            f"than {_money(MAX_DOCUMENT_MINOR, row['currency'])}, the most one document can "
+            "hold; check the amounts from this row on (a misplaced decimal point?), or split "
+            "the project", _loc(row, "scheduled_value")))
     return problems
 
 
@@ -532,10 +532,10 @@ def check_quantities(computed: pd.DataFrame, settings: BillingSettings) -> list[
     if "quantity_to_date" not in computed:
         return problems
     measured = computed[computed["quantity_to_date"].notna() & computed["quantity"].notna()]
-    for _, row in measured.iterrows():
+    beyond_contract = [bool(q) and t > q for q, t in zip(
+        measured["quantity"], measured["quantity_to_date"], strict=True)]
+    for _, row in measured[beyond_contract].iterrows():
         quantity, to_date = row["quantity"], row["quantity_to_date"]
-        if not quantity or to_date <= quantity:
-            continue
         overrun = ((to_date - quantity) * 100 / quantity).quantize(Decimal("0.01"))
         limit = settings.quantity_overrun_limit_pct
         beyond = limit is not None and overrun > limit
