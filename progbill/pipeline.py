@@ -23,7 +23,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -265,6 +265,78 @@ def read_inputs(files: list[Path], config: Config, progress: Progress | None = N
     return workbooks
 
 
+_DETAILS = ("project_name", "client", "client_address", "client_email", "client_tax_id",
+            "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
+            "payment_terms_days", "po_number", "place_of_supply", "reverse_charge", "tax_code")
+
+
+def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
+    """Give each progress workbook's projects the details the workbook does not: from a
+    projects register in this run, else from the project's details kept in the store (earlier
+    runs). A register and a workbook that both give a detail must agree; a project with no
+    client anywhere, or read in another currency than it is billed in, is an error."""
+    registers = [wb for wb in workbooks if wb.ok and wb.layout == "register"]
+    _reject_shared_projects(registers)
+    registered: dict[str, tuple[dict[str, Any], str]] = {}
+    for wb in registers:
+        if not wb.ok:
+            continue
+        for record in wb.projects.to_dict("records"):
+            given = set(str(record["_given"]).split(","))
+            registered[str(record["project_id"])] = (
+                {k: record[k] for k in _DETAILS if k in given}, wb.name)
+    progress = [wb for wb in workbooks if wb.ok and wb.layout != "register"]
+    ids = [pid for wb in progress for pid in wb.projects["project_id"]]
+    kept = store.project_details(ids) if store is not None else {}
+    for wb in progress:
+        problems: list[Problem] = []
+        frame = wb.projects.copy()
+        for i, record in enumerate(frame.to_dict("records")):
+            pid = str(record["project_id"])
+            given = set(str(record["_given"]).split(",")) - {""}
+            at = Location(wb.name, record["_sheet"] or None, int(record["_row"]))
+            from_register, register = registered.get(pid, ({}, ""))
+            for name, value in from_register.items():
+                if name in given and _blank(value) is False and record[name] != value and \
+                        name != "tax_label":
+                    problems.append(Problem(
+                        "project-conflict", Severity.ERROR,
+                        f"project {pid} has {name} {record[name]!r} here but {value!r} in the "
+                        f"register {register}; correct one of them", replace(at, column=name)))
+            stored = kept.get(pid, {})
+            for name in _DETAILS:
+                if name in given:
+                    continue
+                source = from_register if name in from_register else stored
+                if name not in source or _blank(source[name]):
+                    continue
+                value = source[name]
+                if name == "currency" and value != record["currency"]:
+                    problems.append(Problem(
+                        "currency-changed", Severity.ERROR,
+                        f"project {pid} is billed in {value}, but this workbook gives no "
+                        f"currency and was read in {record['currency']}; add a Currency "
+                        f"column (or a line 'Currency: {value}' above the table)", at))
+                    continue
+                frame.at[i, name] = value
+                given.add(name)
+            if not str(frame.at[i, "client"] or "").strip():
+                problems.append(Problem(
+                    "no-client", Severity.ERROR,
+                    f"project {pid} has no client: add a Client column, a line such as "
+                    "'Client: Acme Ltd' above the table, or a projects register (a workbook "
+                    "with Project and Client columns) to the same run; once billed, a project "
+                    "keeps its client for later runs", replace(at, column="client")))
+            frame.at[i, "_given"] = ",".join(sorted(given))
+        wb.projects = frame
+        if problems:
+            wb.add(problems)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value == ""
+
+
 def _reject_shared_projects(workbooks: list[Workbook]) -> None:
     ok = [wb for wb in workbooks if wb.ok]
     if len(ok) < 2:
@@ -310,9 +382,11 @@ class Evaluation:
 def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: Config,
                        period: Period) -> Evaluation:
     """Check every readable workbook against the billing rules and the ledger; a workbook with
-    any error is left out of the returned projects and lines."""
-    _reject_shared_projects(workbooks)
-    ok = [wb for wb in workbooks if wb.ok]
+    any error is left out of the returned projects and lines. Registers are checked and
+    complete the other workbooks' projects; they bill nothing themselves."""
+    complete_projects(workbooks, store)
+    _reject_shared_projects([wb for wb in workbooks if wb.layout != "register"])
+    ok = [wb for wb in workbooks if wb.ok and wb.layout != "register"]
     if not ok:
         return Evaluation(workbooks, empty_projects(), pd.DataFrame(), LedgerState())
     projects = pd.concat([wb.projects for wb in ok], ignore_index=True)
@@ -496,8 +570,10 @@ def _commit(store: Store, report: RunReport, run_id: str, options: RunOptions,
                        __version__)
     inputs = [InputRecord(f.name, f.path, f.sha256, f.status, f.moved_to) for f in report.files]
     problems = [p for wb in workbooks for p in wb.problems if p.severity is not Severity.INFO]
+    registers = [wb.projects for wb in workbooks if wb.ok and wb.layout == "register"]
+    details = pd.concat(registers, ignore_index=True) if registers else None
     return store.commit_run(record, bill, projects, inputs, problems, config.billing, seller,
-                            render, sources, assets)
+                            render, sources, assets, details)
 
 
 def _settle(inputs: list[Path]) -> float:

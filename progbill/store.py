@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ from progbill.billing.settings import BillingSettings
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 2  # 2: voided documents (progbill repair)
+SCHEMA_VERSION = 3  # 2: voided documents (progbill repair); 3: project details
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -132,6 +133,10 @@ CREATE TABLE IF NOT EXISTS projects (
     project_id TEXT PRIMARY KEY, project_name TEXT NOT NULL, client TEXT NOT NULL,
     currency TEXT NOT NULL, original_contract INTEGER NOT NULL,
     change_orders INTEGER NOT NULL, last_run TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS project_details (
+    project_id TEXT PRIMARY KEY, details TEXT NOT NULL, source_file TEXT NOT NULL,
+    run_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS assets (
     sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, data BLOB NOT NULL
@@ -269,6 +274,44 @@ class Store:
     # ----------------------------------------------------------------------------------------
     # the run's one transaction
 
+    def project_details(self, project_ids: Iterable[str] | None = None
+                        ) -> dict[str, dict[str, object]]:
+        """The details last given for each project (client, address, tax and retainage rates
+        ...): by a projects register or a workbook that was billed. Projects billed before
+        details were kept give what the projects table has."""
+        found: dict[str, dict[str, object]] = {}
+        for pid, name, client, currency in self.db.execute(
+                "SELECT project_id, project_name, client, currency FROM projects"):
+            found[pid] = {"project_name": name, "client": client, "currency": currency}
+        for pid, text in self.db.execute("SELECT project_id, details FROM project_details"):
+            found.setdefault(pid, {}).update(_details_from_json(text))
+        if project_ids is not None:
+            wanted = set(project_ids)
+            found = {k: v for k, v in found.items() if k in wanted}
+        return found
+
+    def _save_details(self, db: sqlite3.Connection, frame: pd.DataFrame, run_id: str) -> None:
+        """Record the details each project row gives (its ``_given`` names), over those kept."""
+        if frame.empty:
+            return
+        kept = {pid: text for pid, text in db.execute(
+            "SELECT project_id, details FROM project_details")}
+        rows = []
+        for record in frame.drop_duplicates("project_id").to_dict("records"):
+            pid = str(record["project_id"])
+            details = _details_from_json(kept[pid]) if pid in kept else {}
+            for name in str(record.get("_given") or "").split(","):
+                value = record.get(name)
+                if name in DETAIL_FIELDS and value is not None and not (
+                        isinstance(value, float) and value != value) and value != "":
+                    details[name] = value
+            rows.append((pid, _details_to_json(details), str(record.get("_source") or ""),
+                         run_id))
+        db.executemany(
+            """INSERT INTO project_details VALUES (?, ?, ?, ?)
+               ON CONFLICT (project_id) DO UPDATE SET details = excluded.details,
+               source_file = excluded.source_file, run_id = excluded.run_id""", rows)
+
     def commit_run(
         self,
         run: RunRecord,
@@ -281,6 +324,7 @@ class Store:
         render: dict[str, str],
         sources: dict[str, str],
         assets: dict[str, tuple[str, bytes]] | None = None,
+        details: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Store the run, number and store its documents, and move the line state on.
 
@@ -307,6 +351,9 @@ class Store:
                 [_exception_row(run.run_id, p) for p in problems],
             )
             self._record_projects(db, projects, run.run_id)
+            self._save_details(db, projects, run.run_id)
+            if details is not None:
+                self._save_details(db, details, run.run_id)
             db.executemany("INSERT OR IGNORE INTO assets VALUES (?, ?, ?)",
                            [(sha, kind, data) for sha, (kind, data) in (assets or {}).items()])
             self._insert_documents(db, numbered, bill, projects, run, seller, render, sources)
@@ -679,3 +726,33 @@ def _exception_row(run_id: str, p: Problem) -> tuple[object, ...]:
     return (run_id, loc.file, loc.sheet, loc.row, loc.column,
             f"{loc.letter}{loc.row}" if loc.letter and loc.row else loc.letter,
             str(p.severity), p.code, p.message)
+
+
+# The project details kept between runs, as given by registers and billed workbooks.
+DETAIL_FIELDS = ("project_name", "client", "client_address", "client_email", "client_tax_id",
+                 "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
+                 "payment_terms_days", "po_number", "place_of_supply", "reverse_charge",
+                 "tax_code")
+_DECIMAL_DETAILS = {"retainage_pct", "stored_retainage_pct", "tax_rate"}
+
+
+def _details_to_json(details: dict[str, object]) -> str:
+    def plain(value: object) -> object:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        return str(value)
+
+    return json.dumps({k: plain(v) for k, v in sorted(details.items())}, sort_keys=True)
+
+
+def _details_from_json(text: str) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for name, value in json.loads(text).items():
+        if name not in DETAIL_FIELDS:
+            continue
+        found[name] = Decimal(value) if name in _DECIMAL_DETAILS else value
+    return found

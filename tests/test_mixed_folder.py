@@ -25,7 +25,8 @@ BAD = {
     "no-amount-column.csv": ("missing-column",
                              "no-amount-column.csv, row 1: row 1 looks like the header but "
                              "lacks scheduled_value; add it (scheduled_value may also be headed "
-                             "amount, value, milestone amount, contract amount)"),
+                             "amount, value, milestone amount, contract amount, total amount, "
+                             "total contract sum, contract sum, as per boq, boq amount)"),
     "never-opened.xlsx": ("formula-without-value",
                           "never-opened.xlsx, Milestones!D2 (Scheduled Value): the formula in "
                           "this cell has no saved result"),

@@ -255,10 +255,10 @@ def test_when_no_sheet_matches_the_closest_sheet_is_explained(tmp_path):
     book.save(tmp_path / "bill.xlsx")
     [problem] = read_workbook(tmp_path / "bill.xlsx").problems
     assert str(problem).startswith("bill.xlsx, Bill, row 1: row 1 looks like the header but "
-                                   "lacks project_id, client, percent_complete or status")
+                                   "lacks percent_complete or status")
     assert "its other headers are not progbill columns: D (Remarks)" in problem.message
-    assert "project_id may also be headed project, project code, project no, job, job no, " \
-        "job number, project number, project #" in problem.message
+    assert "percent_complete may also be headed % complete, progress, pct complete, percent, " \
+        "percent complete, % (G/C), % G/C, percent (G/C)" in problem.message
 
 
 def test_true_and_false_in_a_status_column_and_and_in_headers(tmp_path):

@@ -15,7 +15,14 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from progbill.money import MoneyError, decimal_mark_evidence, to_minor
+from progbill.money import (
+    MoneyError,
+    decimal_mark_evidence,
+    exponent,
+    from_minor,
+    round_to_minor,
+    to_minor,
+)
 from progbill.problems import (
     MAX_PROBLEMS_PER_FILE,
     Location,
@@ -24,8 +31,17 @@ from progbill.problems import (
     Severity,
     column_letter,
 )
-from progbill.readers import cells
+from progbill.readers import cells, title
 from progbill.readers.cells import CellContext, CellError, is_blank
+from progbill.readers.header import (
+    HeaderRow,
+    Match,
+    best_header,
+    explain,
+    header_rows,
+    match_header,
+    missing,
+)
 from progbill.readers.raw import RawSheet
 from progbill.readers.schema import (
     CURRENCY,
@@ -38,7 +54,6 @@ from progbill.readers.schema import (
     LINE_SHEET_NAMES,
     MONEY,
     PERCENT,
-    PROGRESS_COLUMNS,
     PROJECT_COLUMNS,
     PROJECT_SHEET_NAMES,
     QUANTITY,
@@ -50,13 +65,16 @@ from progbill.readers.schema import (
     normalise,
 )
 
-HEADER_SEARCH_ROWS = 20
+# A workbook of one project may give these outside its table (title block, cover sheet, sheet
+# or file name, the workspace's stored details or a projects register).
+_OUTSIDE_TABLE = frozenset({"project_id", "client"})
 # A label that makes a row a total, written as the whole cell: Total, Totals:, Sub-Total 3,
 # Subtotal, Grand Total, Total carried forward, Total brought forward, Total with PS, Grand
 # Total incl. VAT. ("Total station survey" is a line, not a total.)
 _TOTAL_WORDS = re.compile(
     r"^(grand\s+|sub[\s-]*)?totals?(\s*[-:]?\s*[\dIVX.]+)?"
-    r"(\s+(carried|brought)\s+(forward|fwd\.?|over)|\s+(incl\.?|including|with|of|excl\.?)\b.*)?"
+    r"(\s+(carried|brought)\s+(forward|fwd\.?|over)"
+    r"|\s+(incl\.?|including|inclusive|with|without|of|excl\.?|excluding|exclusive)\b.*)?"
     r"\s*:?$", re.I)
 _GRAND = re.compile(r"^grand\s+total", re.I)
 _COLUMN_NUMBERS = re.compile(r"^\(?([0-9]{1,2}|[A-Z])\)?$")
@@ -85,6 +103,7 @@ class Table:
     headers: dict[str, str]  # canonical name -> header text as typed
     kinds: dict[str, Column]
     fractions: frozenset[str] = frozenset()  # percent columns read as 0-1 fractions
+    top: int = -1  # the header's first row (rows above it may be a title block)
 
     @property
     def sheet_name(self) -> str | None:
@@ -105,9 +124,9 @@ class Table:
 class Layout:
     """What a file's sheets amount to, before cells are read."""
 
-    kind: str  # "two-sheet" or "flat"
+    kind: str  # "two-sheet", "flat", or "register" (project columns only, no lines)
     projects: Table | None
-    lines: Table
+    lines: Table | None
     more: list[Table] = field(default_factory=list)  # further flat sheets with a schedule
 
 
@@ -128,6 +147,8 @@ class _Collector:
         self.file = file
         self.problems: list[Problem] = []
         self.beyond = ProblemCounter(file)  # problems past the per-file limit, only counted
+        # amounts with more decimals than the currency, billed as their cells show them
+        self.rounded: list[tuple[Location, Decimal, Decimal]] = []
 
     def at(self, table: Table | None, row: int | None = None, column: str | None = None,
            sheet: RawSheet | None = None) -> Location:
@@ -154,6 +175,18 @@ class _Collector:
             self.beyond.count(problem)
 
     def all(self) -> list[Problem]:
+        if self.rounded:
+            first = self.rounded[0][0]
+            shown = ", ".join(f"{_cell(loc)} {raw} -> {billed:,}"
+                              for loc, raw, billed in self.rounded[:5])
+            count = len(self.rounded)
+            self.add("amounts-rounded", Severity.WARNING,
+                     f"{count} amount{'s' if count > 1 else ''} had more decimals than the "
+                     "currency; each is billed as its cell shows it, rounded half up ("
+                     f"{shown}{' ...' if count > 5 else ''}); to bill other figures, round "
+                     "them in the workbook (=ROUND(..., 2))",
+                     Location(first.file, first.sheet))
+            self.rounded = []
         summary = self.beyond.summary()
         return self.problems + ([summary] if summary else [])
 
@@ -162,127 +195,73 @@ class _Collector:
 # finding the layout
 
 
-def _match_header(row: list[object], table: dict[str, Column]) -> dict[int, Column]:
-    found = {}
-    for index, value in enumerate(row):
-        if is_blank(value):
-            continue
-        column = table.get(normalise(value))
-        if column is not None:
-            found[index] = column
-    return found
-
-
-def _missing(found: dict[int, Column], columns: tuple[Column, ...],
-             need_progress: bool) -> list[str]:
-    names = {c.name for c in found.values()}
-    priced = {"quantity", "rate"} <= names  # quantity x rate gives the scheduled value
-    missing = [c.name for c in columns if c.required and c.name not in names
-               and not (c.name == "scheduled_value" and priced)]
-    if need_progress and not any(p in names for p in PROGRESS_COLUMNS):
-        missing.append(" or ".join(PROGRESS_COLUMNS))
-    return missing
-
-
 def find_table(
     sheet: RawSheet, columns: tuple[Column, ...], need_progress: bool, out: _Collector,
-    report: bool = True,
+    report: bool = True, optional: frozenset[str] = frozenset(),
 ) -> Table | None:
-    """The first row within the first 20 that holds every required column."""
+    """The first header within the first 20 rows (one row, or a group row over sub-headers)
+    that holds every required column."""
     table = lookup(columns)
-    best = _best_header(sheet, table)
-    for r, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
-        found = _match_header(row, table)
-        if found and not _missing(found, columns, need_progress):
-            return _build_table(sheet, r, found, out)
+    complete = []
+    for candidate in header_rows(sheet):
+        match = match_header(candidate, table)
+        if match.found and not missing(match.found, columns, need_progress, optional):
+            complete.append((candidate, match))
+    if complete:
+        # the header naming the most columns once each (a title row over the real header
+        # must not pass for a group row); the first of equals
+        candidate, match = max(complete, key=lambda cm: _distinct(cm[1]) - 2 * _repeated(
+            cm[1]))
+        return _build_table(sheet, candidate, match, out)
     if report:
-        explain_missing_header(sheet, best, columns, need_progress, out)
+        explain_missing_header(sheet, best_header(sheet, table), columns, need_progress, out,
+                               optional)
     return None
 
 
-def _best_header(sheet: RawSheet, table: dict[str, Column]
-                 ) -> tuple[int, dict[int, Column]] | None:
-    """The row of the first 20 with the most recognised column names."""
-    best: tuple[int, dict[int, Column]] | None = None
-    for r, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
-        found = _match_header(row, table)
-        if found and (best is None or len(found) > len(best[1])):
-            best = (r, found)
-    return best
+def _distinct(match: Match) -> int:
+    return len({c.name for c in match.found.values()})
 
 
-def explain_missing_header(sheet: RawSheet, best: tuple[int, dict[int, Column]] | None,
+def _repeated(match: Match) -> int:
+    return len(match.found) - _distinct(match)
+
+
+def explain_missing_header(sheet: RawSheet, best: tuple[HeaderRow, Match] | None,
                            columns: tuple[Column, ...], need_progress: bool,
-                           out: _Collector) -> None:
-    """"No header row found" only when no row has two recognised names; otherwise the row
-    that looks like the header, what it lacks (with every name each may have) and the headers
-    in it that progbill does not know."""
-    if best is None or len({c.name for c in best[1].values()}) < 2:
-        out.add("missing-column", Severity.ERROR,
-                "no header row found in the first 20 rows; the table needs columns named "
-                f"{_required_phrase(columns, need_progress)}", out.at(None, sheet=sheet))
-        return
-    r, found = best
-    missing = _missing(found, columns, need_progress)
-    row = sheet.rows[r]
-    unknown = [f"{column_letter(i)} ({str(v).strip()})" for i, v in enumerate(row)
-               if not is_blank(v) and i not in found]
-    others = f"; its other headers are not progbill columns: {', '.join(unknown)}" if unknown \
-        else ""
-    out.add("missing-column", Severity.ERROR,
-            f"row {r + 1} looks like the header but lacks {', '.join(missing)}; add "
-            f"{'it' if len(missing) == 1 else 'them'} ({_accepted_names(missing, columns)})"
-            f"{others}", out.at(None, row=r, sheet=sheet))
+                           out: _Collector, optional: frozenset[str] = frozenset()) -> None:
+    r, message = explain(sheet, best, columns, need_progress, optional)
+    out.add("missing-column", Severity.ERROR, message, out.at(None, row=r, sheet=sheet))
 
 
-def _accepted_names(missing: list[str], columns: tuple[Column, ...]) -> str:
-    """``scheduled_value may also be headed amount, value, ...`` for each missing column, with
-    every alias; a progress column lists each column that can give progress."""
-    by_name = {c.name: c for c in columns}
-    parts = []
-    for entry in missing:
-        for name in entry.replace(" or ", ", ").split(", "):
-            column = by_name.get(name)
-            if column is not None and column.aliases:
-                parts.append(f"{name} may also be headed {', '.join(column.aliases)}")
-    return "; ".join(parts) if parts else "see the column names in the README"
-
-
-def _required_phrase(columns: tuple[Column, ...], need_progress: bool) -> str:
-    names = [c.name for c in columns if c.required]
-    if need_progress:
-        names.append(" or ".join(PROGRESS_COLUMNS))
-    return ", ".join(names)
-
-
-def _build_table(sheet: RawSheet, r: int, found: dict[int, Column], out: _Collector) -> Table:
+def _build_table(sheet: RawSheet, header: HeaderRow, match: Match, out: _Collector) -> Table:
     table_columns: dict[str, int] = {}
     headers: dict[str, str] = {}
     kinds: dict[str, Column] = {}
-    header_row = sheet.rows[r]
-    for index, column in sorted(found.items()):
+    r = header.r
+    for index, column in sorted(match.found.items()):
+        text = header.texts[index]
         if column.name in table_columns:
             first = table_columns[column.name]
             out.add("duplicate-column", Severity.ERROR,
                     f"columns {column_letter(first)} ({headers[column.name]!s}) and "
-                    f"{column_letter(index)} ({str(header_row[index]).strip()}) both mean "
+                    f"{column_letter(index)} ({text}) both mean "
                     f"{column.name}; delete or rename one of them",
-                    Location(out.file, sheet.name, r + 1, str(header_row[index]).strip(),
-                             column_letter(index)))
+                    Location(out.file, sheet.name, r + 1, text, column_letter(index)))
             continue
         table_columns[column.name] = index
-        headers[column.name] = str(header_row[index]).strip()
+        headers[column.name] = text
         kinds[column.name] = column
     unknown = [
-        f"{column_letter(i)} ({str(v).strip()})"
-        for i, v in enumerate(header_row)
-        if not is_blank(v) and i not in found
+        f"{column_letter(i)} ({t}{'; ' + match.ignored[i] if i in match.ignored else ''})"
+        for i, t in sorted(header.texts.items()) if i not in match.found
     ]
     if unknown:
         out.add("unknown-column", Severity.INFO,
                 f"columns ignored (not progbill columns): {', '.join(unknown)}",
                 Location(out.file, sheet.name, r + 1))
-    return Table(sheet, r, table_columns, headers, kinds)
+    return Table(sheet, r, table_columns, headers, kinds,
+                 top=header.top if header.top >= 0 else r)
 
 
 def _by_role(sheets: list[RawSheet], names: tuple[str, ...], role: str,
@@ -325,7 +304,8 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
     candidates = [line_sheet] if line_sheet is not None else []
     candidates += [s for s in sheets if s is not line_sheet and s is not project_sheet]
     quiet = _Collector(out.file)
-    found = [t for t in (find_table(sheet, FLAT_COLUMNS, True, quiet, report=False)
+    found = [t for t in (find_table(sheet, FLAT_COLUMNS, True, quiet, report=False,
+                                    optional=_OUTSIDE_TABLE)
                          for sheet in candidates) if t is not None]
     if found:
         visible = [t for t in found if not t.sheet.hidden]
@@ -352,6 +332,13 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
                     f"sheets without a schedule, not read: {', '.join(map(str, others))}",
                     Location(out.file))
         return Layout("flat", None, table, visible[1:])
+    register = _register(sheets, project_sheet, line_sheet)
+    if register is not None:
+        out.add("register", Severity.INFO,
+                "a projects register (project columns, no lines): the details it gives are "
+                "kept for its projects and used by their progress workbooks",
+                Location(out.file, register.sheet_name))
+        return Layout("register", register, None)
     if project_sheet is not None and line_sheet is None:
         out.add("missing-sheet", Severity.ERROR,
                 "the workbook has a Projects sheet but no Milestones sheet (also accepted: "
@@ -363,9 +350,37 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
         out.add("missing-column", Severity.ERROR, "the file has no sheets", Location(out.file))
         return None
     names = lookup(FLAT_COLUMNS)
-    scored = [(s, _best_header(s, names)) for s in ([line_sheet] if line_sheet else sheets)]
-    target, best = max(scored, key=lambda sb: len(sb[1][1]) if sb[1] else 0)
-    explain_missing_header(target, best, FLAT_COLUMNS, True, out)
+    scored = [(s, best_header(s, names)) for s in ([line_sheet] if line_sheet else sheets)]
+    target, best = max(scored, key=lambda sb: len(sb[1][1].found) if sb[1] else 0)
+    explain_missing_header(target, best, FLAT_COLUMNS, True, out, _OUTSIDE_TABLE)
+    return None
+
+
+_LINE_ONLY = lookup(tuple(c for c in LINE_COLUMNS
+                         if c.name not in {"project_id", "retainage_pct", "tax_code"}))
+
+
+def _register(sheets: list[RawSheet], project_sheet: RawSheet | None,
+              line_sheet: RawSheet | None) -> Table | None:
+    """A projects register: a sheet of project columns (project and client at least) and no
+    line column at all; a table with a line column is a schedule lacking something, which is
+    explained, never read as a register."""
+    if line_sheet is not None:
+        return None
+    candidates = [project_sheet] if project_sheet is not None else [
+        s for s in sheets if not s.hidden]
+    for sheet in candidates:
+        quiet = _Collector("")
+        table = find_table(sheet, PROJECT_COLUMNS, False, quiet, report=False)
+        if table is None:
+            continue
+        header = [v for v in sheet.rows[table.header_row] if not is_blank(v)]
+        if any(normalise(v) in _LINE_ONLY for v in header):
+            return None
+        if not any(any(not is_blank(v) for v in row)
+                   for row in sheet.rows[table.header_row + 1:]):
+            return None  # a header and nothing under it is no register
+        return table
     return None
 
 
@@ -397,7 +412,11 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
     def skip(why: str, r: int) -> None:
         skipped.setdefault(why, []).append(r + 1)
 
-    for r in range(table.header_row + 1, len(table.sheet.rows)):
+    rows_below = range(table.header_row + 1, len(table.sheet.rows))
+    last_line = max((r for r in rows_below if line_id is not None
+                     and line_id < len(table.sheet.rows[r])
+                     and not is_blank(table.sheet.rows[r][line_id])), default=-1)
+    for r in rows_below:
         row = table.sheet.rows[r]
         width = len(row)
         if all(c >= width or is_blank(row[c]) for c in used):
@@ -406,7 +425,8 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
         label = next((t for t in texts if _TOTAL_WORDS.match(t)), None)
         if label is not None:
             skip("total rows", r)
-            after_grand = after_grand or bool(_GRAND.match(label))
+            # below the last line, a total ends the table: what follows is its summary
+            after_grand = after_grand or bool(_GRAND.match(label)) or r > last_line
             running, since_total = {}, 0
             continue
         if not lines_table:
@@ -425,8 +445,13 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
                 row, table):
             skip("section headings (no amounts)", r)
             continue
+        if (keys_blank or no_id) and _sums_above(table, r, amounts, values):
+            skip("subtotal rows (SUM or SUBTOTAL formulas)", r)
+            running, since_total = {}, 0
+            continue
         if (keys_blank or no_id) and since_total >= 2 and any(
-                v is not None and v != 0 and running.get(name) == v
+                v is not None and v != 0 and name in running
+                and abs(running[name] - v) < _SUM_TOLERANCE
                 for name, v in values.items()):
             skip("subtotal rows (the sum of the lines above)", r)
             running, since_total = {}, 0
@@ -442,6 +467,29 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
                 f"{why} skipped, not billed: row{'s' if len(numbers) > 1 else ''} {shown}",
                 out.at(table))
     return rows
+
+
+# Excel adds in binary floating point: a total of amounts in cents can differ from the exact
+# sum in the 15th digit, never by half a cent.
+_SUM_TOLERANCE = Decimal("0.005")
+_SUM_FORMULA = re.compile(r"^\s*=?\s*(SUM|SUBTOTAL|AGGREGATE)\s*\(", re.I)
+
+
+def _sums_above(table: Table, r: int, amounts: list[tuple[str, int]],
+                values: dict[str, Decimal | None]) -> bool:
+    """Every amount this row holds is a SUM or SUBTOTAL formula over the column above
+    (whatever range it covers): a total row without a label."""
+    filled = [i for name, i in amounts if values.get(name) not in (None, Decimal(0))]
+    if not filled:
+        return False
+    formulas = table.sheet.formulas_of(r)
+    above = table.header_row + 1
+    for i in filled:
+        formula = formulas.get(i, "")
+        refs = [int(n) - 1 for n in re.findall(r"[A-Z]{1,3}\$?(\d+)", formula)]
+        if not _SUM_FORMULA.match(formula) or not refs or not all(above <= n < r for n in refs):
+            return False
+    return True
 
 
 def _number(value: object, ctx: CellContext) -> Decimal | None:
@@ -626,6 +674,14 @@ def _minor(row: _Row, name: str, currency: str | None, out: _Collector) -> int |
     try:
         return to_minor(value, currency)
     except MoneyError as exc:
+        index = row.table.columns.get(name)
+        if exc.code == "too-many-decimals" and index is not None and (
+                row.table.sheet.decimals_of(index).get(row.r) == exponent(currency)):
+            # Excel shows this amount to the currency's decimals: bill what the user sees
+            rounded = round_to_minor(value, currency)
+            out.rounded.append((out.at(row.table, row.r, name), value,
+                                from_minor(rounded, currency)))
+            return rounded
         out.add(exc.code, Severity.ERROR, exc.message, out.at(row.table, row.r, name))
         row.values[name] = _INVALID
         return None
@@ -655,7 +711,8 @@ def _project_record(row: _Row, default_currency: str, out: _Collector,
                     lines_sheet: str | None) -> dict[str, object] | None:
     v = row.values
     ok = _require(row, "project_id", out, "project id")
-    ok = _require(row, "client", out, "client") and ok
+    if "client" in row.table.columns or "client" in v:
+        ok = _require(row, "client", out, "client") and ok
     currency = v.get("currency")
     if currency is None:
         currency = default_currency
@@ -678,7 +735,7 @@ def _project_record(row: _Row, default_currency: str, out: _Collector,
     return {
         "project_id": v["project_id"],
         "project_name": v.get("project_name") or "",
-        "client": v["client"],
+        "client": v.get("client") or "",
         "client_address": v.get("client_address") or "",
         "client_email": v.get("client_email") or "",
         "client_tax_id": v.get("client_tax_id") or "",
@@ -698,6 +755,10 @@ def _project_record(row: _Row, default_currency: str, out: _Collector,
         "_sheet": row.table.sheet_name,
         "_row": row.r + 1,
         "_lines_sheet": lines_sheet,
+        # the details the workbook gives (in its table or around it); the others may come
+        # from the workspace: the project's stored details or a projects register
+        "_given": ",".join(sorted(n for n in _PROJECT_NAMES if n in row.table.columns
+                                  or n in v)),
     }
 
 
@@ -805,7 +866,6 @@ def _quantity_progress(row: _Row, currency: str | None, scheduled: int | None,
     half up once per line. A stated amount must equal quantity x rate rounded; the quantity to
     date is given, or the previous quantity plus this bill's. None when it cannot be priced
     (reported)."""
-    from progbill.money import from_minor, round_to_minor
 
     if currency is None:
         return None
@@ -821,6 +881,8 @@ def _quantity_progress(row: _Row, currency: str | None, scheduled: int | None,
         return None
     to_date, this_bill, previous = (v.get("quantity_to_date"), v.get("quantity_this_bill"),
                                     v.get("previous_quantity"))
+    if previous is None and this_bill is not None and v.get("previously_billed") == 0:
+        previous = Decimal(0)  # nothing billed before: nothing was measured before
     if to_date is None and this_bill is not None:
         if previous is None:
             out.add("missing-value", Severity.ERROR,
@@ -894,7 +956,7 @@ def _money_agrees(row: _Row, money: _MoneyProgress, scheduled: int, stored: int,
                   out: _Collector) -> bool:
     """Figures that say the same thing twice must agree; the line is refused, naming both
     cells and both values, when they do not. progbill never picks one of them."""
-    from progbill.money import from_minor
+
 
     cur = currency or ""
 
@@ -1009,7 +1071,7 @@ def _percent_scale(table: Table, rows: list[int], scale: str, ctx: CellContext,
     if not fractions:
         return table
     return Table(table.sheet, table.header_row, table.columns, table.headers, table.kinds,
-                 frozenset(fractions))
+                 frozenset(fractions), table.top)
 
 
 def parse_tables(
@@ -1031,7 +1093,7 @@ def parse_tables(
     project_records: dict[str, dict[str, object]] = {}
     currency_of: dict[str, str | None] = {}
     line_records: list[dict[str, object]] = []
-    lines_sheet = layout.lines.sheet_name
+    lines_sheet = layout.lines.sheet_name if layout.lines is not None else None
 
     if layout.projects is not None:
         prows = _data_rows(layout.projects, out)
@@ -1053,6 +1115,10 @@ def parse_tables(
                 currency_of[pid] = record["currency"] if record else None  # type: ignore[assignment]
             if record is not None:
                 project_records[str(pid)] = record
+        if layout.lines is None:  # a projects register
+            projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
+            return ParsedTables(_typed_projects(projects), empty_lines(),
+                                in_reading_order(out.all(), names), headers, layout.kind, names)
         lrows = _data_rows(layout.lines, out)
         _warn_sheet_flags(layout.lines, lrows, out)
         lines_table = _percent_scale(layout.lines, lrows, percent_scale, ctx, out)
@@ -1077,9 +1143,13 @@ def parse_tables(
                         "billed for it", out.at(layout.projects, r, "project_id"))
     else:
         seen: dict[str, _Row] = {}
-        for table in (layout.lines, *layout.more):
+        assert layout.lines is not None
+        flat = [layout.lines, *layout.more]
+        for table in flat:
+            given = _outside_details(table, flat, sheets, ctx, out) \
+                if "project_id" not in table.columns else {}
             _read_flat_sheet(table, ctx, percent_scale, default_currency, seen,
-                             project_records, line_records, out)
+                             project_records, line_records, out, given)
 
     projects = pd.DataFrame(list(project_records.values()), columns=list(_PROJECT_FRAME))
     lines = pd.DataFrame(line_records, columns=list(_LINE_FRAME))
@@ -1087,24 +1157,109 @@ def parse_tables(
                         in_reading_order(out.all(), names), headers, layout.kind, names)
 
 
+def _outside_details(table: Table, flat: list[Table], sheets: list[RawSheet], ctx: CellContext,
+                     out: _Collector) -> dict[str, object]:
+    """The project of a sheet without a project column, and the details its table lacks.
+
+    The project comes from the first of: a title block above the table or a key/value cover
+    sheet (labels such as Project No, Job No, Contract No, Project, Name of Work; Client,
+    Owner, Bill To; Address, PO, Retention %, Currency); the sheet's name when the workbook
+    holds several schedule sheets; the file name's stem. A cover sheet speaks for the only
+    schedule sheet of a workbook, never for several."""
+    found, clashes = title.details(table.sheet.rows[:max(table.top, 0)], table.sheet_name)
+    if len([t for t in flat if "project_id" not in t.columns]) == 1:
+        read = {id(t.sheet) for t in flat}
+        for sheet in sheets:
+            if id(sheet) in read or sheet.hidden:
+                continue
+            more, more_clashes = title.details(sheet.rows, sheet.name)
+            clashes += more_clashes
+            for name, detail in more.items():
+                if name in found and str(found[name].value).strip() != str(detail.value).strip():
+                    clashes.append((found[name], detail))
+                found.setdefault(name, detail)
+    for first, second in clashes:
+        out.add("project-conflict", Severity.ERROR,
+                f"{first.label} is {_show(first.value)} at {_detail_cell(first)} but "
+                f"{_show(second.value)} here; a workbook names one project, so correct one",
+                _detail_at(second, out))
+    given: dict[str, object] = {}
+    for name, detail in found.items():
+        if name in table.columns:
+            continue  # the table's own column says it, row by row
+        column = next((c for c in FLAT_COLUMNS if c.name == name), None)
+        if column is None:
+            continue
+        detail_ctx = ctx
+        holder = next((sh for sh in sheets if sh.name == detail.sheet), table.sheet)
+        if column.kind == PERCENT and detail.row in holder.percent_rows(detail.column):
+            detail_ctx = _PERCENT_CTX[ctx]
+        try:
+            given[name] = _READERS[column.kind](detail.value, detail_ctx)
+        except CellError as exc:
+            out.add(exc.code, Severity.ERROR, f"{detail.label}: {exc.message}",
+                    _detail_at(detail, out))
+            given[name] = _INVALID
+    source = None
+    if "project_id" in found:
+        source = found["project_id"]
+    elif "project_name" in found:
+        source = found["project_name"]
+        given["project_id"] = given.get("project_name", _INVALID)
+    if source is not None:
+        where = f"the {source.label} at {_detail_cell(source)}"
+    elif len(flat) > 1:
+        given["project_id"] = cells.clean_id(str(table.sheet_name))
+        where = "the sheet's name (the workbook has one schedule sheet per project)"
+    else:
+        stem = out.file.rsplit(".", 1)[0] if "." in out.file else out.file
+        given["project_id"] = cells.clean_id(stem)
+        where = "the file's name"
+    pid = given.get("project_id")
+    if isinstance(pid, str):
+        out.add("project-named", Severity.INFO,
+                f"the table has no project column, so its lines are billed as project {pid}, "
+                f"from {where}; to name it otherwise, add a Project column or a line such as "
+                "'Project No: J-101' above the table", out.at(table))
+    return given
+
+
+def _detail_cell(detail: title.Detail) -> str:
+    cell = f"{column_letter(detail.column)}{detail.row + 1}"
+    return f"{detail.sheet}!{cell}" if detail.sheet else cell
+
+
+def _detail_at(detail: title.Detail, out: _Collector) -> Location:
+    return Location(out.file, detail.sheet, detail.row + 1, detail.label,
+                    column_letter(detail.column))
+
+
 def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default_currency: str,
                      seen: dict[str, _Row], project_records: dict[str, dict[str, object]],
-                     line_records: list[dict[str, object]], out: _Collector) -> None:
+                     line_records: list[dict[str, object]], out: _Collector,
+                     given: dict[str, object] | None = None) -> None:
     """One flat sheet's rows: a project's columns are read on its first row (on this sheet or
-    an earlier one); later rows are only compared with it."""
+    an earlier one); later rows are only compared with it. ``given`` holds what the workbook
+    says outside the table (the project of a sheet without a project column)."""
     lrows = _data_rows(table, out)
     _warn_sheet_flags(table, lrows, out)
     table = _percent_scale(table, lrows, percent_scale, ctx, out)
     line_names = frozenset(c.name for c in LINE_COLUMNS) | {"currency"}
     project_index = [(n, i) for n, i in table.columns.items() if n in _PROJECT_ONLY]
-    id_index = table.columns["project_id"]
+    given = given or {}
+    id_index = table.columns.get("project_id")
     for r in lrows:
-        raw_row = table.sheet.rows[r]
-        raw_id = raw_row[id_index] if id_index < len(raw_row) else None
-        first = seen.get(cells.read_id(raw_id, ctx)) if not is_blank(raw_id) and not (
-            isinstance(raw_id, bool)) else None
+        if id_index is None:
+            first = seen.get(str(given.get("project_id")))
+        else:
+            raw_row = table.sheet.rows[r]
+            raw_id = raw_row[id_index] if id_index < len(raw_row) else None
+            first = seen.get(cells.read_id(raw_id, ctx)) if not is_blank(raw_id) and not (
+                isinstance(raw_id, bool)) else None
         same_sheet = first is not None and first.table.sheet is table.sheet
         row = _read_row(table, r, ctx, out, names=line_names if same_sheet else None)
+        for name, value in given.items():
+            row.values.setdefault(name, value)
         pid = row.values.get("project_id")
         if not isinstance(pid, str):
             _line_record(row, None, out)
@@ -1197,7 +1352,7 @@ _PROJECT_FRAME = (
     "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
     "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
     "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
-    "reverse_charge", "tax_code", "_source", "_sheet", "_row", "_lines_sheet",
+    "reverse_charge", "tax_code", "_source", "_sheet", "_row", "_lines_sheet", "_given",
 )
 _LINE_FRAME = (
     "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",

@@ -81,6 +81,12 @@ class RawSheet:
     # the percent columns only, because finding it means scanning the sheet's XML
     percent_rows_of: Callable[[int], set[int]] = field(default=lambda _c: set(), repr=False)
     hidden: bool = False  # a hidden or very hidden sheet
+    # row index -> {column index: formula text}, asked lazily for the few rows that may be
+    # totals (only .xlsx files say; other formats give an empty answer)
+    formulas_of: Callable[[int], dict[int, str]] = field(default=lambda _r: {}, repr=False)
+    # column index -> {row index: decimals its number format shows}, for cells formatted with
+    # a fixed number of decimals (General shows what the number holds and is absent)
+    decimals_of: Callable[[int], dict[int, int]] = field(default=lambda _c: {}, repr=False)
     _percent_cache: dict[int, set[int]] = field(default_factory=dict, repr=False)
 
     def percent_rows(self, column: int) -> set[int]:
@@ -118,6 +124,8 @@ class _Facts:
     hidden_cols: set[int] = field(default_factory=set)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
     percent_rows_of: Callable[[int], set[int]] | None = None
+    formulas_of: Callable[[int], dict[int, str]] | None = None
+    decimals_of: Callable[[int], dict[int, int]] | None = None
     hidden_sheet: bool = False
 
     def apply(self, sheet: RawSheet) -> None:
@@ -126,6 +134,10 @@ class _Facts:
         sheet.formulas_without_value |= self.formulas_without_value
         if self.percent_rows_of is not None:
             sheet.percent_rows_of = self.percent_rows_of
+        if self.formulas_of is not None:
+            sheet.formulas_of = self.formulas_of
+        if self.decimals_of is not None:
+            sheet.decimals_of = self.decimals_of
         sheet.hidden = sheet.hidden or self.hidden_sheet
 
 
@@ -246,12 +258,72 @@ def _percent_styles(archive: zipfile.ZipFile) -> set[int]:
     return percent
 
 
+# Built-in number formats that show a fixed number of decimals (ECMA-376 18.8.30).
+_BUILTIN_DECIMALS = {1: 0, 2: 2, 3: 0, 4: 2, 5: 0, 6: 0, 7: 2, 8: 2, 37: 0, 38: 0, 39: 2, 40: 2,
+                     41: 0, 42: 0, 43: 2, 44: 2}
+
+
+def format_decimals(code: str) -> int | None:
+    """The decimals a number format shows for positive numbers (``#,##0.00`` -> 2, ``0`` -> 0);
+    None for General, text, dates, percentages and scientific formats."""
+    section = re.sub(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]', "", code.split(";")[0])
+    if not section or section.strip().lower() in ("general", "@") or "%" in section \
+            or re.search(r"[eEyYmMdDhHsS]", section):
+        return None
+    if "0" not in section and "#" not in section:
+        return None
+    decimals = re.search(r"\.([0#?]+)", section)
+    return len(decimals.group(1)) if decimals else 0
+
+
+def _decimal_styles(archive: zipfile.ZipFile) -> dict[int, int]:
+    """Cell style index (cellXfs) -> decimals its number format shows, for fixed formats."""
+    from defusedxml import ElementTree
+
+    if "xl/styles.xml" not in archive.namelist():
+        return {}
+    styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    custom = {int(f.get("numFmtId") or -1): format_decimals(f.get("formatCode") or "")
+              for f in styles.iter(f"{_NS_MAIN}numFmt")}
+    found = {}
+    xfs = styles.find(f"{_NS_MAIN}cellXfs")
+    for index, xf in enumerate(xfs if xfs is not None else []):
+        fmt_id = int(xf.get("numFmtId") or 0)
+        decimals = custom[fmt_id] if fmt_id in custom else _BUILTIN_DECIMALS.get(fmt_id)
+        if decimals is not None:
+            found[index] = decimals
+    return found
+
+
+def _xlsx_decimals_scanner(data: bytes, styles: dict[int, int]
+                           ) -> Callable[[int], dict[int, int]]:
+    def of(column: int) -> dict[int, int]:
+        letters = _col_letters(column).encode()
+        pattern = re.compile(rb'<c\b[^>]*?\br="' + letters + rb'(\d+)"([^>]*)>')
+        rows = {}
+        for match in pattern.finditer(data):
+            style = re.search(rb'\bs="(\d+)"', match.group(0))
+            if style and int(style.group(1)) in styles:
+                rows[int(match.group(1)) - 1] = styles[int(style.group(1))]
+        return rows
+
+    cache: dict[int, dict[int, int]] = {}
+
+    def cached(column: int) -> dict[int, int]:
+        if column not in cache:
+            cache[column] = of(column)
+        return cache[column]
+
+    return cached
+
+
 def _xlsx_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
     facts: dict[str, _Facts] = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = _sheet_parts(archive)
             percent_styles = _percent_styles(archive)
+            decimal_styles = _decimal_styles(archive)
             for name, (part, hidden) in parts.items():
                 xml = archive.read(part)
                 _check_extent(name, *_xlsx_extent(xml, limits), limits)
@@ -269,11 +341,14 @@ def _xlsx_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
                                 int(low.group(1)) - 1,
                                 min(int(high.group(1)), limits.max_columns)))
                 if b"<f" in xml:
+                    sheet.formulas_of = _xlsx_row_formulas(xml)
                     for match in _FORMULA_NO_VALUE.finditer(xml):
                         sheet.formulas_without_value.add(
                             (int(match.group(2)) - 1, _col_index(match.group(1).decode())))
                 if percent_styles:
                     sheet.percent_rows_of = _xlsx_percent_scanner(xml, percent_styles)
+                if decimal_styles:
+                    sheet.decimals_of = _xlsx_decimals_scanner(xml, decimal_styles)
         return facts
     except SheetTooLarge:
         raise
@@ -282,6 +357,23 @@ def _xlsx_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
             "the workbook is damaged (its sheet or style parts cannot be read); open it in "
             "Excel and save it again"
         ) from exc
+
+
+_CELL_FORMULA = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]+)\d+"[^>]*(?<!/)>(?:(?!</c>|<c\b).)*?<f\b[^>]*>([^<]*)</f>', re.S)
+
+
+def _xlsx_row_formulas(data: bytes) -> Callable[[int], dict[int, str]]:
+    """The formulas written in one row's cells (a shared formula's copies have none)."""
+    def of(r: int) -> dict[int, str]:
+        row = re.search(rb'<row\b[^>]*\br="' + str(r + 1).encode() + rb'"[^>]*>(.*?)</row>',
+                        data, re.S)
+        if row is None:
+            return {}
+        return {_col_index(m.group(1).decode()): m.group(2).decode("utf-8", "replace")
+                for m in _CELL_FORMULA.finditer(row.group(1))}
+
+    return of
 
 
 def _xlsx_percent_scanner(data: bytes, percent_styles: set[int]) -> Callable[[int], set[int]]:

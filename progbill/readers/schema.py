@@ -16,6 +16,16 @@ TEXT, ID, MONEY, PERCENT, INT_DAYS, FLAG, DATE, STATUS, CURRENCY, QUANTITY = (
 )
 
 
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(header: object) -> str:
+    """The matching key of a header or sheet name: ``% Complete`` -> ``pctcomplete``; ``&``
+    and ``and`` are one word."""
+    text = str(header).casefold().replace("%", " pct ").replace("#", " no ").replace("&", "and")
+    return _NON_WORD.sub("", text)
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -38,7 +48,7 @@ PROJECT_COLUMNS: tuple[Column, ...] = (
     Column("tax_rate", PERCENT, ("tax %", "vat %", "gst %", "tax")),
     Column("payment_terms_days", INT_DAYS, ("terms", "net days", "payment terms")),
     Column("po_number", ID, ("po", "purchase order", "po no")),
-    Column("contract_value", MONEY, ("contract sum", "original contract sum")),
+    Column("contract_value", MONEY, ("contract sum", "original contract sum", "contract value")),
     Column("stored_retainage_pct", PERCENT, ("retainage on stored materials",)),
     Column("release_retainage", FLAG),
     Column("place_of_supply", TEXT, ("client state",)),
@@ -48,12 +58,16 @@ PROJECT_COLUMNS: tuple[Column, ...] = (
 
 LINE_COLUMNS: tuple[Column, ...] = (
     Column("project_id", ID, PROJECT_COLUMNS[0].aliases, required=True),
-    Column("milestone_id", ID, ("line", "line id", "item", "item no", "milestone"),
+    Column("milestone_id", ID, ("line", "line id", "item", "item no", "milestone",
+                                 "item number", "itemnumber", "s.n.", "s.no.", "sl. no.",
+                                 "serial no", "serial number"),
            required=True),
-    Column("description", TEXT, ("description of work", "task", "work", "scope"),
+    Column("description", TEXT, ("description of work", "task", "work", "scope",
+                                  "particulars", "work description", "description of item"),
            required=True),
     Column("scheduled_value", MONEY, ("amount", "value", "milestone amount",
-                                      "contract amount"), required=True),
+                                      "contract amount", "total amount", "total contract sum",
+                                      "contract sum", "as per boq", "boq amount"), required=True),
     Column("percent_complete", PERCENT, ("% complete", "progress", "pct complete", "percent",
                                          "percent complete", "% (G/C)", "% G/C", "percent (G/C)")),
     Column("status", STATUS, ("milestone status", "stage status")),
@@ -71,23 +85,28 @@ LINE_COLUMNS: tuple[Column, ...] = (
                                           "retainage previously withheld")),
     # Progress as money (used exactly, never through a percent) and the G703 columns that
     # repeat what other columns say: each is checked against them.
-    Column("work_to_date", MONEY, ("work completed to date", "work to date")),
+    Column("work_to_date", MONEY, ("work completed to date", "work to date", "up to date work",
+                                   "upto date work till date", "work till date")),
     Column("work_this_period", MONEY, (
         "work completed (this period)", "work completed this period", "this period",
-        "work this period")),
+        "work this period", "current bill", "this bill")),
     Column("total_completed_stored", MONEY, (
         "total completed & stored to date", "total completed and stored to date",
         "completed and stored to date")),
     # Quantity x rate lines (bills of quantities, unit-price contracts, running-account bills)
     Column("quantity", QUANTITY, ("qty", "contract quantity", "original contract quantity",
-                                  "boq quantity", "as per boq quantity")),
+                                  "boq quantity", "as per boq quantity", "as per boq qty")),
     Column("unit", TEXT, ("uom", "units")),
     Column("rate", QUANTITY, ("unit rate", "unit price", "price")),
     Column("quantity_to_date", QUANTITY, ("executed quantity", "up to date quantity",
-                                          "qty to date")),
+                                          "qty to date", "quantity submitted",
+                                          "submitted quantity", "upto date quantity",
+                                          "up to date work quantity",
+                                          "upto date work till date quantity")),
     Column("quantity_this_bill", QUANTITY, ("this bill quantity", "quantity this period",
-                                            "qty this bill")),
-    Column("previous_quantity", QUANTITY, ("previous qty",)),
+                                            "qty this bill", "current bill quantity")),
+    Column("previous_quantity", QUANTITY, ("previous qty", "previous bill quantity",
+                                           "up to previous bill quantity")),
     Column("balance_to_finish", MONEY, ("balance to finish", "balance to finish (C - G)")),
     Column("retainage_to_date", MONEY, ("retainage to date", "retainage (total to date)",
                                         "retainage total to date", "total retainage",
@@ -105,8 +124,13 @@ LINE_SHEET_NAMES = ("milestones", "schedule of values", "sov", "lines")
 
 # Flat layout: a row carries its project's columns. retainage_pct and tax_code there are read
 # per line (a per-line value equal on every row is the project's value in effect).
+# On a flat sheet a name a line column uses is the line's ("Contract Sum" beside line items is
+# each line's amount; on a Projects sheet it is the project's contract value).
+_LINE_NAMES = {normalise(n) for c in LINE_COLUMNS for n in (c.name, *c.aliases)}
 FLAT_PROJECT_ONLY = tuple(
-    c for c in PROJECT_COLUMNS if c.name not in {"project_id", "retainage_pct", "tax_code"}
+    Column(c.name, c.kind, tuple(a for a in c.aliases if normalise(a) not in _LINE_NAMES),
+           c.required)
+    for c in PROJECT_COLUMNS if c.name not in {"project_id", "retainage_pct", "tax_code"}
 )
 FLAT_COLUMNS: tuple[Column, ...] = LINE_COLUMNS + FLAT_PROJECT_ONLY
 
@@ -118,16 +142,6 @@ STATUS_PROGRESS = {
     "done": True,
     "approved": True,
 }
-
-_NON_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def normalise(header: object) -> str:
-    """The matching key of a header or sheet name: ``% Complete`` -> ``pctcomplete``; ``&``
-    and ``and`` are one word."""
-    text = str(header).casefold().replace("%", " pct ").replace("#", " no ").replace("&", "and")
-    return _NON_WORD.sub("", text)
-
 
 def lookup(columns: tuple[Column, ...]) -> dict[str, Column]:
     """Matching key -> column, for the canonical name and every alias."""
