@@ -57,6 +57,13 @@ class HeaderRow:
 class Match:
     found: dict[int, Column]
     ignored: dict[int, str]  # columns whose name lost to a better match: why
+    fallbacks: int = 0  # columns matched by their sub-header alone
+
+    def score(self) -> int:
+        """How well a header candidate names the table: columns named once each count; a
+        column named twice, or only by its sub-header, counts against it."""
+        distinct = len({c.name for c in self.found.values()})
+        return 10 * distinct - 20 * (len(self.found) - distinct) - self.fallbacks
 
 
 def _text(value: object) -> str | None:
@@ -87,8 +94,8 @@ def _two_rows(r: int, top: list[object], below: list[object]) -> HeaderRow | Non
     if numbers or len(subs) < 2:
         return None
     tops = {i: t for i, v in enumerate(top) if (t := _text(v)) is not None}
-    if not tops:
-        return None
+    if len(set(tops.values())) < 2:
+        return None  # a title line (perhaps merged across the table) is no group row
     header = HeaderRow(r + 1, {}, top=r)
     group: str | None = None
     for i in range(max([*subs, *tops]) + 1):
@@ -132,12 +139,14 @@ def match_header(header: HeaderRow, table: dict[str, Column]) -> Match:
         best[column.name] = min(rank, best.get(column.name, rank))
     found: dict[int, Column] = {}
     ignored: dict[int, str] = {}
+    fallbacks = 0
     for i, (rank, column) in sorted(wanted.items()):
         if rank == best[column.name]:
             found[i] = column
+            fallbacks += rank == 2
         else:
             ignored[i] = f"{column.name} is read from a column named more exactly"
-    return Match(found, ignored)
+    return Match(found, ignored, fallbacks)
 
 
 def _by_group(group: Column | None, sub: str, table: dict[str, Column]) -> Column | None:
@@ -158,13 +167,9 @@ def best_header(sheet: RawSheet, table: dict[str, Column]) -> tuple[HeaderRow, M
     best: tuple[HeaderRow, Match] | None = None
     for header in header_rows(sheet):
         match = match_header(header, table)
-        if match.found and (best is None or _score(match) > _score(best[1])):
+        if match.found and (best is None or match.score() > best[1].score()):
             best = (header, match)
     return best
-
-
-def _score(match: Match) -> int:
-    return len({c.name for c in match.found.values()})
 
 
 def missing(found: dict[int, Column], columns: tuple[Column, ...], need_progress: bool,

@@ -209,22 +209,14 @@ def find_table(
             complete.append((candidate, match))
     if complete:
         # the header naming the most columns once each (a title row over the real header
-        # must not pass for a group row); the first of equals
-        candidate, match = max(complete, key=lambda cm: _distinct(cm[1]) - 2 * _repeated(
-            cm[1]))
+        # must not pass for a group row)
+        # (a two-row header that explains the row under a one-row header wins a tie)
+        candidate, match = max(complete, key=lambda cm: (cm[1].score(), cm[0].r))
         return _build_table(sheet, candidate, match, out)
     if report:
         explain_missing_header(sheet, best_header(sheet, table), columns, need_progress, out,
                                optional)
     return None
-
-
-def _distinct(match: Match) -> int:
-    return len({c.name for c in match.found.values()})
-
-
-def _repeated(match: Match) -> int:
-    return len(match.found) - _distinct(match)
 
 
 def explain_missing_header(sheet: RawSheet, best: tuple[HeaderRow, Match] | None,
@@ -658,8 +650,10 @@ def _percent_in_range(row: _Row, name: str, out: _Collector, label: str) -> Deci
     assert isinstance(value, Decimal)
     if value < 0 or value > 100:
         where = "above 100" if value > 100 else "below 0"
+        hint = ("; if the column holds retainage amounts (G703 column I), head it "
+                "Retainage to Date" if name == "retainage_pct" and value > 100 else "")
         out.add("percent-out-of-range", Severity.ERROR,
-                f"{label} {value} is {where}; enter a value from 0 to 100",
+                f"{label} {value} is {where}; enter a value from 0 to 100{hint}",
                 out.at(row.table, row.r, name))
         row.values[name] = _INVALID
         return None
@@ -806,7 +800,15 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         v.get("quantity")) and _ok(v.get("rate")) else None
     if quantities is not None:
         scheduled = quantities.scheduled if scheduled is None else scheduled
-        if quantities.work is not None:
+        if quantities.work is not None and money.work_to_date is not None and (
+                money.work_to_date != quantities.work):
+            out.add("figures-disagree", Severity.ERROR,
+                    f"work to date {from_minor(money.work_to_date, str(currency)):,} is not the "
+                    f"quantity to date {quantities.to_date} x rate {v.get('rate')} = "
+                    f"{from_minor(quantities.work, str(currency)):,}; correct the amount, the "
+                    "quantity or the rate", out.at(row.table, row.r, "work_to_date"))
+            ok = False
+        elif quantities.work is not None:
             money = _MoneyProgress.measured(quantities.work, money)
     elif priced:
         ok = False
@@ -986,6 +988,13 @@ def _money_agrees(row: _Row, money: _MoneyProgress, scheduled: int, stored: int,
                     f"{shown(previous)} + this period {shown(money.period)} "
                     f"({cell('work_this_period')}) + materials stored {shown(stored)} = "
                     f"{shown(previous + money.period + stored)}; correct one of them")
+    if (money.work_to_date is not None and money.period is not None and previous is not None
+            and previous + money.period != money.work_to_date):
+        ok = refuse("work_to_date",
+                    f"work to date {shown(money.work_to_date)} is not from previous "
+                    f"{shown(previous)} + this period {shown(money.period)} "
+                    f"({cell('work_this_period')}) = {shown(previous + money.period)}; "
+                    "correct one of them")
     if money.total is not None and money.balance is not None and (
             scheduled - money.total != money.balance):
         ok = refuse("balance_to_finish",

@@ -78,7 +78,8 @@ LINE_COLUMNS: tuple[Column, ...] = (
     # G703 column D: work billed on earlier applications (before progbill, when onboarding)
     Column("previously_billed", MONEY, (
         "billed to date", "previous billing", "previously billed", "from previous application",
-        "work completed from previous application", "work completed (previous)",
+        "work completed from previous application", "work completed from previous",
+        "work completed (previous)",
         "work completed previous", "previous application", "previous certificates",
         "previous bill", "up to previous bill")),
     Column("previously_retained", MONEY, ("previously retained", "previous retainage",
@@ -86,7 +87,8 @@ LINE_COLUMNS: tuple[Column, ...] = (
     # Progress as money (used exactly, never through a percent) and the G703 columns that
     # repeat what other columns say: each is checked against them.
     Column("work_to_date", MONEY, ("work completed to date", "work to date", "up to date work",
-                                   "upto date work till date", "work till date")),
+                                   "upto date work till date", "work till date", "up to date",
+                                   "up to date amount")),
     Column("work_this_period", MONEY, (
         "work completed (this period)", "work completed this period", "this period",
         "work this period", "current bill", "this bill")),
