@@ -44,6 +44,7 @@ from progbill.billing.core import (
 from progbill.billing.periods import Period
 from progbill.config import Config
 from progbill.faults import checkpoint
+from progbill.money import exponent
 from progbill.problems import (
     Location,
     Problem,
@@ -270,13 +271,17 @@ _DETAILS = ("project_name", "client", "client_address", "client_email", "client_
             "payment_terms_days", "po_number", "place_of_supply", "reverse_charge", "tax_code")
 
 
+# Workbooks that bill nothing themselves: they give project details or schedules.
+_NOT_BILLED = ("register", "schedule")
+
+
 def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
     """Give each progress workbook's projects the details the workbook does not: from a
     projects register in this run, else from the project's details kept in the store (earlier
     runs). A register and a workbook that both give a detail must agree; a project with no
     client anywhere, or read in another currency than it is billed in, is an error."""
-    registers = [wb for wb in workbooks if wb.ok and wb.layout == "register"]
-    _reject_shared_projects(registers)
+    registers = [wb for wb in workbooks if wb.ok and wb.layout in _NOT_BILLED]
+    _reject_shared_projects([wb for wb in registers if wb.layout == "register"])
     registered: dict[str, tuple[dict[str, Any], str]] = {}
     for wb in registers:
         if not wb.ok:
@@ -285,7 +290,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
             given = set(str(record["_given"]).split(","))
             registered[str(record["project_id"])] = (
                 {k: record[k] for k in _DETAILS if k in given}, wb.name)
-    progress = [wb for wb in workbooks if wb.ok and wb.layout != "register"]
+    progress = [wb for wb in workbooks if wb.ok and wb.layout not in _NOT_BILLED]
     ids = [pid for wb in progress for pid in wb.projects["project_id"]]
     kept = store.project_details(ids) if store is not None else {}
     for wb in progress:
@@ -311,7 +316,9 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
                 if name not in source or _blank(source[name]):
                     continue
                 value = source[name]
-                if name == "currency" and value != record["currency"]:
+                if name == "currency" and exponent(str(value)) != exponent(
+                        str(record["currency"])):
+                    # its amounts were read in another currency's minor units
                     problems.append(Problem(
                         "currency-changed", Severity.ERROR,
                         f"project {pid} is billed in {value}, but this workbook gives no "
@@ -329,6 +336,62 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
                     "keeps its client for later runs", replace(at, column="client")))
             frame.at[i, "_given"] = ",".join(sorted(given))
         wb.projects = frame
+        if problems:
+            wb.add(problems)
+
+
+_SCHEDULE = ("description", "scheduled_value", "change_order", "tax_code")
+
+
+def complete_schedules(workbooks: list[Workbook], store: Store | None) -> None:
+    """Give the lines of progress-only workbooks (line ids and progress) their schedule: from a
+    schedule workbook of this run, else from the schedule kept in the store. A line that
+    neither knows is an error; a full line that disagrees with this run's schedule workbook
+    too, since progbill never picks one of two figures."""
+    schedules = [wb for wb in workbooks if wb.ok and wb.layout == "schedule"]
+    _reject_shared_projects(schedules)
+    in_run: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+    for wb in schedules:
+        if wb.ok:
+            for record in wb.lines.to_dict("records"):
+                in_run[(str(record["project_id"]), str(record["line_id"]))] = (record, wb.name)
+    progress = [wb for wb in workbooks if wb.ok and wb.layout not in ("register", "schedule")]
+    wanted = {str(pid) for wb in progress
+              for pid in wb.lines.loc[wb.lines["_progress_only"], "project_id"]}
+    kept: dict[tuple[str, str], dict[str, Any]] = {}
+    if wanted and store is not None:
+        for record in store.line_schedule(wanted).to_dict("records"):
+            kept[(str(record["project_id"]), str(record["line_id"]))] = record
+    for wb in progress:
+        problems: list[Problem] = []
+        frame = wb.lines.copy()
+        for i, record in enumerate(frame.to_dict("records")):
+            key = (str(record["project_id"]), str(record["line_id"]))
+            at = Location(wb.name, record["_sheet"] or None, int(record["_row"]), "milestone_id")
+            given, source = in_run.get(key, (None, ""))
+            if not record["_progress_only"]:
+                if given is not None and (given["scheduled_value"], given["description"]) != (
+                        record["scheduled_value"], record["description"]):
+                    problems.append(Problem(
+                        "figures-disagree", Severity.ERROR,
+                        f"line {key[1]} of project {key[0]} is scheduled here as "
+                        f"{record['description']!r} at {record['scheduled_value']} minor units "
+                        f"but as {given['description']!r} at {given['scheduled_value']} in the "
+                        f"schedule {source}; correct one of them", at))
+                continue
+            found = given if given is not None else kept.get(key)
+            if found is None:
+                problems.append(Problem(
+                    "unknown-line", Severity.ERROR,
+                    f"line {key[1]} of project {key[0]} is in no schedule: this progress-only "
+                    "workbook gives no description or scheduled value, and neither an earlier "
+                    "run nor a schedule workbook in this run lists the line; correct the line "
+                    "id, or add the line to the project's schedule workbook and run both", at))
+                continue
+            for name in _SCHEDULE:
+                frame.at[i, name] = found[name] if found[name] is not None else ""
+        frame["scheduled_value"] = frame["scheduled_value"].astype("int64")
+        wb.lines = frame
         if problems:
             wb.add(problems)
 
@@ -385,8 +448,9 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
     any error is left out of the returned projects and lines. Registers are checked and
     complete the other workbooks' projects; they bill nothing themselves."""
     complete_projects(workbooks, store)
-    _reject_shared_projects([wb for wb in workbooks if wb.layout != "register"])
-    ok = [wb for wb in workbooks if wb.ok and wb.layout != "register"]
+    complete_schedules(workbooks, store)
+    _reject_shared_projects([wb for wb in workbooks if wb.layout not in _NOT_BILLED])
+    ok = [wb for wb in workbooks if wb.ok and wb.layout not in _NOT_BILLED]
     if not ok:
         return Evaluation(workbooks, empty_projects(), pd.DataFrame(), LedgerState())
     projects = pd.concat([wb.projects for wb in ok], ignore_index=True)
@@ -570,10 +634,12 @@ def _commit(store: Store, report: RunReport, run_id: str, options: RunOptions,
                        __version__)
     inputs = [InputRecord(f.name, f.path, f.sha256, f.status, f.moved_to) for f in report.files]
     problems = [p for wb in workbooks for p in wb.problems if p.severity is not Severity.INFO]
-    registers = [wb.projects for wb in workbooks if wb.ok and wb.layout == "register"]
+    registers = [wb.projects for wb in workbooks if wb.ok and wb.layout in _NOT_BILLED]
     details = pd.concat(registers, ignore_index=True) if registers else None
+    read = [wb.lines for wb in workbooks if wb.ok and wb.layout != "register" and len(wb.lines)]
+    schedules = pd.concat(read, ignore_index=True) if read else None
     return store.commit_run(record, bill, projects, inputs, problems, config.billing, seller,
-                            render, sources, assets, details)
+                            render, sources, assets, details, schedules)
 
 
 def _settle(inputs: list[Path]) -> float:

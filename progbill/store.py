@@ -47,7 +47,7 @@ from progbill.billing.settings import BillingSettings
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 3  # 2: voided documents (progbill repair); 3: project details
+SCHEMA_VERSION = 3  # 2: voided documents (progbill repair); 3: project details, schedules
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -137,6 +137,12 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE TABLE IF NOT EXISTS project_details (
     project_id TEXT PRIMARY KEY, details TEXT NOT NULL, source_file TEXT NOT NULL,
     run_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS line_schedule (
+    project_id TEXT NOT NULL, line_id TEXT NOT NULL, position INTEGER NOT NULL,
+    description TEXT NOT NULL, scheduled_value INTEGER NOT NULL, change_order TEXT NOT NULL,
+    tax_code TEXT NOT NULL, source_file TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (project_id, line_id)
 );
 CREATE TABLE IF NOT EXISTS assets (
     sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, data BLOB NOT NULL
@@ -312,6 +318,38 @@ class Store:
                ON CONFLICT (project_id) DO UPDATE SET details = excluded.details,
                source_file = excluded.source_file, run_id = excluded.run_id""", rows)
 
+    def line_schedule(self, project_ids: Iterable[str]) -> pd.DataFrame:
+        """The schedule last read for each line of these projects (from a billed workbook or a
+        schedule workbook), in schedule order: what a progress-only workbook bills against."""
+        wanted = sorted(set(project_ids))
+        rows = []
+        for chunk in range(0, len(wanted), 500):
+            ids = wanted[chunk:chunk + 500]
+            rows += self.db.execute(
+                "SELECT project_id, line_id, position, description, scheduled_value, "
+                "change_order, tax_code, source_file FROM line_schedule WHERE project_id IN "
+                f"({', '.join('?' * len(ids))}) ORDER BY project_id, position", ids).fetchall()
+        return pd.DataFrame(rows, columns=["project_id", "line_id", "position", "description",
+                                           "scheduled_value", "change_order", "tax_code",
+                                           "source_file"])
+
+    def _save_schedule(self, db: sqlite3.Connection, lines: pd.DataFrame, run_id: str) -> None:
+        """Record each line's schedule as read in this run (progress-only lines gave none)."""
+        if lines.empty:
+            return
+        given = lines[~lines["_progress_only"].astype(bool)] if "_progress_only" in lines \
+            else lines
+        rows = [(str(r["project_id"]), str(r["line_id"]), i, str(r["description"]),
+                 int(r["scheduled_value"]), str(r.get("change_order") or ""),
+                 str(r.get("tax_code") or ""), str(r.get("_source") or ""), run_id)
+                for i, r in enumerate(given.to_dict("records"))]
+        db.executemany(
+            """INSERT INTO line_schedule VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (project_id, line_id) DO UPDATE SET position = excluded.position,
+               description = excluded.description, scheduled_value = excluded.scheduled_value,
+               change_order = excluded.change_order, tax_code = excluded.tax_code,
+               source_file = excluded.source_file, run_id = excluded.run_id""", rows)
+
     def commit_run(
         self,
         run: RunRecord,
@@ -325,6 +363,7 @@ class Store:
         sources: dict[str, str],
         assets: dict[str, tuple[str, bytes]] | None = None,
         details: pd.DataFrame | None = None,
+        schedules: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Store the run, number and store its documents, and move the line state on.
 
@@ -354,6 +393,8 @@ class Store:
             self._save_details(db, projects, run.run_id)
             if details is not None:
                 self._save_details(db, details, run.run_id)
+            if schedules is not None:
+                self._save_schedule(db, schedules, run.run_id)
             db.executemany("INSERT OR IGNORE INTO assets VALUES (?, ?, ?)",
                            [(sha, kind, data) for sha, (kind, data) in (assets or {}).items()])
             self._insert_documents(db, numbered, bill, projects, run, seller, render, sources)

@@ -10,7 +10,10 @@
   / Up to Date over Quantity, Rate, Amount), a column-number row, section headings, sub-totals,
   a total, summary rows (GST, grand total), quantity x rate lines and a quantity overrun;
 - towers.xlsx: one project per sheet, each with a title block (the second names no project,
-  so its sheet's name is the project), and a notes sheet that is not a schedule.
+  so its sheet's name is the project), and a notes sheet that is not a schedule;
+- contract-schedule.csv, progress-2026-11.csv and projects-register.csv: a schedule kept
+  apart from its monthly progress (line ids and percents only), and the project's details in a
+  register.
 
 The figures are worked by hand in tests/test_layouts.py.
 """
@@ -165,11 +168,38 @@ def towers(path: Path) -> None:
     book.save(path)
 
 
+def kept_apart(folder: Path) -> None:
+    """A contract schedule, its monthly progress (line ids and percents only) and a projects
+    register, as three files: how schedules are often kept apart from progress."""
+    with (folder / "projects-register.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([
+            ["Project", "Project Name", "Client", "Address", "Currency", "Retention %",
+             "Payment Terms"],
+            ["CL-12", "Customer portal rebuild", "Nordhafen Logistik GmbH",
+             "Am Kai 4, 20457 Hamburg", "EUR", "5", "Net 14"],
+        ])
+    with (folder / "contract-schedule.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([
+            ["Project", "Item", "Description", "Amount"],
+            ["CL-12", "1", "Discovery and plan", "12000.00"],
+            ["CL-12", "2", "Design", "30000.00"],
+            ["CL-12", "3", "Build", "80000.00"],
+            ["CL-12", "4", "Launch and handover", "8000.00"],
+        ])
+    with (folder / "progress-2026-11.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([
+            ["Project", "Item", "% Complete"],
+            ["CL-12", "1", "100%"], ["CL-12", "2", "60%"], ["CL-12", "3", "25%"],
+            ["CL-12", "4", "0%"],
+        ])
+
+
 def main() -> None:
     HERE.mkdir(exist_ok=True)
     g703_export(HERE / "g703-export.csv")
     running_bill(HERE / "running-bill.xlsx")
     towers(HERE / "towers.xlsx")
+    kept_apart(HERE)
 
 
 if __name__ == "__main__":

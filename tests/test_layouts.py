@@ -69,6 +69,68 @@ def test_the_layout_samples_bill_the_hand_worked_amounts(tmp_path):
     # B (named by its sheet) = 110,000 + 25% of 280,000 = 180,000 less 9,000 = 171,000.00
     assert _due(out, "TW-A") == "228,000.00"
     assert _due(out, "Tower B") == "171,000.00"
+    # CL-12: schedule, progress and register as three files, EUR, 5%: 12,000 + 60% of 30,000
+    # + 25% of 80,000 + 0 = 50,000 less 2,500 = 47,500.00
+    assert _due(out, "CL-12") == "47,500.00"
+    assert "contract-schedule.csv: the table has no progress column, so this workbook is read " \
+        "as a schedule" in out
+    code, shown = _run("show", "INV-2026-00002", "-w", str(ws))
+    assert "Nordhafen Logistik GmbH" in shown and "due 2026-12-14" in shown  # Net 14
+
+
+# ---------------------------------------------------------------------------------------------
+# progress-only monthly files
+
+
+def test_a_progress_only_file_bills_against_the_kept_schedule(tmp_path):
+    ws = _workspace(tmp_path)
+    schedule = write_csv(tmp_path / "schedule.csv", [
+        ["Project", "Client", "Item", "Description", "Amount"],
+        ["P-7", "Acme Ltd", "1", "Design", "1000.00"], ["P-7", "Acme Ltd", "2", "Build",
+                                                       "3000.00"]])
+    october = write_csv(tmp_path / "october.csv", [["Project", "Item", "% Complete"],
+                                                   ["P-7", "1", "50"], ["P-7", "2", "0"]])
+    assert codes(read_workbook(schedule)) == ["schedule-only"]
+    code, out = _run("run", str(schedule), str(october), "--period", "2026-10", "-w", str(ws),
+                     "--no-pdf")
+    assert code == 0, out
+    # 50% of 1,000 = 500 (no retainage: the workspace default is 0): due 500.00
+    assert _due(out, "P-7") == "500.00"
+    november = write_csv(tmp_path / "november.csv", [["Project", "Item", "% Complete"],
+                                                     ["P-7", "1", "100"], ["P-7", "2", "10"]])
+    code, out = _run("run", str(november), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    # this period 500 + 10% of 3,000 = 800.00; the client comes from the kept details
+    assert _due(out, "P-7") == "800.00" and "Acme Ltd" in out
+    unknown = write_csv(tmp_path / "december.csv", [["Project", "Item", "% Complete"],
+                                                    ["P-7", "1", "100"], ["P-7", "2", "20"],
+                                                    ["P-7", "9", "5"]])
+    code, out = _run("run", str(unknown), "--period", "2026-12", "-w", str(ws), "--no-pdf")
+    assert code == 1
+    assert "december.csv, B4 (Item): line 9 of project P-7 is in no schedule" in out
+    assert "unknown-line" in _json_codes(ws)
+
+
+def _json_codes(ws: Path) -> set[str]:
+    import json
+
+    report = max((ws / "runs").glob("*.json"))
+    data = json.loads(report.read_text())
+    return {p["code"] for f in data["files"] for p in f["problems"]}
+
+
+def test_a_progress_file_and_a_schedule_that_disagree_are_refused(tmp_path):
+    ws = _workspace(tmp_path)
+    schedule = write_csv(tmp_path / "schedule.csv", [
+        ["Project", "Client", "Item", "Description", "Amount"], ["P-8", "A", "1", "Design",
+                                                                  "1000.00"]])
+    full = write_csv(tmp_path / "full.csv", [
+        ["Project", "Client", "Item", "Description", "Amount", "% Complete"],
+        ["P-8", "A", "1", "Design", "1200.00", "50"]])
+    code, out = _run("run", str(schedule), str(full), "--period", "2026-10", "-w", str(ws),
+                     "--no-pdf")
+    assert code == 1
+    assert "in the schedule schedule.csv; correct one of them" in out
 
 
 def test_the_running_bill_skips_what_is_not_a_line_and_says_so():
@@ -181,6 +243,7 @@ def test_a_register_gives_the_client_and_the_workspace_keeps_it(tmp_path):
     assert "no-client" in out or "has no client" in out
     register = write_csv(tmp_path / "register.csv", [
         ["Project", "Client", "Retention %", "Payment Terms"], ["J-5", "Acme Ltd", "0", "14"]])
+    assert codes(read_workbook(register)) == ["register"]
     code, out = _run("run", str(progress), str(register), "--period", "2026-10", "-w", str(ws),
                      "--no-pdf")
     assert code == 0, out

@@ -99,11 +99,17 @@ def test_flat_rows_of_one_project_must_agree(tmp_path):
 
 
 def test_a_missing_required_column_is_named(tmp_path):
-    path = write_csv(tmp_path / "x.csv", [["project_id", "client", "milestone_id",
-                                           "percent_complete"], ["P", "C", "1", "5"]])
+    path = write_csv(tmp_path / "x.csv", [["project_id", "client", "milestone_id", "task",
+                                           "percent_complete"], ["P", "C", "1", "W", "5"]])
     wb = read_workbook(path)
     assert codes(wb) == ["missing-column"]
-    assert "description, scheduled_value" in wb.problems[0].message
+    assert "lacks scheduled_value; add it" in wb.problems[0].message
+    # without description and amount it is a progress-only table: the schedule is the
+    # workspace's (tests/test_layouts.py)
+    path = write_csv(tmp_path / "y.csv", [["project_id", "client", "milestone_id",
+                                           "percent_complete"], ["P", "C", "1", "5"]])
+    wb = read_workbook(path)
+    assert wb.ok and bool(wb.lines.iloc[0]["_progress_only"])
 
 
 def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path):

@@ -250,13 +250,13 @@ def test_when_no_sheet_matches_the_closest_sheet_is_explained(tmp_path):
     book.active.title = "Cover"
     book.active.append(["Running account bill No. 3"])
     sheet = book.create_sheet("Bill")
-    sheet.append(["Item", "Description", "Amount", "Remarks"])
-    sheet.append(["1", "Excavation", 1000, ""])
+    sheet.append(["Item", "Description", "Remarks"])
+    sheet.append(["1", "Excavation", ""])
     book.save(tmp_path / "bill.xlsx")
     [problem] = read_workbook(tmp_path / "bill.xlsx").problems
     assert str(problem).startswith("bill.xlsx, Bill, row 1: row 1 looks like the header but "
-                                   "lacks percent_complete or status")
-    assert "its other headers are not progbill columns: D (Remarks)" in problem.message
+                                   "lacks scheduled_value, percent_complete or status")
+    assert "its other headers are not progbill columns: C (Remarks)" in problem.message
     assert "percent_complete may also be headed % complete, progress, pct complete, percent, " \
         "percent complete, % (G/C), % G/C, percent (G/C)" in problem.message
 

@@ -27,6 +27,9 @@ from progbill.readers.raw import RawSheet
 from progbill.readers.schema import PROGRESS_COLUMNS, Column, normalise
 
 HEADER_SEARCH_ROWS = 20
+# In ``optional``: a table of line ids and progress alone may take its schedule (descriptions,
+# scheduled values) from the workspace.
+PROGRESS_ONLY = "(progress only)"
 
 _AMOUNT_WORDS = {normalise(w) for w in ("amount", "total amount", "total", "value", "amt",
                                         "total amt")}
@@ -178,6 +181,10 @@ def missing(found: dict[int, Column], columns: tuple[Column, ...], need_progress
     workbook of one project may give the project and client outside the table)."""
     names = {c.name for c in found.values()}
     priced = {"quantity", "rate"} <= names  # quantity x rate gives the scheduled value
+    if PROGRESS_ONLY in optional and need_progress and not names & {
+            "description", "scheduled_value", "quantity", "rate"}:
+        # progress only (line ids and progress): the schedule is the workspace's
+        optional = optional | {"description", "scheduled_value"}
     lacking = [c.name for c in columns if c.required and c.name not in names
                and c.name not in optional
                and not (c.name == "scheduled_value" and priced)]

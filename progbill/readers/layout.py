@@ -34,8 +34,10 @@ from progbill.problems import (
 from progbill.readers import cells, title
 from progbill.readers.cells import CellContext, CellError, is_blank
 from progbill.readers.header import (
+    PROGRESS_ONLY,
     HeaderRow,
     Match,
+    accepted_names,
     best_header,
     explain,
     header_rows,
@@ -54,6 +56,7 @@ from progbill.readers.schema import (
     LINE_SHEET_NAMES,
     MONEY,
     PERCENT,
+    PROGRESS_COLUMNS,
     PROJECT_COLUMNS,
     PROJECT_SHEET_NAMES,
     QUANTITY,
@@ -67,7 +70,7 @@ from progbill.readers.schema import (
 
 # A workbook of one project may give these outside its table (title block, cover sheet, sheet
 # or file name, the workspace's stored details or a projects register).
-_OUTSIDE_TABLE = frozenset({"project_id", "client"})
+_OUTSIDE_TABLE = frozenset({"project_id", "client", PROGRESS_ONLY})
 # A label that makes a row a total, written as the whole cell: Total, Totals:, Sub-Total 3,
 # Subtotal, Grand Total, Total carried forward, Total brought forward, Total with PS, Grand
 # Total incl. VAT. ("Total station survey" is a line, not a total.)
@@ -104,6 +107,12 @@ class Table:
     kinds: dict[str, Column]
     fractions: frozenset[str] = frozenset()  # percent columns read as 0-1 fractions
     top: int = -1  # the header's first row (rows above it may be a title block)
+    role: str = "lines"  # or "schedule": lines without progress, which bill nothing
+
+    @property
+    def progress_only(self) -> bool:
+        """Line ids and progress alone: the schedule comes from the workspace."""
+        return not {"description", "scheduled_value", "quantity", "rate"} & set(self.columns)
 
     @property
     def sheet_name(self) -> str | None:
@@ -295,35 +304,20 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
         return Layout("two-sheet", projects, lines)
     candidates = [line_sheet] if line_sheet is not None else []
     candidates += [s for s in sheets if s is not line_sheet and s is not project_sheet]
-    quiet = _Collector(out.file)
-    found = [t for t in (find_table(sheet, FLAT_COLUMNS, True, quiet, report=False,
-                                    optional=_OUTSIDE_TABLE)
-                         for sheet in candidates) if t is not None]
-    if found:
-        visible = [t for t in found if not t.sheet.hidden]
-        table = (visible or found)[0]
-        hidden = [t.sheet.name for t in found if t.sheet.hidden]
-        if hidden and visible:
-            out.add("hidden-sheet", Severity.ERROR,
-                    f"the hidden sheet {hidden[0]!r} and the visible sheet "
-                    f"{table.sheet.name!r} both hold a schedule; delete the one that is not "
-                    "current, or unhide it and move it to a workbook of its own",
-                    Location(out.file, hidden[0]))
-            return None
-        if table.sheet.hidden:
-            out.add("hidden-sheet", Severity.WARNING,
-                    "this sheet is hidden and its schedule was read; unhide it to check it",
-                    Location(out.file, table.sheet.name))
-        out.problems.extend(quiet.problems)
-        # Every visible sheet with a schedule is read (one project per sheet, say); the sheets
-        # without one are listed, so that none is left out without a word.
-        read = {id(t.sheet) for t in found}
-        others = [s.name for s in sheets if id(s) not in read]
-        if others and len(visible) > 1:
-            out.add("sheets-skipped", Severity.INFO,
-                    f"sheets without a schedule, not read: {', '.join(map(str, others))}",
-                    Location(out.file))
-        return Layout("flat", None, table, visible[1:])
+    # Sheets of lines with progress; failing those, a schedule without progress (a BOQ kept
+    # apart from its monthly progress files), which bills nothing and gives the schedule.
+    for kind, need_progress, optional in (("flat", True, _OUTSIDE_TABLE),
+                                          ("schedule", False, _OUTSIDE_TABLE - {PROGRESS_ONLY})):
+        layout = _flat_layout(kind, candidates, sheets, need_progress, optional, out)
+        if layout is not None and kind == "schedule":
+            out.add("schedule-only", Severity.WARNING,
+                    "the table has no progress column, so this workbook is read as a schedule: "
+                    "its lines are kept as their project's schedule, for progress-only "
+                    "workbooks, and nothing is billed from it; to bill it, add a progress "
+                    f"column ({accepted_names([' or '.join(PROGRESS_COLUMNS)], FLAT_COLUMNS)})",
+                    Location(out.file, layout.lines.sheet_name if layout.lines else None))
+        if layout is not None or any(p.is_error for p in out.problems[problems_before:]):
+            return layout
     register = _register(sheets, project_sheet, line_sheet)
     if register is not None:
         out.add("register", Severity.INFO,
@@ -346,6 +340,43 @@ def find_layout(sheets: list[RawSheet], out: _Collector) -> Layout | None:
     target, best = max(scored, key=lambda sb: len(sb[1][1].found) if sb[1] else 0)
     explain_missing_header(target, best, FLAT_COLUMNS, True, out, _OUTSIDE_TABLE)
     return None
+
+
+def _flat_layout(kind: str, candidates: list[RawSheet], sheets: list[RawSheet],
+                 need_progress: bool, optional: frozenset[str], out: _Collector
+                 ) -> Layout | None:
+    """The flat sheets of a workbook (every visible sheet with a table of lines), or None."""
+    quiet = _Collector(out.file)
+    found = [t for t in (find_table(sheet, FLAT_COLUMNS, need_progress, quiet, report=False,
+                                    optional=optional)
+                         for sheet in candidates) if t is not None]
+    if not found:
+        return None
+
+    visible = [t for t in found if not t.sheet.hidden]
+    table = (visible or found)[0]
+    hidden = [t.sheet.name for t in found if t.sheet.hidden]
+    if hidden and visible:
+        out.add("hidden-sheet", Severity.ERROR,
+                f"the hidden sheet {hidden[0]!r} and the visible sheet "
+                f"{table.sheet.name!r} both hold a schedule; delete the one that is not "
+                "current, or unhide it and move it to a workbook of its own",
+                Location(out.file, hidden[0]))
+        return None
+    if table.sheet.hidden:
+        out.add("hidden-sheet", Severity.WARNING,
+                "this sheet is hidden and its schedule was read; unhide it to check it",
+                Location(out.file, table.sheet.name))
+    out.problems.extend(quiet.problems)
+    # Every visible sheet with a schedule is read (one project per sheet, say); the sheets
+    # without one are listed, so that none is left out without a word.
+    read = {id(t.sheet) for t in found}
+    others = [s.name for s in sheets if id(s) not in read]
+    if others and len(visible) > 1:
+        out.add("sheets-skipped", Severity.INFO,
+                f"sheets without a schedule, not read: {', '.join(map(str, others))}",
+                Location(out.file))
+    return Layout(kind, None, table, visible[1:])
 
 
 _LINE_ONLY = lookup(tuple(c for c in LINE_COLUMNS
@@ -434,7 +465,7 @@ def _data_rows(table: Table, out: _Collector) -> list[int]:
             continue
         values = {name: _number(row[i], ctx) if i < width else None for name, i in amounts}
         if all(v in (None, Decimal(0)) for v in values.values()) and not _has_status(
-                row, table):
+                row, table) and not (table.progress_only and not no_id):
             skip("section headings (no amounts)", r)
             continue
         if (keys_blank or no_id) and _sums_above(table, r, amounts, values):
@@ -758,11 +789,14 @@ def _project_record(row: _Row, default_currency: str, out: _Collector,
 
 def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, object] | None:
     v = row.values
+    progress_only = row.table.progress_only
+    schedule_only = row.table.role == "schedule"
     ok = _require(row, "project_id", out, "project id")
     ok = _require(row, "milestone_id", out, "line id") and ok
-    ok = _require(row, "description", out, "description") and ok
+    if not progress_only:
+        ok = _require(row, "description", out, "description") and ok
     priced = v.get("quantity") is not None and v.get("rate") is not None
-    if not priced:
+    if not priced and not progress_only:
         ok = _require(row, "scheduled_value", out, "scheduled value") and ok
     pct = _percent_in_range(row, "percent_complete", out, "percent") if "percent_complete" in v \
         else None
@@ -776,8 +810,9 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         ok = False
         money = _MoneyProgress()
     measured = v.get("quantity_to_date") is not None or v.get("quantity_this_bill") is not None
-    if pct is None and _ok(v.get("percent_complete", None)) and (money.any or measured):
-        pass  # progress given as money or as quantities
+    if schedule_only or (pct is None and _ok(v.get("percent_complete", None)) and (
+            money.any or measured)):
+        pass  # a schedule without progress, or progress given as money or as quantities
     elif pct is None and _ok(v.get("percent_complete", None)):
         if status is None:
             out.add("missing-value", Severity.ERROR,
@@ -796,6 +831,15 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
                     "of them", out.at(row.table, row.r, "percent_complete"))
             ok = False
     scheduled = _minor(row, "scheduled_value", currency, out)
+    if progress_only:
+        scheduled = 0  # the workspace's schedule gives it (pipeline.complete_schedules)
+        if measured:
+            out.add("missing-column", Severity.ERROR,
+                    "a progress-only workbook may give percent complete, status or amounts to "
+                    "date; quantities need their rate, so add the quantity and rate columns",
+                    out.at(row.table, row.r, "quantity_to_date"
+                           if "quantity_to_date" in row.table.columns else "quantity_this_bill"))
+            ok = False
     quantities = _quantity_progress(row, currency, scheduled, out) if priced and _ok(
         v.get("quantity")) and _ok(v.get("rate")) else None
     if quantities is not None:
@@ -821,7 +865,7 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
     prev_billed = _minor(row, "previously_billed", currency, out)
     prev_retained = _minor(row, "previously_retained", currency, out)
     if any(not _ok(x) for x in v.values()) or not ok or scheduled is None or (
-            progress is None and not money.any):
+            progress is None and not money.any and not schedule_only):
         return None
     if not _money_agrees(row, money, scheduled, stored or 0, prev_billed, pct, currency, out):
         return None
@@ -831,7 +875,7 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
     return {
         "project_id": v["project_id"],
         "line_id": v["milestone_id"],
-        "description": v["description"],
+        "description": v.get("description") or "",
         "scheduled_value": scheduled,
         "percent_complete": progress,
         "status": status or "",
@@ -849,6 +893,8 @@ def _line_record(row: _Row, currency: str | None, out: _Collector) -> dict[str, 
         "work_given": money.work(stored or 0),
         "period_given": money.period,
         "retainage_given": money.retainage,
+        "_progress_only": progress_only,
+        "_schedule_only": schedule_only,
         "_source": out.file,
         "_sheet": row.table.sheet_name,
         "_row": row.r + 1,
@@ -1080,7 +1126,7 @@ def _percent_scale(table: Table, rows: list[int], scale: str, ctx: CellContext,
     if not fractions:
         return table
     return Table(table.sheet, table.header_row, table.columns, table.headers, table.kinds,
-                 frozenset(fractions), table.top)
+                 frozenset(fractions), table.top, table.role)
 
 
 def parse_tables(
@@ -1154,6 +1200,9 @@ def parse_tables(
         seen: dict[str, _Row] = {}
         assert layout.lines is not None
         flat = [layout.lines, *layout.more]
+        if layout.kind == "schedule":
+            for table in flat:
+                table.role = "schedule"
         for table in flat:
             given = _outside_details(table, flat, sheets, ctx, out) \
                 if "project_id" not in table.columns else {}
@@ -1367,7 +1416,8 @@ _LINE_FRAME = (
     "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
     "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
     "previously_retained", "tax_code", "quantity", "unit", "rate", "quantity_to_date",
-    "work_given", "period_given", "retainage_given", "_source", "_sheet", "_row",
+    "work_given", "period_given", "retainage_given", "_progress_only", "_schedule_only",
+    "_source", "_sheet", "_row",
 )
 
 
@@ -1398,6 +1448,8 @@ def _typed_lines(frame: pd.DataFrame) -> pd.DataFrame:
     frame["previously_billed"] = frame["previously_billed"].astype("Int64")
     frame["previously_retained"] = frame["previously_retained"].astype("Int64")
     frame["unit"] = frame["unit"].fillna("")
+    for column in ("_progress_only", "_schedule_only"):
+        frame[column] = frame[column].fillna(False).astype(bool)
     for column in ("work_given", "period_given", "retainage_given"):
         frame[column] = frame[column].astype("Int64")
     frame["_row"] = frame["_row"].astype(np.int64)
