@@ -19,6 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ LINE_HEADERS = (
     "Document No", "Project ID", "Line ID", "Description", "Change Order", "Scheduled Value",
     "From Previous", "This Period", "Materials Stored", "Total To Date", "% Complete",
     "Balance To Finish", "Billed This Period", "Retainage To Date", "Retainage This Period",
+    # quantity x rate lines (appended after the columns of earlier versions)
+    "Qty", "Unit", "Rate", "Qty To Date",
 )
 PROJECT_HEADERS = (
     "Project ID", "Project", "Client", "Currency", "Original Contract", "Change Orders",
@@ -109,6 +112,11 @@ def _text(values: pd.Series) -> list[str | None]:
     return [v if isinstance(v, str) and v else None for v in values]
 
 
+def _quantities(values: pd.Series) -> list[float | None]:
+    """Quantities and rates (kept as exact text, at most 4 decimals) as Excel numbers."""
+    return [float(Decimal(v)) if isinstance(v, str) and v else None for v in values]
+
+
 def _rows(*columns: Sequence[Any]) -> list[list[Any]]:
     return [list(row) for row in zip(*columns, strict=True)]
 
@@ -152,11 +160,13 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
         "balance_to_finish", "billed", "retainage_to_date", "retainage_this_period")]
     line_sheet = Sheet("Lines", _cols(LINE_HEADERS, {
         **{h: MONEY for h in LINE_HEADERS[5:10]}, "% Complete": PERCENT,
-        **{h: MONEY for h in LINE_HEADERS[11:]},
+        **{h: MONEY for h in LINE_HEADERS[11:15]},
     }, totals=("This Period", "Billed This Period", "Retainage This Period")), _rows(
         lines["number"].tolist(), lines["project_id"].tolist(), lines["line_id"].tolist(),
         lines["description"].tolist(), _text(lines["change_order"]), *money,
         _ratios(lines["total_to_date"], lines["scheduled_value"]), *tail,
+        _quantities(lines["quantity"]), _text(lines["unit"]), _quantities(lines["rate"]),
+        _quantities(lines["quantity_to_date"]),
     ), lines["currency"].tolist())
 
     projects = store.projects_summary()

@@ -68,9 +68,13 @@ _LINE_MONEY = (
     "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
     "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
 )
+# A quantity x rate line's figures, kept as exact decimal text ('' on other lines); added in
+# schema 3, after the money columns.
+LINE_QUANTITIES = ("quantity", "unit", "rate", "quantity_to_date")
 LINE_COLUMNS = (
     "number", "position", "project_id", "line_id", "description", "change_order", "tax_code",
     "on_document", "percent_complete", "retainage_pct", "stored_retainage_pct", *_LINE_MONEY,
+    *LINE_QUANTITIES,
 )
 
 _SCHEMA = f"""
@@ -110,6 +114,7 @@ CREATE TABLE IF NOT EXISTS document_lines (
     percent_complete TEXT NOT NULL, retainage_pct TEXT NOT NULL,
     stored_retainage_pct TEXT NOT NULL,
     {", ".join(f"{c} INTEGER NOT NULL" for c in _LINE_MONEY)},
+    {", ".join(f"{c} TEXT NOT NULL DEFAULT ''" for c in LINE_QUANTITIES)},
     PRIMARY KEY (number, position)
 );
 CREATE TABLE IF NOT EXISTS document_taxes (
@@ -214,11 +219,21 @@ class Store:
                 "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version and int(version[0]) == SCHEMA_VERSION:
                 return
+            if version and int(version[0]) < 3:
+                self._add_quantity_columns()
         # executescript commits any open transaction itself, so the script carries its own.
         self.db.executescript(
             f"BEGIN IMMEDIATE;\n{_SCHEMA}\nINSERT OR REPLACE INTO meta(key, value) "
             f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
+
+    def _add_quantity_columns(self) -> None:
+        """Schema 3: quantity x rate figures on document lines (empty on earlier lines)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(document_lines)")}
+        script = "".join(f"ALTER TABLE document_lines ADD COLUMN {c} TEXT NOT NULL DEFAULT '';\n"
+                         for c in LINE_QUANTITIES if c not in have)
+        if script:
+            self.db.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -432,7 +447,8 @@ class Store:
             lines["description"], lines["change_order"], lines["tax_code"],
             lines["on_document"].astype(int), lines["percent_complete"].map(str),
             lines["retainage_pct"].map(str), lines["stored_retainage_pct"].map(str),
-            *(c.astype(np.int64).tolist() for c in columns), strict=True,
+            *(c.astype(np.int64).tolist() for c in columns),
+            *(_texts(lines, c) for c in LINE_QUANTITIES), strict=True,
         )
         db.executemany(
             f"INSERT INTO document_lines VALUES ({', '.join('?' * len(LINE_COLUMNS))})",
@@ -540,7 +556,8 @@ class Store:
             """SELECT l.number, l.project_id, l.line_id, l.description, l.change_order,
                       l.scheduled_value, l.from_previous, l.this_period, l.stored_materials,
                       l.total_to_date, l.balance_to_finish, l.billed, l.retainage_to_date,
-                      l.retainage_this_period, d.currency
+                      l.retainage_this_period, l.quantity, l.unit, l.rate,
+                      l.quantity_to_date, d.currency
                FROM document_lines l JOIN documents d USING (number)
                WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
                ORDER BY d.invoice_date, d.run_id, d.series, d.fy, d.seq, l.position""",
@@ -797,3 +814,11 @@ def _details_from_json(text: str) -> dict[str, object]:
             continue
         found[name] = Decimal(value) if name in _DECIMAL_DETAILS else value
     return found
+
+
+def _texts(frame: pd.DataFrame, column: str) -> list[str]:
+    """A column as exact text, '' where it is empty or absent."""
+    if column not in frame:
+        return [""] * len(frame)
+    return ["" if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v)
+            for v in frame[column]]

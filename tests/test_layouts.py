@@ -114,7 +114,7 @@ def test_a_progress_only_file_bills_against_the_kept_schedule(tmp_path):
 def _json_codes(ws: Path) -> set[str]:
     import json
 
-    report = max((ws / "runs").glob("*.json"))
+    report = max((ws / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     data = json.loads(report.read_text())
     return {p["code"] for f in data["files"] for p in f["problems"]}
 
@@ -383,3 +383,53 @@ def test_the_tracker_without_money_is_refused_with_a_located_reason():
     wb = read_workbook(REALWORLD / "telford-monthly_progress.xlsx")
     assert not wb.ok
     assert codes(wb) == ["missing-column"]
+
+
+# ---------------------------------------------------------------------------------------------
+# quantity x rate lines on the documents and in the ledger
+
+
+def test_quantity_lines_print_qty_unit_rate_and_qty_to_date(tmp_path):
+    from pypdf import PdfReader
+
+    ws = _workspace(tmp_path)
+    code, out = _run("run", str(LAYOUTS / "running-bill.xlsx"), "--period", "2026-11", "-w",
+                     str(ws))
+    assert code == 0, out
+    [pdf] = (ws / "invoices" / "2026-11").glob("*.pdf")
+    text = " ".join(PdfReader(pdf).pages[0].extract_text().split())
+    assert "Qty Unit Rate Qty to date" in text
+    # B.1: 450 m at 1,875.25, 320 to date
+    assert "450 m 1,875.25 320" in text
+    sheet = openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]
+    header = [c.value for c in sheet[1]]
+    assert header[-4:] == ["Qty", "Unit", "Rate", "Qty To Date"]
+    rows = {r[2]: r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
+    assert rows["B.1"][-4:] == (450, "m", 1875.25, 320)
+    assert rows["A.2"][-4:] == (800, "cum", 120, 850)
+
+
+def test_a_store_of_the_previous_schema_gains_the_quantity_columns(tmp_path):
+    import sqlite3
+
+    ws = _workspace(tmp_path)
+    code, out = _run("run", str(LAYOUTS / "towers.xlsx"), "--period", "2026-11", "-w", str(ws),
+                     "--no-pdf")
+    assert code == 0, out
+    db = sqlite3.connect(ws / "progbill.db")
+    for column in ("quantity", "unit", "rate", "quantity_to_date"):
+        db.execute(f"ALTER TABLE document_lines DROP COLUMN {column}")
+    db.execute("DROP TABLE line_schedule")
+    db.execute("DROP TABLE project_details")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    code, out = _run("run", str(LAYOUTS / "running-bill.xlsx"), "--period", "2026-11", "-w",
+                     str(ws), "--no-pdf")
+    assert code == 0, out
+    code, out = _run("ledger", "-w", str(ws))
+    assert code == 0, out
+    sheet = openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]
+    rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
+    assert {r[-4:] for r in rows if r[1] == "TW-A"} == {(None, None, None, None)}
+    assert (450, "m", 1875.25, 320) in {r[-4:] for r in rows}

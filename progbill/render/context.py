@@ -104,6 +104,10 @@ def data_url(media_type: str, data: bytes) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+def _empty(value: object) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and value != value)
+
+
 def _lines_of(text: str) -> list[str]:
     return [line.strip() for line in str(text or "").replace("\\n", "\n").splitlines()
             if line.strip()]
@@ -161,7 +165,13 @@ def build_context(
             "retainage_to_date": fmt.number(int(ln.retainage_to_date)),
             "retainage_this_period": period_amount(int(ln.retainage_this_period)),
             "billed": period_amount(int(ln.billed)),
+            # a quantity x rate line's figures (empty on other lines)
+            "quantity": fmt.quantity(getattr(ln, "quantity", None)),
+            "unit": "" if _empty(getattr(ln, "unit", "")) else str(ln.unit),
+            "rate": fmt.quantity(getattr(ln, "rate", None)),
+            "quantity_to_date": fmt.quantity(getattr(ln, "quantity_to_date", None)),
         })
+    has_quantities = any(row["rate"] for row in rows)
 
     def total(column: str, period: bool = False) -> str:
         value = int(lines[column].astype("int64").sum()) if len(lines) else 0
@@ -271,6 +281,7 @@ def build_context(
         },
         "project": {"id": str(doc["project_id"]), "name": str(doc["project_name"] or "")},
         "lines": rows,
+        "has_quantities": has_quantities,
         "totals": totals,
         "summary": summary,
         "taxes": tax_rows,

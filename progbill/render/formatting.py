@@ -62,6 +62,16 @@ class Formatter:
         pattern = _number_pattern(self.locale, decimals) + "%"
         return format_decimal(value / 100, format=pattern, locale=self.locale)
 
+    def quantity(self, value: Decimal | str | None) -> str:
+        """A quantity or a unit rate exactly as kept (up to 4 decimals), grouped as the locale
+        groups: ``1,200``, ``245.5``, ``1,875.25``; empty for none."""
+        if value is None or value == "" or value != value:  # NaN
+            return ""
+        number = Decimal(str(value))
+        decimals = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
+        return format_decimal(number, format=_number_pattern(self.locale, 0) + (
+            "." + "#" * decimals if decimals else ""), locale=self.locale)
+
     def rate(self, value: Decimal) -> str:
         """A tax or retainage rate as typed: 20%, 9%, 2.5%."""
         normal = value.normalize()
