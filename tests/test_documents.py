@@ -296,9 +296,11 @@ def test_the_template_context_is_documented_in_the_readme(businesses):
     assert re.search(r"`document\.regime`", section)
 
 
-def test_no_two_cells_overlap_with_the_largest_amounts_and_long_item_codes(tmp_path):
+@pytest.mark.parametrize("quantities", [False, True])
+def test_no_two_cells_overlap_with_the_largest_amounts_and_long_item_codes(tmp_path, quantities):
     """Amounts up to 999,999,999,999.99 and 16-character item codes: every text segment of the
-    page (PDFium's text rectangles) stays apart from every other, so no figures run together."""
+    page (PDFium's text rectangles) stays apart from every other, so no figures run together;
+    also with the four quantity columns of quantity x rate lines."""
     import pypdfium2
     from click.testing import CliRunner
     from helpers import write_csv
@@ -312,6 +314,12 @@ def test_no_two_cells_overlap_with_the_largest_amounts_and_long_item_codes(tmp_p
     for k in range(6):
         rows.append(["P-1", "Client", f"01.02.01.028{k}-AB", f"Work package {k}",
                      "999999999999.99", "100" if k % 2 else "33.33", "0", "10"])
+    if quantities:  # 9,999,999.9999 x 99,999.9999 = 999,999,989,999.99 (rounded half up)
+        rows = [[*rows[0][:4], "quantity", "unit", "rate", "quantity_to_date", *rows[0][6:]]]
+        for k in range(6):
+            rows.append(["P-1", "Client", f"01.02.01.028{k}-AB", f"Work package {k}",
+                         "9999999.9999", "cu.m.", "99999.9999",
+                         "9999999.9999" if k % 2 else "3333333.3333", "0", "10"])
     book = write_csv(tmp_path / "big.csv", rows)
     result = CliRunner().invoke(cli, ["run", str(book), "--period", "2026-11", "-w", str(ws)])
     assert result.exit_code == 0, result.output
