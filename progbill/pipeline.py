@@ -42,6 +42,7 @@ from progbill.billing.core import (
     run_total_problems,
 )
 from progbill.billing.periods import Period
+from progbill.columns import LINE_SCHEDULE, PROJECT_DETAILS
 from progbill.config import Config
 from progbill.faults import checkpoint
 from progbill.money import exponent
@@ -266,10 +267,6 @@ def read_inputs(files: list[Path], config: Config, progress: Progress | None = N
     return workbooks
 
 
-_DETAILS = ("project_name", "client", "client_address", "client_email", "client_tax_id",
-            "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
-            "payment_terms_days", "po_number", "place_of_supply", "reverse_charge", "tax_code")
-
 
 # Workbooks that bill nothing themselves: they give project details or schedules.
 _NOT_BILLED = ("register", "schedule")
@@ -289,7 +286,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
         for record in wb.projects.to_dict("records"):
             given = set(str(record["_given"]).split(","))
             registered[str(record["project_id"])] = (
-                {k: record[k] for k in _DETAILS if k in given}, wb.name)
+                {k: record[k] for k in PROJECT_DETAILS if k in given}, wb.name)
     progress = [wb for wb in workbooks if wb.ok and wb.layout not in _NOT_BILLED]
     ids = [pid for wb in progress for pid in wb.projects["project_id"]]
     kept = store.project_details(ids) if store is not None else {}
@@ -309,7 +306,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
                         f"project {pid} has {name} {record[name]!r} here but {value!r} in the "
                         f"register {register}; correct one of them", replace(at, column=name)))
             stored = kept.get(pid, {})
-            for name in _DETAILS:
+            for name in PROJECT_DETAILS:
                 if name in given:
                     continue
                 source = from_register if name in from_register else stored
@@ -338,9 +335,6 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
         wb.projects = frame
         if problems:
             wb.add(problems)
-
-
-_SCHEDULE = ("description", "scheduled_value", "change_order", "tax_code")
 
 
 def complete_schedules(workbooks: list[Workbook], store: Store | None) -> None:
@@ -388,7 +382,7 @@ def complete_schedules(workbooks: list[Workbook], store: Store | None) -> None:
                     "run nor a schedule workbook in this run lists the line; correct the line "
                     "id, or add the line to the project's schedule workbook and run both", at))
                 continue
-            for name in _SCHEDULE:
+            for name in LINE_SCHEDULE:
                 frame.at[i, name] = found[name] if found[name] is not None else ""
         frame["scheduled_value"] = frame["scheduled_value"].astype("int64")
         wb.lines = frame

@@ -44,6 +44,7 @@ import pandas as pd
 
 from progbill.billing.core import Bill, LedgerState, number_documents
 from progbill.billing.settings import BillingSettings
+from progbill.columns import AMOUNT_COLUMNS, LINE_QUANTITIES, PROJECT_DETAILS
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
@@ -63,17 +64,11 @@ DOCUMENT_COLUMNS = (
     "corrects_date",
     "source_file", "source_sha256", "seller_json", "render_json", "pdf_path", "pdf_sha256",
 )
-_LINE_MONEY = (
-    "scheduled_value", "work_to_date", "from_previous", "this_period", "stored_materials",
-    "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
-    "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
-)
-# A quantity x rate line's figures, kept as exact decimal text ('' on other lines); added in
-# schema 3, after the money columns.
-LINE_QUANTITIES = ("quantity", "unit", "rate", "quantity_to_date")
+# A quantity x rate line's figures (LINE_QUANTITIES) are kept as exact decimal text ('' on
+# other lines); schema 3 added them after the money columns.
 LINE_COLUMNS = (
     "number", "position", "project_id", "line_id", "description", "change_order", "tax_code",
-    "on_document", "percent_complete", "retainage_pct", "stored_retainage_pct", *_LINE_MONEY,
+    "on_document", "percent_complete", "retainage_pct", "stored_retainage_pct", *AMOUNT_COLUMNS,
     *LINE_QUANTITIES,
 )
 
@@ -113,7 +108,7 @@ CREATE TABLE IF NOT EXISTS document_lines (
     change_order TEXT NOT NULL, tax_code TEXT NOT NULL, on_document INTEGER NOT NULL,
     percent_complete TEXT NOT NULL, retainage_pct TEXT NOT NULL,
     stored_retainage_pct TEXT NOT NULL,
-    {", ".join(f"{c} INTEGER NOT NULL" for c in _LINE_MONEY)},
+    {", ".join(f"{c} INTEGER NOT NULL" for c in AMOUNT_COLUMNS)},
     {", ".join(f"{c} TEXT NOT NULL DEFAULT ''" for c in LINE_QUANTITIES)},
     PRIMARY KEY (number, position)
 );
@@ -323,7 +318,7 @@ class Store:
             details = _details_from_json(kept[pid]) if pid in kept else {}
             for name in str(record.get("_given") or "").split(","):
                 value = record.get(name)
-                if name in DETAIL_FIELDS and value is not None and not (
+                if name in PROJECT_DETAILS and value is not None and not (
                         isinstance(value, float) and value != value) and value != "":
                     details[name] = value
             rows.append((pid, _details_to_json(details), str(record.get("_source") or ""),
@@ -441,7 +436,7 @@ class Store:
         if lines.empty:
             return
         numbers = lines["doc_key"].map(number_of)
-        columns = [lines[c] for c in _LINE_MONEY]
+        columns = [lines[c] for c in AMOUNT_COLUMNS]
         rows = zip(
             numbers, lines["position"].astype(int), lines["project_id"], lines["line_id"],
             lines["description"], lines["change_order"], lines["tax_code"],
@@ -786,11 +781,6 @@ def _exception_row(run_id: str, p: Problem) -> tuple[object, ...]:
             str(p.severity), p.code, p.message)
 
 
-# The project details kept between runs, as given by registers and billed workbooks.
-DETAIL_FIELDS = ("project_name", "client", "client_address", "client_email", "client_tax_id",
-                 "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
-                 "payment_terms_days", "po_number", "place_of_supply", "reverse_charge",
-                 "tax_code")
 _DECIMAL_DETAILS = {"retainage_pct", "stored_retainage_pct", "tax_rate"}
 
 
@@ -810,7 +800,7 @@ def _details_to_json(details: dict[str, object]) -> str:
 def _details_from_json(text: str) -> dict[str, object]:
     found: dict[str, object] = {}
     for name, value in json.loads(text).items():
-        if name not in DETAIL_FIELDS:
+        if name not in PROJECT_DETAILS:
             continue
         found[name] = Decimal(value) if name in _DECIMAL_DETAILS else value
     return found

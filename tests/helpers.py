@@ -16,7 +16,7 @@ import pandas as pd
 from progbill.billing.core import Bill, contracts, evaluate, issue
 from progbill.billing.periods import Period
 from progbill.billing.settings import BillingSettings
-from progbill.readers.layout import _typed_lines, _typed_projects
+from progbill.readers.frames import typed_lines, typed_projects
 from progbill.store import InputRecord, RunRecord, Store
 
 PROJECT_DEFAULTS: dict[str, Any] = {
@@ -47,7 +47,7 @@ def projects_frame(*projects: dict[str, Any]) -> pd.DataFrame:
         for key in ("retainage_pct", "stored_retainage_pct", "tax_rate"):
             row[key] = d(row[key])
         rows.append(row)
-    return _typed_projects(pd.DataFrame(rows, columns=[*PROJECT_DEFAULTS, "project_id"]))
+    return typed_projects(pd.DataFrame(rows, columns=[*PROJECT_DEFAULTS, "project_id"]))
 
 
 def lines_frame(*lines: dict[str, Any]) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def lines_frame(*lines: dict[str, Any]) -> pd.DataFrame:
         row["percent_complete"] = d(row["percent_complete"])
         row["retainage_pct"] = d(row["retainage_pct"])
         rows.append(row)
-    return _typed_lines(pd.DataFrame(rows))
+    return typed_lines(pd.DataFrame(rows))
 
 
 @dataclass

@@ -45,6 +45,7 @@ import pandas as pd
 from progbill.billing.numbering import assign_numbers
 from progbill.billing.periods import Period, due_date, fiscal_year, invoice_date
 from progbill.billing.settings import BillingSettings
+from progbill.columns import AMOUNT_COLUMNS, LINE_FIELDS
 from progbill.money import (
     MAX_DOCUMENT_MINOR,
     MAX_RUN_MINOR,
@@ -57,20 +58,8 @@ from progbill.problems import Location, Problem, Severity
 INVOICE = "Invoice"
 CREDIT_NOTE = "Credit Note"
 
-# The columns of a line as the readers deliver them (see progbill.readers.layout); rows also
-# carry where they came from: _source (file name), _sheet, _row (Excel row number), and a
-# project row _lines_sheet (the sheet holding its lines).
-LINE_FIELDS = (
-    "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
-    "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
-    "previously_retained", "tax_code",
-)
-
-AMOUNT_COLUMNS = (
-    "scheduled_value", "work_to_date", "from_previous", "this_period", "stored_materials",
-    "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
-    "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
-)
+# The columns of a line as the readers deliver them, and every G703 amount of a line, are
+# progbill.columns' LINE_FIELDS and AMOUNT_COLUMNS.
 
 
 @dataclass(frozen=True)

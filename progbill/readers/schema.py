@@ -135,6 +135,8 @@ FLAT_PROJECT_ONLY = tuple(
     for c in PROJECT_COLUMNS if c.name not in {"project_id", "retainage_pct", "tax_code"}
 )
 FLAT_COLUMNS: tuple[Column, ...] = LINE_COLUMNS + FLAT_PROJECT_ONLY
+# The columns a flat row carries for its project only (read once per project, then compared).
+PROJECT_ONLY_NAMES = tuple(c.name for c in FLAT_PROJECT_ONLY)
 
 STATUS_PROGRESS = {
     "not started": False,

@@ -1,0 +1,53 @@
+"""The one schema of progbill's tables: the columns readers deliver, billing computes, the store
+keeps and the ledger shows. Modules import these lists; none keeps a copy.
+
+The workbook columns a person may write, with their aliases and kinds, are in
+:mod:`progbill.readers.schema`; this module is about the frames between the stages.
+"""
+
+from __future__ import annotations
+
+# A project as the readers deliver it. Rows also carry where they came from: ``_source`` (file
+# name), ``_sheet``, ``_row`` (Excel row number), ``_lines_sheet`` (the sheet of its lines) and
+# ``_given`` (the details the workbook gave, comma-separated; the others may come from the
+# workspace).
+PROJECT_FIELDS = (
+    "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
+    "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
+    "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
+    "reverse_charge", "tax_code",
+)
+PROJECT_FRAME = (*PROJECT_FIELDS, "_source", "_sheet", "_row", "_lines_sheet", "_given")
+
+# The details of a project kept between runs (a register's, or a billed workbook's), which a
+# workbook that does not give them takes from the workspace.
+PROJECT_DETAILS = (
+    "project_name", "client", "client_address", "client_email", "client_tax_id", "currency",
+    "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label", "payment_terms_days",
+    "po_number", "place_of_supply", "reverse_charge", "tax_code",
+)
+
+# A line as the readers deliver it, and billing reads it.
+LINE_FIELDS = (
+    "project_id", "line_id", "description", "scheduled_value", "percent_complete", "status",
+    "completed_on", "stored_materials", "change_order", "retainage_pct", "previously_billed",
+    "previously_retained", "tax_code",
+)
+# A quantity x rate line's figures: contract quantity, unit, rate, quantity to date.
+LINE_QUANTITIES = ("quantity", "unit", "rate", "quantity_to_date")
+# Progress a workbook states as money (used exactly), and what the readers learnt about a
+# line: a progress-only line takes its schedule from the workspace; a schedule line bills
+# nothing.
+LINE_FRAME = (
+    *LINE_FIELDS, *LINE_QUANTITIES, "work_given", "period_given", "retainage_given",
+    "_progress_only", "_schedule_only", "_source", "_sheet", "_row",
+)
+# The part of a line a schedule gives (kept in the store for progress-only workbooks).
+LINE_SCHEDULE = ("description", "scheduled_value", "change_order", "tax_code")
+
+# Every G703 amount of a line that billing computes and a document keeps, in minor units.
+AMOUNT_COLUMNS = (
+    "scheduled_value", "work_to_date", "from_previous", "this_period", "stored_materials",
+    "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
+    "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
+)

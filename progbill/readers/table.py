@@ -1,0 +1,234 @@
+"""A table found on a sheet, and reading its cells: each cell by its column's kind, every
+problem located where a person sees it in Excel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from progbill.problems import (
+    MAX_PROBLEMS_PER_FILE,
+    Location,
+    Problem,
+    ProblemCounter,
+    Severity,
+    column_letter,
+)
+from progbill.readers import cells
+from progbill.readers.cells import CellContext, CellError
+from progbill.readers.raw import RawSheet
+from progbill.readers.schema import (
+    CURRENCY,
+    DATE,
+    FLAG,
+    ID,
+    INT_DAYS,
+    MONEY,
+    PERCENT,
+    QUANTITY,
+    STATUS,
+    TEXT,
+    Column,
+)
+
+READERS: dict[str, Callable[[object, CellContext], object]] = {
+    TEXT: cells.read_text,
+    ID: cells.read_id,
+    MONEY: cells.read_decimal,
+    PERCENT: cells.read_percent,
+    INT_DAYS: cells.read_days,
+    FLAG: cells.read_flag,
+    DATE: cells.read_date,
+    STATUS: cells.read_status,
+    CURRENCY: cells.read_currency,
+    QUANTITY: cells.read_quantity,
+}
+
+
+@dataclass
+class Table:
+    """A sheet's header and the columns found in it."""
+
+    sheet: RawSheet
+    header_row: int  # 0-based
+    columns: dict[str, int]  # canonical name -> column index
+    headers: dict[str, str]  # canonical name -> header text as typed
+    kinds: dict[str, Column]
+    fractions: frozenset[str] = frozenset()  # percent columns read as 0-1 fractions
+    top: int = -1  # the header's first row (rows above it may be a title block)
+    role: str = "lines"  # or "schedule": lines without progress, which bill nothing
+
+    @property
+    def progress_only(self) -> bool:
+        """Line ids and progress alone: the schedule comes from the workspace."""
+        return not {"description", "scheduled_value", "quantity", "rate"} & set(self.columns)
+
+    @property
+    def sheet_name(self) -> str | None:
+        return self.sheet.name
+
+    def specs(self) -> list[tuple[str, int, Callable[[object, CellContext], object], set[int]]]:
+        """Per column, once: its name, index, cell reader and the rows Excel formats as %."""
+        if not hasattr(self, "_specs"):
+            self._specs = [
+                (name, index, READERS[self.kinds[name].kind],
+                 self.sheet.percent_rows(index) if self.kinds[name].kind == PERCENT else set())
+                for name, index in self.columns.items()
+            ]
+        return self._specs
+
+
+class Collector:
+    """Problems of one file, with locations."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.beyond = ProblemCounter(file)  # problems past the per-file limit, only counted
+        # amounts with more decimals than the currency, billed as their cells show them
+        self.rounded: list[tuple[Location, Decimal, Decimal]] = []
+
+    def at(self, table: Table | None, row: int | None = None, column: str | None = None,
+           sheet: RawSheet | None = None) -> Location:
+        raw = table.sheet if table else sheet
+        header = letter = None
+        if table is not None and column is not None and column in table.columns:
+            header = table.headers[column]
+            letter = column_letter(table.columns[column])
+        elif column is not None:
+            header = column
+        return Location(
+            file=self.file,
+            sheet=raw.name if raw else None,
+            row=row + 1 if row is not None else None,
+            column=header,
+            letter=letter,
+        )
+
+    def add(self, code: str, severity: Severity, message: str, location: Location) -> None:
+        problem = Problem(code, severity, message, location)
+        if len(self.problems) < MAX_PROBLEMS_PER_FILE:
+            self.problems.append(problem)
+        else:
+            self.beyond.count(problem)
+
+    def all(self) -> list[Problem]:
+        if self.rounded:
+            first = self.rounded[0][0]
+            shown = ", ".join(f"{cell_name(loc)} {raw} -> {billed:,}"
+                              for loc, raw, billed in self.rounded[:5])
+            count = len(self.rounded)
+            self.add("amounts-rounded", Severity.WARNING,
+                     f"{count} amount{'s' if count > 1 else ''} had more decimals than the "
+                     "currency; each is billed as its cell shows it, rounded half up ("
+                     f"{shown}{' ...' if count > 5 else ''}); to bill other figures, round "
+                     "them in the workbook (=ROUND(..., 2))",
+                     Location(first.file, first.sheet))
+            self.rounded = []
+        summary = self.beyond.summary()
+        return self.problems + ([summary] if summary else [])
+
+
+def cell_name(loc: Location) -> str:
+    """``Milestones!E2`` or ``E2``: a cell as a person names it."""
+    cell = f"{loc.letter}{loc.row}"
+    return f"{loc.sheet}!{cell}" if loc.sheet else cell
+
+
+@dataclass
+class Row:
+    table: Table
+    r: int
+    values: dict[str, object]
+
+
+def read_row(table: Table, r: int, ctx: CellContext, out: Collector,
+              names: frozenset[str] | None = None) -> Row:
+    """Read a row's cells (only ``names`` when given); a bad cell becomes ``INVALID`` and a
+    located problem."""
+    row = table.sheet.rows[r]
+    width = len(row)
+    missing = table.sheet.formulas_without_value
+    values: dict[str, object] = {}
+    for name, index, reader, percent_rows in table.specs():
+        if names is not None and name not in names:
+            continue
+        raw = row[index] if index < width else None
+        if missing and (r, index) in missing:
+            out.add("formula-without-value", Severity.ERROR,
+                    "the formula in this cell has no saved result (the file was written by a "
+                    "program and never opened in Excel); open it in Excel, let it calculate, "
+                    "and save it", out.at(table, r, name))
+            values[name] = INVALID
+            continue
+        if raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()):
+            values[name] = None
+            continue
+        try:
+            if name in table.fractions:
+                cell_ctx = FRACTION_CTX[ctx]
+            else:
+                cell_ctx = PERCENT_CTX[ctx] if r in percent_rows else ctx
+            values[name] = reader(raw, cell_ctx)
+        except CellError as exc:
+            out.add(exc.code, Severity.ERROR, exc.message, out.at(table, r, name))
+            values[name] = INVALID
+            continue
+        if isinstance(raw, str) and not raw.isprintable() and isinstance(values[name], str):
+            _warn_invisible(table, r, name, raw, str(values[name]), out)
+    return Row(table, r, values)
+
+
+def _warn_invisible(table: Table, r: int, name: str, raw: str, read: str,
+                    out: Collector) -> None:
+    gone = cells.removed_characters(raw, read)
+    if gone:
+        kind = "id" if table.kinds[name].kind == ID else "text"
+        out.add("invisible-characters", Severity.WARNING,
+                f"the {kind} held invisible characters ({', '.join(gone[:3])}); they were "
+                f"removed and it reads {read!r}", out.at(table, r, name))
+
+
+class _PercentContexts(dict):  # type: ignore[type-arg]
+    """The same reading context with ``percent_formatted`` set, made once per context."""
+
+    def __missing__(self, ctx: CellContext) -> CellContext:
+        made = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True)
+        self[ctx] = made
+        return made
+
+
+PERCENT_CTX = _PercentContexts()
+
+
+class _FractionContexts(dict):  # type: ignore[type-arg]
+    """The context of a percent column whose plain numbers are 0-1 fractions (input.percent_scale
+    = "fraction"): numbers and text without a % sign are multiplied by 100."""
+
+    def __missing__(self, ctx: CellContext) -> CellContext:
+        made = CellContext(ctx.decimal_mark, ctx.date_order, percent_formatted=True,
+                           fraction_text=True)
+        self[ctx] = made
+        return made
+
+
+FRACTION_CTX = _FractionContexts()
+
+
+class _Invalid:
+    """A cell that could not be read (its problem is already reported)."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+INVALID = _Invalid()
+
+
+def is_read(value: object) -> bool:
+    return value is not INVALID
+
+
+def quoted(value: object) -> str:
+    return "(empty)" if value is None else repr(str(value))
