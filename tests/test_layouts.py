@@ -433,3 +433,36 @@ def test_a_store_of_the_previous_schema_gains_the_quantity_columns(tmp_path):
     rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
     assert {r[-4:] for r in rows if r[1] == "TW-A"} == {(None, None, None, None)}
     assert (450, "m", 1875.25, 320) in {r[-4:] for r in rows}
+
+
+def test_a_plain_retainage_column_beside_g_is_column_i_not_a_rate(tmp_path):
+    """A G703 whose column I is headed just "Retainage": its amounts (50.00, under 100) are the
+    retainage to date, checked against 10% of G, never each line's retainage rate (which would
+    withhold 50% in silence)."""
+    ws = _workspace(tmp_path)
+    path = write_csv(tmp_path / "g703.csv", [
+        ["Project", "Client", "Retainage %", "Item", "Description", "Scheduled Value",
+         "Total Completed and Stored to Date", "Retainage"],
+        ["P-3", "A", "10", "1", "Paint", "1000.00", "500.00", "50.00"],
+        ["P-3", "A", "10", "2", "Doors", "800.00", "800.00", "80.00"]])
+    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    # G = 1,300.00, retainage 10% = 130.00 (the column's 50 + 80): due 1,170.00
+    assert _due(out, "P-3") == "1,170.00"
+
+
+@pytest.mark.parametrize(("amount", "ok"), [("1189918.269", True), ("1189918.261", False)])
+def test_an_unrounded_quantity_x_rate_amount_is_rounded_per_line(tmp_path, amount, ok):
+    """In a General cell or a CSV an amount with more decimals is an error, except exactly its
+    line's quantity x rate (2,908.98 x 409.05 = 1,189,918.269), which is rounded half up."""
+    path = write_csv(tmp_path / "boq.csv", [
+        ["Project", "Client", "Item", "Description", "Qty", "Unit", "Rate", "Amount",
+         "Executed Quantity", "Up to Date Amount"],
+        ["P-4", "A", "1", "Concrete", "2908.98", "m3", "409.05", amount, "185.4", "75837.87"]])
+    wb = read_workbook(path)
+    if ok:
+        assert wb.ok, [str(p) for p in wb.problems]
+        assert (wb.lines.iloc[0]["scheduled_value"], wb.lines.iloc[0]["work_given"]) == (
+            118_991_827, 7_583_787)
+    else:
+        assert codes(wb) == ["too-many-decimals"]

@@ -124,11 +124,26 @@ def find_table(
         # must not pass for a group row)
         # (a two-row header that explains the row under a one-row header wins a tie)
         candidate, match = max(complete, key=lambda cm: (cm[1].score(), cm[0].r))
+        _retainage_beside_g(candidate, match, table)
         return _build_table(sheet, candidate, match, out)
     if report:
         explain_missing_header(sheet, best_header(sheet, table), columns, need_progress, out,
                                optional)
     return None
+
+
+def _retainage_beside_g(header: HeaderRow, match: Match, table: dict[str, Column]) -> None:
+    """Beside a G703's column G, a column headed plain Retainage or Retention is column I, the
+    retainage to date in money (checked against progbill's), never a rate: read as a rate, its
+    amounts would set each line's retainage."""
+    names = {c.name for c in match.found.values()}
+    if "total_completed_stored" not in names or "retainage_to_date" in names:
+        return
+    for i, column in match.found.items():
+        if column.name == "retainage_pct" and normalise(header.texts[i]) in (
+                "retainage", "retention"):
+            match.found[i] = table[normalise("retainage to date")]
+            return
 
 
 def explain_missing_header(sheet: RawSheet, best: tuple[HeaderRow, Match] | None,

@@ -48,7 +48,12 @@ def _percent_in_range(row: Row, name: str, out: Collector, label: str) -> Decima
     return value
 
 
-def _minor(row: Row, name: str, currency: str | None, out: Collector) -> int | None:
+def _minor(row: Row, name: str, currency: str | None, out: Collector,
+           products: dict[str, Decimal] | None = None) -> int | None:
+    """An amount in minor units. More decimals than the currency has are an error, except an
+    amount that is exactly its line's quantity x rate (``products``: a bill of quantities
+    multiplies without rounding; section 2 rounds it half up, per line) and an amount whose
+    cell shows it to the currency's decimals (billed as shown, with one warning per file)."""
     value = row.values.get(name)
     if value is None or not is_read(value) or currency is None:
         return None
@@ -56,6 +61,10 @@ def _minor(row: Row, name: str, currency: str | None, out: Collector) -> int | N
     try:
         return to_minor(value, currency)
     except MoneyError as exc:
+        product = (products or {}).get(name)
+        if exc.code == "too-many-decimals" and product is not None and _excel_digits(
+                product) == value:
+            return round_to_minor(product, currency)
         index = row.table.columns.get(name)
         if exc.code == "too-many-decimals" and index is not None and (
                 row.table.sheet.decimals_of(index).get(row.r) == exponent(currency)):
@@ -67,6 +76,32 @@ def _minor(row: Row, name: str, currency: str | None, out: Collector) -> int | N
         out.add(exc.code, Severity.ERROR, exc.message, out.at(row.table, row.r, name))
         row.values[name] = INVALID
         return None
+
+
+def _excel_digits(value: Decimal) -> Decimal:
+    """A product as Excel shows it: 15 significant digits."""
+    return Decimal(format(value, ".15g")) if len(value.as_tuple().digits) > 15 else value
+
+
+def _products(v: dict[str, object]) -> dict[str, Decimal]:
+    """The amounts a quantity x rate line's quantities make, unrounded, by the column that may
+    state them."""
+    rate = v.get("rate")
+    if not isinstance(rate, Decimal):
+        return {}
+    found = {}
+    for amount, quantity in (("scheduled_value", "quantity"),
+                             ("work_to_date", "quantity_to_date"),
+                             ("work_this_period", "quantity_this_bill"),
+                             ("previously_billed", "previous_quantity")):
+        q = v.get(quantity)
+        if isinstance(q, Decimal):
+            found[amount] = q * rate
+    previous, this_bill = v.get("previous_quantity"), v.get("quantity_this_bill")
+    if "work_to_date" not in found and isinstance(previous, Decimal) and isinstance(
+            this_bill, Decimal):
+        found["work_to_date"] = (previous + this_bill) * rate
+    return found
 
 
 def _require(row: Row, name: str, out: Collector, what: str) -> bool:
@@ -162,7 +197,8 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
         ok = False
     status = v.get("status")
     progress: Decimal | None = pct
-    money = _money_progress(row, currency, out)
+    products = _products(v) if priced else {}
+    money = _money_progress(row, currency, out, products)
     if money is None:
         ok = False
         money = _MoneyProgress()
@@ -187,7 +223,7 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
                     f"the status is {status} but the percent complete is {pct}; correct one "
                     "of them", out.at(row.table, row.r, "percent_complete"))
             ok = False
-    scheduled = _minor(row, "scheduled_value", currency, out)
+    scheduled = _minor(row, "scheduled_value", currency, out, products)
     if progress_only:
         scheduled = 0  # the workspace's schedule gives it (pipeline.complete_schedules)
         if measured:
@@ -219,7 +255,7 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
                 "materials stored cannot be negative; enter the value of materials on hand "
                 "(0 if none)", out.at(row.table, row.r, "stored_materials"))
         ok = False
-    prev_billed = _minor(row, "previously_billed", currency, out)
+    prev_billed = _minor(row, "previously_billed", currency, out, products)
     prev_retained = _minor(row, "previously_retained", currency, out)
     if any(not is_read(x) for x in v.values()) or not ok or scheduled is None or (
             progress is None and not money.any and not schedule_only):
@@ -332,12 +368,13 @@ class _MoneyProgress:
         return cls(fixed, work, money.period, money.total, money.balance, money.retainage)
 
 
-def _money_progress(row: Row, currency: str | None, out: Collector) -> _MoneyProgress | None:
+def _money_progress(row: Row, currency: str | None, out: Collector,
+                    products: dict[str, Decimal]) -> _MoneyProgress | None:
     """The money columns of a line; None when one of them is unreadable (already reported)."""
     figures = {}
     for name in ("work_to_date", "work_this_period", "total_completed_stored",
                  "balance_to_finish", "retainage_to_date"):
-        figures[name] = _minor(row, name, currency, out)
+        figures[name] = _minor(row, name, currency, out, products)
         if not is_read(row.values.get(name)):
             return None
     w, g = figures["work_to_date"], figures["total_completed_stored"]
