@@ -466,3 +466,34 @@ def test_an_unrounded_quantity_x_rate_amount_is_rounded_per_line(tmp_path, amoun
             118_991_827, 7_583_787)
     else:
         assert codes(wb) == ["too-many-decimals"]
+
+
+def test_the_aia_g703_form_with_its_notes_and_letter_row(tmp_path):
+    """The AIA form's own headers: WORK COMPLETED over FROM PREVIOUS APPLICATION (D + E) and
+    THIS PERIOD, notes in brackets, a row of column letters, RETAINAGE (IF VARIABLE RATE) in
+    money, % (G ÷ C) formatted as a percentage."""
+    ws = _workspace(tmp_path)
+    path = write_xlsx(tmp_path / "g703.xlsx", {"G703": [
+        ["CONTINUATION SHEET", None, None, None, None, None, None, None, None, None],
+        ["Project No: AIA-1", None, None, None, None, None, None, None, None, None],
+        ["Owner: City of Springfield", None, None, None, None, None, None, None, None, None],
+        ["Retainage %: 5%"],
+        ["ITEM NO.", "DESCRIPTION OF WORK", "SCHEDULED VALUE", "WORK COMPLETED", None,
+         "MATERIALS PRESENTLY STORED (NOT IN D OR E)",
+         "TOTAL COMPLETED AND STORED TO DATE (D + E + F)", "% (G ÷ C)",
+         "BALANCE TO FINISH (C - G)", "RETAINAGE (IF VARIABLE RATE)"],
+        [None, None, None, "FROM PREVIOUS APPLICATION (D + E)", "THIS PERIOD"],
+        ["A", "B", "C", "D", "E", "F", "G", None, "H", "I"],
+        ["1", "Sitework", 50000, 30000, 12000, 0, 42000, 0.84, 8000, 2100],
+        ["2", "Steel", 100000, 20000, 15000, 5000, 40000, 0.4, 60000, 2000],
+        [None, "GRAND TOTAL", 150000, 50000, 27000, 5000, 82000, 0.5467, 68000, 4100]]},
+        formats={("G703", f"H{r}"): "0.00%" for r in (8, 9, 10)})
+    wb = openpyxl.load_workbook(path)
+    wb["G703"].merge_cells("D5:E5")
+    wb.save(path)
+    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    # G = 42,000 + 40,000 = 82,000 (stored 5,000); retainage 5% of G = 4,100 (column I);
+    # previous D = 50,000, its retainage assumed 5% = 2,500.
+    # Due = 82,000 - 4,100 - (50,000 - 2,500) = 30,400.00
+    assert _due(out, "AIA-1") == "30,400.00"

@@ -19,6 +19,7 @@ A column under a group is matched, best first, by:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from progbill.problems import column_letter
@@ -125,17 +126,17 @@ def match_header(header: HeaderRow, table: dict[str, Column]) -> Match:
     """Which progbill column each header cell names (see the module's rules)."""
     wanted: dict[int, tuple[int, Column]] = {}
     for i, text in header.texts.items():
-        column = table.get(normalise(text))
+        column = _named(table, text)
         if column is not None:
             wanted[i] = (0, column)
             continue
         group, sub = header.groups.get(i), header.subs.get(i)
         if group is None or sub is None:
             continue
-        by_group = _by_group(table.get(normalise(group)), normalise(sub), table)
+        by_group = _by_group(_named(table, group), normalise(without_notes(sub)), table)
         if by_group is not None:
             wanted[i] = (1, by_group)
-        elif (alone := table.get(normalise(sub))) is not None:
+        elif (alone := _named(table, sub)) is not None:
             wanted[i] = (2, alone)
     best: dict[str, int] = {}
     for rank, column in wanted.values():
@@ -150,6 +151,25 @@ def match_header(header: HeaderRow, table: dict[str, Column]) -> Match:
         else:
             ignored[i] = f"{column.name} is read from a column named more exactly"
     return Match(found, ignored, fallbacks)
+
+
+_NOTE = re.compile(r"\s*\([^()]*\)")
+
+
+def without_notes(text: str) -> str:
+    """A header without its notes in brackets: the AIA form's ``Balance to Finish (C - G)``,
+    ``Materials Presently Stored (not in D or E)``, ``Retainage (if variable rate)``."""
+    return _NOTE.sub("", text).strip()
+
+
+def _named(table: dict[str, Column], text: str) -> Column | None:
+    """The column a header names: as written, else without its notes in brackets."""
+    found = table.get(normalise(text))
+    if found is None and "(" in text:
+        bare = without_notes(text)
+        if bare:
+            found = table.get(normalise(bare))
+    return found
 
 
 def _by_group(group: Column | None, sub: str, table: dict[str, Column]) -> Column | None:

@@ -41,6 +41,7 @@ from progbill.readers.header import (
     header_rows,
     match_header,
     missing,
+    without_notes,
 )
 from progbill.readers.raw import RawSheet
 from progbill.readers.records import (
@@ -140,7 +141,7 @@ def _retainage_beside_g(header: HeaderRow, match: Match, table: dict[str, Column
     if "total_completed_stored" not in names or "retainage_to_date" in names:
         return
     for i, column in match.found.items():
-        if column.name == "retainage_pct" and normalise(header.texts[i]) in (
+        if column.name == "retainage_pct" and normalise(without_notes(header.texts[i])) in (
                 "retainage", "retention"):
             match.found[i] = table[normalise("retainage to date")]
             return
