@@ -290,10 +290,11 @@ def _flat_layout(kind: str, candidates: list[RawSheet], sheets: list[RawSheet],
     # Every visible sheet with a schedule is read (one project per sheet, say); the sheets
     # without one are listed, so that none is left out without a word.
     read = {id(t.sheet) for t in found}
-    others = [s.name for s in sheets if id(s) not in read]
-    if others and len(visible) > 1:
+    others = [f"{s.name}{' (hidden)' if s.hidden else ''}" for s in sheets if id(s) not in read]
+    if others:
         out.add("sheets-skipped", Severity.INFO,
-                f"sheets without a schedule, not read: {', '.join(map(str, others))}",
+                f"sheets without a table of lines, not billed: {', '.join(others)} (a cover "
+                "sheet's project details are read when the workbook has one schedule)",
                 Location(out.file))
     return Layout(kind, None, table, visible[1:])
 
