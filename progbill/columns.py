@@ -7,6 +7,10 @@ The workbook columns a person may write, with their aliases and kinds, are in
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
+
 # A project as the readers deliver it. Rows also carry where they came from: ``_source`` (file
 # name), ``_sheet``, ``_row`` (Excel row number), ``_lines_sheet`` (the sheet of its lines) and
 # ``_given`` (the details the workbook gave, comma-separated; the others may come from the
@@ -51,3 +55,13 @@ AMOUNT_COLUMNS = (
     "total_to_date", "previous_total", "billed", "retainage_work", "retainage_stored",
     "retainage_to_date", "previous_retainage", "retainage_this_period", "balance_to_finish",
 )
+
+
+
+def is_missing(value: object) -> bool:
+    """A frame cell that holds nothing: None, pandas' NA, a float NaN, or empty text."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    return isinstance(value, float) and math.isnan(value)

@@ -42,7 +42,7 @@ from progbill.billing.core import (
     run_total_problems,
 )
 from progbill.billing.periods import Period
-from progbill.columns import LINE_SCHEDULE, PROJECT_DETAILS
+from progbill.columns import LINE_SCHEDULE, PROJECT_DETAILS, is_missing
 from progbill.config import Config
 from progbill.faults import checkpoint
 from progbill.money import exponent
@@ -299,7 +299,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
             at = Location(wb.name, record["_sheet"] or None, int(record["_row"]))
             from_register, register = registered.get(pid, ({}, ""))
             for name, value in from_register.items():
-                if name in given and _blank(value) is False and record[name] != value and \
+                if name in given and not is_missing(value) and record[name] != value and \
                         name != "tax_label":
                     problems.append(Problem(
                         "project-conflict", Severity.ERROR,
@@ -310,7 +310,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
                 if name in given:
                     continue
                 source = from_register if name in from_register else stored
-                if name not in source or _blank(source[name]):
+                if name not in source or is_missing(source[name]):
                     continue
                 value = source[name]
                 if name == "currency" and exponent(str(value)) != exponent(
@@ -357,6 +357,8 @@ def complete_schedules(workbooks: list[Workbook], store: Store | None) -> None:
         for record in store.line_schedule(wanted).to_dict("records"):
             kept[(str(record["project_id"]), str(record["line_id"]))] = record
     for wb in progress:
+        if not in_run and not wb.lines["_progress_only"].any():
+            continue  # full lines, and no schedule workbook to compare them with
         problems: list[Problem] = []
         frame = wb.lines.copy()
         for i, record in enumerate(frame.to_dict("records")):
@@ -388,10 +390,6 @@ def complete_schedules(workbooks: list[Workbook], store: Store | None) -> None:
         wb.lines = frame
         if problems:
             wb.add(problems)
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or value == ""
 
 
 def _reject_shared_projects(workbooks: list[Workbook]) -> None:

@@ -44,7 +44,7 @@ import pandas as pd
 
 from progbill.billing.core import Bill, LedgerState, number_documents
 from progbill.billing.settings import BillingSettings
-from progbill.columns import AMOUNT_COLUMNS, LINE_QUANTITIES, PROJECT_DETAILS
+from progbill.columns import AMOUNT_COLUMNS, LINE_QUANTITIES, PROJECT_DETAILS, is_missing
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
@@ -318,8 +318,7 @@ class Store:
             details = _details_from_json(kept[pid]) if pid in kept else {}
             for name in str(record.get("_given") or "").split(","):
                 value = record.get(name)
-                if name in PROJECT_DETAILS and value is not None and not (
-                        isinstance(value, float) and value != value) and value != "":
+                if name in PROJECT_DETAILS and not is_missing(value):
                     details[name] = value
             rows.append((pid, _details_to_json(details), str(record.get("_source") or ""),
                          run_id))
@@ -810,5 +809,4 @@ def _texts(frame: pd.DataFrame, column: str) -> list[str]:
     """A column as exact text, '' where it is empty or absent."""
     if column not in frame:
         return [""] * len(frame)
-    return ["" if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v)
-            for v in frame[column]]
+    return ["" if is_missing(v) else str(v) for v in frame[column]]

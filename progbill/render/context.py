@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from progbill.columns import is_missing
 from progbill.render.formatting import Formatter
 
 _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -104,10 +105,6 @@ def data_url(media_type: str, data: bytes) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _empty(value: object) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and value != value)
-
-
 def _lines_of(text: str) -> list[str]:
     return [line.strip() for line in str(text or "").replace("\\n", "\n").splitlines()
             if line.strip()]
@@ -167,7 +164,7 @@ def build_context(
             "billed": period_amount(int(ln.billed)),
             # a quantity x rate line's figures (empty on other lines)
             "quantity": fmt.quantity(getattr(ln, "quantity", None)),
-            "unit": "" if _empty(getattr(ln, "unit", "")) else str(ln.unit),
+            "unit": "" if is_missing(getattr(ln, "unit", "")) else str(ln.unit),
             "rate": fmt.quantity(getattr(ln, "rate", None)),
             "quantity_to_date": fmt.quantity(getattr(ln, "quantity_to_date", None)),
         })

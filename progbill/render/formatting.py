@@ -15,6 +15,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
+from progbill.columns import is_missing
 from progbill.money import exponent, from_minor
 
 
@@ -65,7 +66,7 @@ class Formatter:
     def quantity(self, value: Decimal | str | None) -> str:
         """A quantity or a unit rate exactly as kept (up to 4 decimals), grouped as the locale
         groups: ``1,200``, ``245.5``, ``1,875.25``; empty for none."""
-        if value is None or value == "" or value != value:  # NaN
+        if is_missing(value):
             return ""
         number = Decimal(str(value))
         decimals = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
