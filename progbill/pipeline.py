@@ -285,8 +285,24 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
             continue
         for record in wb.projects.to_dict("records"):
             given = set(str(record["_given"]).split(","))
-            registered[str(record["project_id"])] = (
-                {k: record[k] for k in PROJECT_DETAILS if k in given}, wb.name)
+            pid = str(record["project_id"])
+            details = {k: record[k] for k in PROJECT_DETAILS if k in given}
+            if pid in registered:  # a register and a schedule workbook: they must agree
+                earlier, earlier_file = registered[pid]
+                clash = [k for k in details if k in earlier and k != "tax_label"
+                         and not is_missing(details[k]) and not is_missing(earlier[k])
+                         and details[k] != earlier[k]]
+                if clash:
+                    wb.add([Problem(
+                        "project-conflict", Severity.ERROR,
+                        f"project {pid} has {clash[0]} {details[clash[0]]!r} here but "
+                        f"{earlier[clash[0]]!r} in {earlier_file}; correct one of them",
+                        Location(wb.name, record["_sheet"] or None, int(record["_row"]),
+                                 clash[0]))])
+                    continue
+                details = {**earlier, **{k: v for k, v in details.items()
+                                         if not is_missing(v)}}
+            registered[pid] = (details, wb.name)
     progress = [wb for wb in workbooks if wb.ok and wb.layout not in _NOT_BILLED]
     ids = [pid for wb in progress for pid in wb.projects["project_id"]]
     kept = store.project_details(ids) if store is not None else {}

@@ -497,3 +497,14 @@ def test_the_aia_g703_form_with_its_notes_and_letter_row(tmp_path):
     # previous D = 50,000, its retainage assumed 5% = 2,500.
     # Due = 82,000 - 4,100 - (50,000 - 2,500) = 30,400.00
     assert _due(out, "AIA-1") == "30,400.00"
+
+
+def test_a_register_and_a_schedule_workbook_that_disagree_are_refused(tmp_path):
+    ws = _workspace(tmp_path)
+    register = write_csv(tmp_path / "register.csv", [["Project", "Client"], ["J-9", "Acme"]])
+    schedule = write_csv(tmp_path / "schedule.csv", [
+        ["Project", "Client", "Item", "Description", "Amount"], ["J-9", "Apex", "1", "W", "10"]])
+    code, out = _run("run", str(register), str(schedule), "--period", "2026-10", "-w", str(ws),
+                     "--no-pdf")
+    assert code == 1
+    assert "project J-9 has client 'Apex' here but 'Acme' in register.csv" in out
