@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from progbill import kept as kept_content
 from progbill.money import exponent, from_minor
 from progbill.store import Store
 from progbill.workspace import atomic_path
@@ -73,6 +74,25 @@ class Sheet:
     columns: Sequence[Col]
     rows: list[list[Any]]  # Python values ready for Excel: str, float, int, date, None
     currencies: list[str | None]  # per row, for money formats and per-currency totals
+    # the accountant's columns and comments, carried by row key (progbill.kept)
+    keys: list[str | None] | None = None
+    kept: list[kept_content.Column] = field(default_factory=list)
+    comments: list[kept_content.Comment] = field(default_factory=list)
+
+    def with_keys(self) -> Sheet:
+        """The sheet with each row's key (Document No, Project ID, Document No + Line ID)."""
+        if self.name not in kept_content.KEYS:
+            return self
+        headers = [c.header for c in self.columns]
+        self.keys = [kept_content.row_key(dict(zip(headers, row, strict=True)), self.name)
+                     for row in self.rows]
+        return self
+
+    def issued(self) -> dict[str, dict[str, Any]]:
+        """Rows by key, header -> value: what progbill writes (edits are compared with it)."""
+        headers = [c.header for c in self.columns]
+        return {k: dict(zip(headers, row, strict=True))
+                for k, row in zip(self.keys or [], self.rows, strict=True) if k is not None}
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,9 +239,9 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
         run_ccy.append(currency)
 
     return [
-        invoices,
-        line_sheet,
-        project_sheet,
+        invoices.with_keys(),
+        line_sheet.with_keys(),
+        project_sheet.with_keys(),
         Sheet("Exceptions", _cols(EXCEPTION_HEADERS, {"Row": INT}, widths={"Message": 90}),
               exception_rows, [None] * len(exception_rows)),
         Sheet("Runs", _cols(RUN_HEADERS, {
@@ -246,11 +266,22 @@ def _cols(headers: Sequence[str], kinds: dict[str, str], totals: Sequence[str] =
 
 
 def write_ledger(store: Store, workspace: Path, target: Path,
-                 notes: list[str] | None = None) -> Path:
-    sheets = split_long_sheets(build_sheets(store, target.parent, workspace), notes)
+                 notes: list[str] | None = None, sheets: list[Sheet] | None = None,
+                 kept: kept_content.Kept | None = None) -> Path:
+    """Write the ledger (``sheets`` as built, or built now) with the accountant's content."""
+    sheets = sheets if sheets is not None else build_sheets(store, target.parent, workspace)
+    if kept is not None:
+        for sheet in sheets:
+            sheet.kept = kept.columns_of(sheet.name)
+            sheet.comments = kept.comments_of(sheet.name)
+    sheets = split_long_sheets(sheets, notes)
     with atomic_path(target) as tmp:
-        write_sheets(sheets, tmp)
+        write_sheets(sheets, tmp, kept.sheets if kept is not None else [])
     return target
+
+
+OWN_HEADERS = {"Invoices": INVOICE_HEADERS, "Lines": LINE_HEADERS, "Projects": PROJECT_HEADERS,
+               "Exceptions": EXCEPTION_HEADERS, "Runs": RUN_HEADERS}
 
 
 # Excel shows at most 1,048,576 rows a sheet. A sheet is split well before that, leaving room
@@ -270,15 +301,19 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
         parts = range(0, n, MAX_SHEET_ROWS)
         names = [sheet.name if k == 0 else f"{sheet.name} ({k + 1})" for k in range(len(parts))]
         for name, start in zip(names, parts, strict=True):
-            out.append(Sheet(name, sheet.columns, sheet.rows[start:start + MAX_SHEET_ROWS],
-                             sheet.currencies[start:start + MAX_SHEET_ROWS]))
+            end = start + MAX_SHEET_ROWS
+            out.append(Sheet(name, sheet.columns, sheet.rows[start:end],
+                             sheet.currencies[start:end],
+                             sheet.keys[start:end] if sheet.keys is not None else None,
+                             sheet.kept, sheet.comments))
         if notes is not None:
             notes.append(f"the ledger's {sheet.name} sheet has {n:,} rows, more than one Excel "
                          f"sheet shows; it continues on {', '.join(names[1:])}")
     return out
 
 
-def write_sheets(sheets: list[Sheet], path: Path) -> None:
+def write_sheets(sheets: list[Sheet], path: Path,
+                 kept_sheets: list[kept_content.Sheet] | None = None) -> None:
     import xlsxwriter
 
     constant_memory = sum(len(s.rows) for s in sheets) > CONSTANT_MEMORY_ROWS
@@ -298,7 +333,42 @@ def write_sheets(sheets: list[Sheet], path: Path) -> None:
     formats = _Formats(book)
     for sheet in sheets:
         _write_sheet(book, formats, sheet, table=not constant_memory)
+    taken = {s.name.casefold() for s in sheets}
+    for extra in kept_sheets or []:
+        _write_kept_sheet(book, formats, extra, taken)
     book.close()
+
+
+def _write_kept_sheet(book: Any, formats: _Formats, sheet: kept_content.Sheet,
+                      taken: set[str]) -> None:
+    """A sheet the accountant added: its cells, formats, merged ranges and widths."""
+    name = sheet.name
+    while name.casefold() in taken:  # progbill has since taken the name
+        name = f"{name[:26]} (2)" if not name.endswith(")") else f"{name[:-1]}2)"
+    taken.add(name.casefold())
+    ws = book.add_worksheet(name)
+    for c, width in sorted(sheet.widths.items()):
+        ws.set_column_pixels(c, c, round(width * 7))  # the width as stored, without padding
+    for r, c, cell in sorted(sheet.cells, key=lambda rc: (rc[0], rc[1])):
+        _write_kept_cell(ws, r, c, cell, formats)
+    for cells in sheet.merged:
+        ws.merge_range(cells, None)
+
+
+def _write_kept_cell(ws: Any, r: int, c: int, cell: kept_content.Cell,
+                     formats: _Formats) -> None:
+    fmt = formats.number_format(cell.number_format)
+    value = cell.excel_value()
+    if cell.is_formula:
+        ws.write_formula(r, c, value, fmt)
+    elif isinstance(value, datetime):
+        ws.write_datetime(r, c, value, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(r, c, value, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(r, c, value, fmt)
+    else:
+        ws.write_string(r, c, str(value), fmt)
 
 
 class _Formats:
@@ -306,6 +376,14 @@ class _Formats:
         self.book = book
         self.cache: dict[tuple[str, int], Any] = {}
         self.header = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+
+    def number_format(self, code: str) -> Any:
+        """The format of an accountant's cell: its number format as they set it."""
+        key = ("kept:" + code, 0)
+        if key not in self.cache:
+            self.cache[key] = self.book.add_format(
+                {"num_format": code} if code and code != "General" else {})
+        return self.cache[key]
 
     def get(self, kind: str, exp: int = 2) -> Any:
         key = (kind, exp if kind == MONEY else 0)
@@ -342,6 +420,14 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
         ws.set_column(c, c, width, fmt)
     for c, col in enumerate(columns):
         ws.write_string(0, c, col.header, formats.header)
+    base = len(columns)  # the accountant's columns follow progbill's
+    for j, extra in enumerate(sheet.kept):
+        if extra.width:
+            ws.set_column_pixels(base + j, base + j, round(extra.width * 7))
+        else:
+            ws.set_column(base + j, base + j, max(len(extra.header) + 2, 10))
+        ws.write_string(0, base + j, extra.header, formats.header)
+    keys = sheet.keys or [None] * n
     money_columns = [c for c, col in enumerate(columns) if col.kind == MONEY]
     link_columns = [c for c, col in enumerate(columns) if col.kind == LINK]
     date_columns = [c for c, col in enumerate(columns) if col.kind == DATETIME]
@@ -362,23 +448,46 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
         for c in link_columns:
             if row[c] is not None:
                 write_url(r, c, f"external:{row[c]}", link_format, string=Path(row[c]).name)
+        key = keys[r - 1]
+        if key is not None:
+            for j, extra in enumerate(sheet.kept):
+                cell = extra.cells.get(key)
+                if cell is not None:
+                    _write_kept_cell(ws, r, base + j, cell, formats)
+    _write_comments(ws, sheet, keys)
     has_totals = n > 0 and single and any(col.total for col in columns)
     last = max(n, 1) + (1 if has_totals else 0)
+    width = len(columns) + len(sheet.kept)
     if table:
-        ws.add_table(0, 0, last, len(columns) - 1, {
+        ws.add_table(0, 0, last, width - 1, {
             "name": "".join(ch if ch.isalnum() else "_" for ch in sheet.name).strip("_"),
             "style": "Table Style Light 9", "autofilter": True,
             "total_row": has_totals,
             "columns": [_table_column(c, col, sheet, formats, common, has_totals)
-                        for c, col in enumerate(columns)],
+                        for c, col in enumerate(columns)]
+            + [{"header": extra.header, "header_format": formats.header}
+               for extra in sheet.kept],
         })
     else:
-        ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
+        ws.autofilter(0, 0, max(n, 1), width - 1)
         if has_totals:
             _plain_totals_row(ws, formats, sheet, common, n)
     if n and not single and any(col.total for col in columns):
         _per_currency_totals(ws, formats, sheet, currencies, n)
     ws.freeze_panes(1, 0)
+
+
+def _write_comments(ws: Any, sheet: Sheet, keys: list[str | None]) -> None:
+    """The accountant's comments on progbill's cells, at their row (by key) and column."""
+    if not sheet.comments:
+        return
+    row_of = {k: r for r, k in enumerate(keys, start=1) if k is not None}
+    column_of = {col.header: c for c, col in enumerate(sheet.columns)}
+    for comment in sheet.comments:
+        r, c = row_of.get(comment.key), column_of.get(comment.header)
+        if r is not None and c is not None:
+            ws.write_comment(r, c, comment.text, {"author": comment.author} if comment.author
+                             else {})
 
 
 def _column_total(sheet: Sheet, c: int) -> float:

@@ -181,8 +181,9 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any,
 
 
 def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5) -> Path:
-    """Rebuild ledger.xlsx; if Excel has it open, write an updated copy beside it instead."""
-    from progbill.ledger import write_ledger
+    """Rebuild ledger.xlsx, carrying the accountant's content (progbill.kept); if Excel has it
+    open, write an updated copy beside it instead."""
+    from progbill.ledger import build_sheets, write_ledger
 
     checkpoint("ledger:before")
     target = ws.ledger_path
@@ -192,10 +193,88 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5)
         notes.append(
             f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
             f"{target.name}")
-    else:
+    sheets = build_sheets(store, target.parent, ws.root)
+    kept = accountant_content(store, ws, sheets, notes)
+    if target == ws.ledger_path:
         keep_backup(ws, keep)
-    write_ledger(store, ws.root, target, notes)
+    write_ledger(store, ws.root, target, notes, sheets, kept)
+    store.set_meta("ledger_sha256", sha256_of(target))
     return target
+
+
+def saved_ledger(ws: Workspace) -> Path | None:
+    """The ledger the accountant saved last: ledger.xlsx, or the newest updated copy written
+    while it was open in Excel, whichever was saved later."""
+    found = [p for p in [ws.ledger_path, *ws.root.glob("ledger (updated *).xlsx")]
+             if p.is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
+
+
+def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
+                       notes: list[str]) -> Any:
+    """The accountant's columns, sheets and comments: read from the saved ledger when it is
+    not the file progbill last wrote (and then kept in the store, and the file in
+    backups/kept/), else as kept in the store. Edits to issued documents' cells and what
+    cannot be carried are named in ``notes``."""
+    from progbill import kept as kept_content
+    from progbill.ledger import OWN_HEADERS
+
+    stored = store.meta_value("kept_content")
+    kept = kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
+    source = saved_ledger(ws)
+    if source is None or sha256_of(source) == store.meta_value("ledger_sha256"):
+        return kept
+    issued = {s.name: s.issued() for s in sheets if s.name in kept_content.IMMUTABLE}
+    try:
+        reading = kept_content.read(source, OWN_HEADERS, issued)
+    except Exception as exc:  # a damaged or foreign file: say so, keep what the store has
+        notes.append(f"{source.name} could not be read for your additions "
+                     f"({type(exc).__name__}); what was kept before is carried instead")
+        return kept
+    if source != ws.ledger_path:
+        notes.append(f"your additions were read from {source.name}, saved after ledger.xlsx")
+    if reading.edits:
+        shown = "; ".join(reading.edits[:kept_content.MAX_EDITS_LISTED])
+        more = len(reading.edits) - kept_content.MAX_EDITS_LISTED
+        notes.append(
+            f"WARNING: {len(reading.edits)} cell{'s' if len(reading.edits) > 1 else ''} of "
+            f"issued documents were edited in {source.name} and not kept: {shown}"
+            f"{f' (and {more} more)' if more > 0 else ''}. Issued documents are immutable; "
+            "to change one, correct the progress workbook and run the period again, which "
+            "issues a credit note or a supplementary invoice")
+    if reading.not_carried:
+        notes.append("WARNING: the ledger is rebuilt from cells, so these were not carried: "
+                     f"{'; '.join(reading.not_carried)}")
+    new = reading.kept
+    if not new.empty or reading.edits or reading.not_carried:
+        copy = keep_edited(ws, source)
+        parts = [f"{len(new.columns)} column{'s' if len(new.columns) != 1 else ''}",
+                 f"{len(new.sheets)} sheet{'s' if len(new.sheets) != 1 else ''}",
+                 f"{len(new.comments)} comment{'s' if len(new.comments) != 1 else ''}"]
+        notes.append(f"your additions to the ledger were carried into the new one "
+                     f"({', '.join(parts)}); the file as you saved it is kept in "
+                     f"backups/kept/{copy.name}")
+    store.set_meta("kept_content", new.to_json())
+    return new
+
+
+def keep_edited(ws: Workspace, source: Path) -> Path:
+    """A copy of a ledger the accountant edited, in backups/kept/: never rotated away."""
+    (ws.backups / "kept").mkdir(parents=True, exist_ok=True)
+    target = _unused(ws.backups / "kept" / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx")
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    return target
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``NAME (2).xlsx`` ... when a copy made the same second has the name."""
+    k = 2
+    found = path
+    while found.exists():
+        found = path.with_name(f"{path.stem} ({k}){path.suffix}")
+        k += 1
+    return found
 
 
 def _now() -> datetime:
@@ -207,7 +286,10 @@ def keep_backup(ws: Workspace, keep: int) -> Path | None:
     if keep <= 0 or not ws.ledger_path.is_file():
         return None
     folder = ws.backups
-    target = folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx"
+    newest = max(folder.glob("ledger *.xlsx"), key=lambda p: p.stat().st_mtime_ns, default=None)
+    if newest is not None and sha256_of(newest) == sha256_of(ws.ledger_path):
+        return None  # only a ledger whose content changed is copied
+    target = _unused(folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx")
     with atomic_path(target) as tmp:
         shutil.copyfile(ws.ledger_path, tmp)
     _rotate(folder.glob("ledger *.xlsx"), keep)
@@ -222,7 +304,7 @@ def backup_store(store: Store, ws: Workspace, keep: int) -> Path | None:
     committed; the newest ``keep`` are kept. ``progbill restore`` puts one back."""
     if keep <= 0:
         return None
-    target = ws.backups / f"progbill {_now():%Y-%m-%d %H%M%S}.db"
+    target = _unused(ws.backups / f"progbill {_now():%Y-%m-%d %H%M%S}.db")
     with atomic_path(target) as tmp:
         copy = sqlite3.connect(tmp)
         try:
@@ -234,7 +316,16 @@ def backup_store(store: Store, ws: Workspace, keep: int) -> Path | None:
 
 
 def _rotate(paths: Any, keep: int) -> None:
-    for old in sorted(paths)[:-keep]:
+    """Delete all but the newest ``keep`` (by the time in their names, then their number)."""
+    def age(path: Path) -> tuple[str, int]:
+        stem = path.stem
+        number = 1
+        if stem.endswith(")") and " (" in stem:
+            stem, _, tail = stem.rpartition(" (")
+            number = int(tail[:-1]) if tail[:-1].isdigit() else 1
+        return stem, number
+
+    for old in sorted(paths, key=age)[:-keep]:
         old.unlink()
 
 

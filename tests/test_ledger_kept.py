@@ -1,0 +1,139 @@
+"""The accountant's work in ledger.xlsx is kept (issue 11 section 1): a test that plays the
+accountant with openpyxl, runs the next month, and finds each addition kept, each edit of an
+issued document reverted and reported, and everything again after ledger.xlsx is deleted."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+from openpyxl.comments import Comment
+
+from progbill.cli import cli
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def _month(ws: Path, month: str) -> str:
+    code, out = _run("run", str(SAMPLES / month / "northlight-studio-milestones.csv"),
+                     "--period", month, "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    return out
+
+
+def _column(sheet, header: str) -> int:
+    return [c.value for c in sheet[1]].index(header) + 1
+
+
+def _edit_like_an_accountant(path: Path) -> dict[str, object]:
+    book = openpyxl.load_workbook(path)
+    invoices = book["Invoices"]
+    free = invoices.max_column + 1
+    invoices.cell(1, free, "Reviewed")
+    invoices.cell(2, free, "yes, JK")
+    amount = _column(invoices, "Amount Due")
+    letter = openpyxl.utils.get_column_letter(amount)
+    invoices.cell(3, free, f"={letter}3*2")
+    invoices.cell(3, free + 1, datetime(2026, 12, 3))
+    invoices.cell(1, free + 1, "Paid On")
+    invoices.cell(3, free + 1).number_format = "dd mmm yyyy"
+    numbers = {invoices.cell(r, 1).value: r for r in range(2, invoices.max_row + 1)}
+    issued = invoices.cell(2, amount).value
+    invoices.cell(2, amount, 1.0)  # an edit of an issued document
+    invoices.cell(2, 2).comment = Comment("Client asked for a copy", "JK")
+    notes = book.create_sheet("AR notes")
+    notes["A1"] = "Client"
+    notes["B1"] = "Promised"
+    notes["A2"] = "Fjord Media"
+    notes["B2"] = 1234.5
+    notes["B2"].number_format = "#,##0.00"
+    notes["C2"] = "=B2*2"
+    notes.column_dimensions["A"].width = 31
+    book.save(path)
+    return {"first": invoices.cell(2, 1).value, "second": invoices.cell(3, 1).value,
+            "issued": issued, "numbers": numbers}
+
+
+def test_the_accountants_columns_sheets_and_comments_survive_the_next_month(tmp_path):
+    ws = tmp_path / "ws"
+    _run("init", str(ws))
+    _month(ws, "2026-10")
+    edited = _edit_like_an_accountant(ws / "ledger.xlsx")
+    out = _month(ws, "2026-11")
+    assert "your additions to the ledger were carried into the new one (2 columns, 1 sheet, " \
+        "1 comment)" in out
+    assert f"Invoices!M2 (Amount Due) of {edited['first']}: 1.00 in the ledger, " in out
+    assert "Issued documents are immutable" in out
+    [copy] = (ws / "backups" / "kept").glob("ledger *.xlsx")
+    assert openpyxl.load_workbook(copy)["AR notes"]["A2"].value == "Fjord Media"
+
+    def check(book: openpyxl.Workbook) -> None:
+        invoices = book["Invoices"]
+        headers = [c.value for c in invoices[1]]
+        assert headers[-2:] == ["Reviewed", "Paid On"]
+        rows = {invoices.cell(r, 1).value: r for r in range(2, invoices.max_row + 1)}
+        reviewed, paid = _column(invoices, "Reviewed"), _column(invoices, "Paid On")
+        assert invoices.cell(rows[edited["first"]], reviewed).value == "yes, JK"
+        assert invoices.cell(rows[edited["second"]], reviewed).value.startswith("=")
+        assert invoices.cell(rows[edited["second"]], paid).value == datetime(2026, 12, 3)
+        assert invoices.cell(rows[edited["second"]], paid).number_format == "dd mmm yyyy"
+        new = [n for n in rows if n and n.startswith("INV") and n not in edited["numbers"]]
+        assert new and all(invoices.cell(rows[n], reviewed).value is None for n in new)
+        amount = _column(invoices, "Amount Due")
+        assert invoices.cell(rows[edited["first"]], amount).value == edited["issued"]
+        assert invoices.cell(rows[edited["first"]], 2).comment.text == "Client asked for a copy"
+        notes = book["AR notes"]
+        assert (notes["A2"].value, notes["B2"].value, notes["C2"].value) == (
+            "Fjord Media", 1234.5, "=B2*2")
+        assert notes["B2"].number_format == "#,##0.00"
+        assert round(notes.column_dimensions["A"].width) == 31
+
+    check(openpyxl.load_workbook(ws / "ledger.xlsx"))
+    (ws / "ledger.xlsx").unlink()
+    code, out = _run("ledger", "-w", str(ws))
+    assert code == 0, out
+    check(openpyxl.load_workbook(ws / "ledger.xlsx"))
+
+
+def test_what_cannot_be_carried_is_named(tmp_path):
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    ws = tmp_path / "ws"
+    _run("init", str(ws))
+    _month(ws, "2026-10")
+    book = openpyxl.load_workbook(ws / "ledger.xlsx")
+    sheet = book.create_sheet("Checks")
+    sheet["A1"] = 5
+    sheet.conditional_formatting.add("A1", CellIsRule(operator="greaterThan", formula=["1"]))
+    validation = DataValidation(type="list", formula1='"yes,no"')
+    sheet.add_data_validation(validation)
+    validation.add("B1")
+    book.save(ws / "ledger.xlsx")
+    code, out = _run("ledger", "-w", str(ws))
+    assert code == 0, out
+    assert "not carried: Checks: conditional formats, data validation" in out
+    assert openpyxl.load_workbook(ws / "ledger.xlsx")["Checks"]["A1"].value == 5
+
+
+def test_backups_only_when_the_ledger_changed_and_kept_copies_are_never_rotated(tmp_path):
+    ws = tmp_path / "ws"
+    _run("init", str(ws))
+    _month(ws, "2026-10")
+    _edit_like_an_accountant(ws / "ledger.xlsx")
+    for _ in range(7):
+        code, out = _run("ledger", "-w", str(ws))
+        assert code == 0, out
+    assert len(list((ws / "backups" / "kept").glob("*.xlsx"))) == 1
+    # the edited file once, then the rebuilt ledger once: identical rebuilds add no copy
+    assert len(list((ws / "backups").glob("ledger *.xlsx"))) == 2
+    shutil.rmtree(ws / "backups")
