@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -285,21 +286,23 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], workspace: Path | None
 @config_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="PDF rendering processes (default: the number of CPUs).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The date of document states and the AR ageing (default: today).")
 @json_option
 @click.pass_context
 def ledger(ctx: click.Context, workspace: Path, config: Path | None, workers: int | None,
-           as_json: bool) -> None:
+           as_of: datetime | None, as_json: bool) -> None:
     """Rebuild ledger.xlsx, and any missing PDFs, from the ledger store.
 
     \b
     Example:
-      progbill ledger -w billing
+      progbill ledger -w billing --as-of 2026-12-31
     """
     from progbill.pipeline import rebuild
     from progbill.report import format_ledger
 
     def action() -> int:
-        report = rebuild(workspace, config, workers)
+        report = rebuild(workspace, config, workers, as_of=as_of.date() if as_of else None)
         if as_json:
             echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         else:

@@ -130,6 +130,8 @@ class Reading:
     kept: Kept
     edits: list[str]  # progbill cells changed in the file (not kept)
     not_carried: list[str]  # charts, pivot tables ... (not kept)
+    # receipts typed in the Payments sheet (None: the file has no Payments sheet)
+    payments: list[dict[str, Any]] | None = None
 
 
 def row_key(values: dict[str, Any], sheet: str) -> str | None:
@@ -152,15 +154,61 @@ def read(path: Path, own: dict[str, tuple[str, ...]],
     edits: list[str] = []
     not_carried: list[str] = []
     own_names = set(own)
+    payments = None
     for ws in book.worksheets:
         _uncarried(ws, not_carried)
         base = ws.title.split(" (")[0]
         if base in own_names:
             if base in KEYS:
                 _read_table(ws, base, own[base], issued.get(base, {}), kept, edits)
+            elif base == "Payments":
+                payments = _typed_payments(ws, path.name)
             continue
         kept.sheets.append(_read_sheet(ws))
-    return Reading(kept, edits, not_carried)
+    return Reading(kept, edits, not_carried, payments)
+
+
+PAYMENT_FIELDS = {"Document No": "document", "Date Received": "received", "Amount": "amount",
+                  "Currency": "currency", "Reference": "reference", "Method": "method",
+                  "Note": "note", "Client ID": "client_id"}
+
+
+def _typed_payments(ws: Any, source: str) -> list[dict[str, Any]]:
+    """The receipts in the ledger's Payments sheet that the accountant keeps there (Source
+    empty or this ledger); those recorded from payment workbooks come back from the store."""
+    from decimal import Decimal, InvalidOperation
+
+    from progbill.money import decimal_from_float
+
+    header = [str(c.value) if c.value is not None else "" for c in ws[1]]
+    found = []
+    for r, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+        values = dict(zip(header, row, strict=False))
+        origin = values.get("Source")
+        if origin not in (None, "", "ledger.xlsx", source):
+            continue
+        if values.get("Document No") in (None, "") and values.get("Amount") in (None, ""):
+            continue  # an empty row, or the totals row
+        if str(values.get("Document No") or "").strip().casefold() == "total":
+            continue
+        payment: dict[str, Any] = {"source": "ledger.xlsx", "source_row": r}
+        for title, name in PAYMENT_FIELDS.items():
+            value = values.get(title)
+            if name == "amount":
+                try:
+                    value = (decimal_from_float(value) if isinstance(value, float)
+                             else Decimal(str(value).replace(",", "").strip())
+                             if value not in (None, "") else None)
+                except (InvalidOperation, ValueError):
+                    value = None
+            elif name == "received":
+                value = value.date() if isinstance(value, datetime) else value \
+                    if isinstance(value, date) else None
+            elif value is not None:
+                value = str(value).strip()
+            payment[name] = value
+        found.append(payment)
+    return found
 
 
 def _uncarried(ws: Any, found: list[str]) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from progbill import kept as kept_content
+from progbill import receivables
 from progbill.money import exponent, from_minor
 from progbill.store import Store
 from progbill.workspace import atomic_path
@@ -35,19 +36,32 @@ INVOICE_HEADERS = (
     "Document No", "Type", "Invoice Date", "Due Date", "Period", "Project ID", "Project",
     "Client", "Currency", "Completed This Period", "Retainage This Period", "Tax", "Amount Due",
     "Status", "PDF", "Source",
+    # receivables and the tax return (appended after the columns of earlier versions)
+    "Paid", "Balance", "Tax Rate", "Tax Type", "Taxable Amount", "Client Tax ID",
+    "Place of Supply", "PO Number", "Corrects",
 )
 LINE_HEADERS = (
     "Document No", "Project ID", "Line ID", "Description", "Change Order", "Scheduled Value",
     "From Previous", "This Period", "Materials Stored", "Total To Date", "% Complete",
     "Balance To Finish", "Billed This Period", "Retainage To Date", "Retainage This Period",
-    # quantity x rate lines (appended after the columns of earlier versions)
-    "Qty", "Unit", "Rate", "Qty To Date",
+    # quantity x rate lines, and where a line stands (appended after earlier versions' columns)
+    "Qty", "Unit", "Rate", "Qty To Date", "Currency", "Period", "Invoice Date",
 )
 PROJECT_HEADERS = (
     "Project ID", "Project", "Client", "Currency", "Original Contract", "Change Orders",
     "Contract To Date", "Billed To Date", "% Billed", "Retainage Held", "Balance To Finish",
     "Invoiced Total", "Last Document", "Last Period",
+    # onboarding balances: Billed To Date = Billed Before progbill + Billed On Documents
+    "Billed Before progbill", "Retained Before progbill", "Billed On Documents",
 )
+PAYMENT_HEADERS = (
+    "Document No", "Date Received", "Amount", "Currency", "Reference", "Method", "Note",
+    "Client ID", "Source", "Problem",
+)
+AGEING_HEADERS = ("As Of", "Client", "Currency", *receivables.AGEING_BUCKETS, "Total Open",
+                  "Retainage Held")
+TAX_HEADERS = ("Period", "Currency", "Tax Type", "Tax Rate", "Taxable Amount", "Tax",
+               "Documents")
 EXCEPTION_HEADERS = ("Run", "File", "Sheet", "Row", "Column", "Severity", "Message")
 RUN_HEADERS = (
     "Run", "Started", "Finished", "Period", "Files OK", "Files Rejected", "Invoices",
@@ -141,35 +155,48 @@ def _rows(*columns: Sequence[Any]) -> list[list[Any]]:
     return [list(row) for row in zip(*columns, strict=True)]
 
 
-def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]:
+def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
+                 as_of: date | None = None, ageing_as_of: date | None = None) -> list[Sheet]:
+    """Every sheet of the ledger, from the store. Document states are as of ``as_of`` (the day
+    the ledger is built, by default); the ageing as of ``ageing_as_of`` (default ``as_of``)."""
+    as_of = as_of or date.today()
     docs = store.documents()
-    credited = (docs[(docs["type"] == "Credit Note") & docs["corrects_number"].notna()]
-                .drop_duplicates("corrects_number").set_index("corrects_number")["number"])
     exps = _exponents(docs["currency"])
     voided = store.voided()
-    status = []
+    payments = store.payments()
+    owed = receivables.balances(docs, payments)
     links = []
-    for number, pdf in zip(docs["number"], docs["pdf_path"], strict=True):
-        if number in voided:
-            status.append(f"Void: {voided[number]} (progbill repair)")
-        elif number in credited.index:
-            status.append(f"Credited by {credited[number]}")
-        elif not (isinstance(pdf, str) and (workspace / pdf).exists()):
-            status.append("PDF pending")
-        else:
-            status.append("Issued")
+    missing = []
+    for pdf in docs["pdf_path"]:
+        missing.append(not (isinstance(pdf, str) and (workspace / pdf).exists()))
         links.append(Path(os.path.relpath(workspace / pdf, ledger_dir)).as_posix()
                      if isinstance(pdf, str) else None)
+    status = receivables.states(docs, owed, as_of, pd.Series(missing), voided)
+    taxes = store.document_taxes()
+    kinds = taxes.groupby("number")["label"].agg(lambda labels: " + ".join(dict.fromkeys(labels)))
+    is_cn = docs["type"] == "Credit Note"
+    due = [None if cn else d for cn, d in zip(is_cn, _dates(docs["due_date"]), strict=True)]
     invoices = Sheet("Invoices", _cols(INVOICE_HEADERS, {
         "Invoice Date": DATE, "Due Date": DATE, "Completed This Period": MONEY,
         "Retainage This Period": MONEY, "Tax": MONEY, "Amount Due": MONEY, "PDF": LINK,
-    }, totals=("Completed This Period", "Retainage This Period", "Tax", "Amount Due")), _rows(
+        "Paid": MONEY, "Balance": MONEY, "Tax Rate": PERCENT, "Taxable Amount": MONEY,
+    }, totals=("Completed This Period", "Retainage This Period", "Tax", "Amount Due", "Paid",
+               "Balance", "Taxable Amount")), _rows(
         docs["number"].tolist(), docs["type"].tolist(), _dates(docs["invoice_date"]),
-        _dates(docs["due_date"]), docs["period"].tolist(), docs["project_id"].tolist(),
+        due, docs["period"].tolist(), docs["project_id"].tolist(),
         _text(docs["project_name"]), docs["client"].tolist(), docs["currency"].tolist(),
         *(_unless(voided, docs["number"], _amounts(docs[c], exps)) for c in (
             "completed_this_period", "retainage_this_period", "tax", "amount_due")),
         status, links, docs["source_file"].tolist(),
+        _amounts(owed["paid"], exps), _unless(voided, docs["number"],
+                                              _amounts(owed["balance"], exps)),
+        [float(Decimal(str(r)) / 100) for r in docs["tax_rate"]],
+        [kinds.get(n) or (label if label != "Tax" or float(r) else None)
+         for n, label, r in zip(docs["number"], docs["tax_label"], docs["tax_rate"],
+                                strict=True)],
+        _unless(voided, docs["number"], _amounts(docs["tax_base"], exps)),
+        _text(docs["client_tax_id"]), _text(docs["place_of_supply"]),
+        _text(docs["po_number"]), _text(docs["corrects_number"]),
     ), docs["currency"].tolist())
 
     lines = store.ledger_lines()
@@ -180,13 +207,14 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
         "balance_to_finish", "billed", "retainage_to_date", "retainage_this_period")]
     line_sheet = Sheet("Lines", _cols(LINE_HEADERS, {
         **{h: MONEY for h in LINE_HEADERS[5:10]}, "% Complete": PERCENT,
-        **{h: MONEY for h in LINE_HEADERS[11:15]},
+        **{h: MONEY for h in LINE_HEADERS[11:15]}, "Invoice Date": DATE,
     }, totals=("This Period", "Billed This Period", "Retainage This Period")), _rows(
         lines["number"].tolist(), lines["project_id"].tolist(), lines["line_id"].tolist(),
         lines["description"].tolist(), _text(lines["change_order"]), *money,
         _ratios(lines["total_to_date"], lines["scheduled_value"]), *tail,
         _quantities(lines["quantity"]), _text(lines["unit"]), _quantities(lines["rate"]),
-        _quantities(lines["quantity_to_date"]),
+        _quantities(lines["quantity_to_date"]), lines["currency"].tolist(),
+        lines["period"].tolist(), _dates(lines["invoice_date"]),
     ), lines["currency"].tolist())
 
     projects = store.projects_summary()
@@ -195,7 +223,8 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
     project_sheet = Sheet("Projects", _cols(PROJECT_HEADERS, {
         **{h: MONEY for h in PROJECT_HEADERS[4:8]}, "% Billed": PERCENT,
         **{h: MONEY for h in PROJECT_HEADERS[9:12]},
-    }, totals=PROJECT_HEADERS[4:8] + PROJECT_HEADERS[9:12]), _rows(
+        **{h: MONEY for h in PROJECT_HEADERS[14:17]},
+    }, totals=PROJECT_HEADERS[4:8] + PROJECT_HEADERS[9:12] + PROJECT_HEADERS[14:17]), _rows(
         projects["project_id"].tolist(), _text(projects["project_name"]),
         projects["client"].tolist(), projects["currency"].tolist(),
         _amounts(projects["original_contract"], exps), _amounts(projects["change_orders"], exps),
@@ -204,7 +233,9 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
         _amounts(projects["retainage_held"], exps),
         _amounts(contract - projects["billed_to_date"], exps),
         _amounts(projects["invoiced_total"], exps), _text(projects["last_document"]),
-        _text(projects["last_period"]),
+        _text(projects["last_period"]), _amounts(projects["opening_billed"], exps),
+        _amounts(projects["opening_retained"], exps),
+        _amounts(projects["billed_on_documents"], exps),
     ), projects["currency"].tolist())
 
     exception_rows = []
@@ -219,20 +250,24 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
             e.message,
         ])
 
+    for pay in payments[payments["status"] == "rejected"].itertuples(index=False):
+        exception_rows.append([
+            "payments", pay.source, "Payments" if pay.source == "ledger.xlsx" else None,
+            int(pay.source_row) if pd.notna(pay.source_row) else None, "Document No",
+            "Error", f"payment {pay.reference or ''} for {pay.document}: {pay.problem}".replace(
+                "payment  for", "payment for"),
+        ])
+
     totals = store.run_totals()
-    run_rows, run_ccy = [], []
+    run_rows: list[list[Any]] = []
+    run_ccy: list[str | None] = []
     for r in store.runs().itertuples(index=False):
         per_currency = totals[totals["run_id"] == r.run_id]
-        currency = per_currency["currency"].iloc[0] if len(per_currency) == 1 else None
-        if currency is not None:
-            amount: Any = int(per_currency["amount_due"].iloc[0]) / 10 ** exponent(currency)
-        elif len(per_currency):
-            # One row per run; amounts in different currencies never add, so a run that
-            # billed in several lists each currency's total.
-            amount = "; ".join(f"{t.currency} {from_minor(int(t.amount_due), t.currency):,}"
-                               for t in per_currency.itertuples(index=False))
-        else:
-            amount = None
+        # One row per run; amounts in different currencies never add, so the amount due is
+        # always text with each currency's total: "USD 1,000.00" or "GBP 5.00; USD 7.00".
+        currency = None
+        amount = "; ".join(f"{t.currency} {from_minor(int(t.amount_due), t.currency):,}"
+                           for t in per_currency.itertuples(index=False)) or None
         run_rows.append([r.run_id, _naive(r.started), _naive(r.finished), r.period,
                          int(r.files_ok), int(r.files_rejected), int(r.invoices),
                          int(r.credit_notes), amount])
@@ -246,9 +281,52 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path) -> list[Sheet]
               exception_rows, [None] * len(exception_rows)),
         Sheet("Runs", _cols(RUN_HEADERS, {
             "Started": DATETIME, "Finished": DATETIME, "Files OK": INT, "Files Rejected": INT,
-            "Invoices": INT, "Credit Notes": INT, "Amount Due": MONEY,
+            "Invoices": INT, "Credit Notes": INT,
         }), run_rows, run_ccy),
+        _payment_sheet(payments),
+        _ageing_sheet(docs, owed, projects, ageing_as_of or as_of),
+        _tax_sheet(docs, taxes, voided),
     ]
+
+
+def _payment_sheet(payments: pd.DataFrame) -> Sheet:
+    """The payments recorded; accountants type receipts here (Source empty or ledger.xlsx)."""
+    exps = _exponents(payments["currency"])
+    return Sheet("Payments", _cols(PAYMENT_HEADERS, {
+        "Date Received": DATE, "Amount": MONEY}, totals=("Amount",)), _rows(
+        payments["document"].tolist(), _dates(payments["received"]),
+        _amounts(payments["amount"], exps), payments["currency"].tolist(),
+        _text(payments["reference"]), _text(payments["method"]), _text(payments["note"]),
+        _text(payments["client_id"]), payments["source"].tolist(), _text(payments["problem"]),
+    ), payments["currency"].tolist())
+
+
+def _ageing_sheet(docs: pd.DataFrame, owed: pd.DataFrame, projects: pd.DataFrame,
+                  as_of: date) -> Sheet:
+    aged = receivables.ageing(docs, owed, projects[["client", "currency", "retainage_held"]],
+                              as_of)
+    exps = _exponents(aged["currency"])
+    money = [*receivables.AGEING_BUCKETS, "Total Open", "Retainage Held"]
+    sheet = Sheet("AR Ageing", _cols(
+        AGEING_HEADERS, {"As Of": DATE, **dict.fromkeys(money, MONEY)}, totals=money), _rows(
+        [as_of] * len(aged), aged["client"].tolist(), aged["currency"].tolist(),
+        *(_amounts(aged[b], exps) for b in receivables.AGEING_BUCKETS),
+        _amounts(aged["total"], exps), _amounts(aged["retainage_held"], exps),
+    ), aged["currency"].tolist())
+    return sheet
+
+
+def _tax_sheet(docs: pd.DataFrame, taxes: pd.DataFrame, voided: dict[str, str]) -> Sheet:
+    summary = receivables.tax_summary(docs, taxes, voided)
+    exps = _exponents(summary["currency"])
+    return Sheet("Tax Summary", _cols(TAX_HEADERS, {
+        "Tax Rate": PERCENT, "Taxable Amount": MONEY, "Tax": MONEY, "Documents": INT},
+        totals=("Taxable Amount", "Tax")), _rows(
+        summary["period"].tolist(), summary["currency"].tolist(), summary["label"].tolist(),
+        [float(Decimal(str(r)) / 100) for r in summary["rate"]],
+        _amounts(summary["base"], exps), _amounts(summary["amount"], exps),
+        [int(n) for n in summary["documents"]],
+    ), summary["currency"].tolist())
 
 
 def _naive(stamp: str) -> datetime:
@@ -281,7 +359,9 @@ def write_ledger(store: Store, workspace: Path, target: Path,
 
 
 OWN_HEADERS = {"Invoices": INVOICE_HEADERS, "Lines": LINE_HEADERS, "Projects": PROJECT_HEADERS,
-               "Exceptions": EXCEPTION_HEADERS, "Runs": RUN_HEADERS}
+               "Exceptions": EXCEPTION_HEADERS, "Runs": RUN_HEADERS,
+               "Payments": PAYMENT_HEADERS, "AR Ageing": AGEING_HEADERS,
+               "Tax Summary": TAX_HEADERS}
 
 
 # Excel shows at most 1,048,576 rows a sheet. A sheet is split well before that, leaving room

@@ -587,7 +587,8 @@ def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
                 path = pdfs.get(d.number)
                 d.pdf = path if isinstance(path, str) and (ws.root / path).is_file() else None
         ledger = attempt("ledger", "ledger.xlsx", lambda: publish_ledger(
-            store, ws, report.notes, config.output.ledger_backups))
+            store, ws, report.notes, config.output.ledger_backups,
+            ageing_as_of=options.period.last_day))
         report.ledger = str(ledger.relative_to(ws.root)) if ledger is not None else None
         def backup() -> None:
             checkpoint("backup:before")
@@ -814,8 +815,9 @@ class LedgerReport:
 
 
 def rebuild(root: Path, config_path: Path | None = None, workers: int | None = None,
-            wait_seconds: float = 60.0) -> LedgerReport:
-    """Rebuild ledger.xlsx and any missing PDFs from the store."""
+            wait_seconds: float = 60.0, as_of: date | None = None) -> LedgerReport:
+    """Rebuild ledger.xlsx and any missing PDFs from the store; document states and the ageing
+    as of ``as_of`` (default: today)."""
     ws = Workspace(root).require()
     config = ws.load_config(config_path)
     report = LedgerReport(None, [], [])
@@ -830,7 +832,7 @@ def rebuild(root: Path, config_path: Path | None = None, workers: int | None = N
                 report.pdfs_rendered = rendered[0]
                 report.pending.extend(rendered[1])
             ledger = _attempt(report.pending, ws, "ledger", "ledger.xlsx", lambda: publish_ledger(
-                store, ws, report.notes, config.output.ledger_backups))
+                store, ws, report.notes, config.output.ledger_backups, as_of))
             report.ledger = str(ledger.relative_to(ws.root)) if ledger is not None else None
     return report
 

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -180,7 +180,8 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any,
 # the ledger workbook and copies
 
 
-def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5) -> Path:
+def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
+                   as_of: date | None = None, ageing_as_of: date | None = None) -> Path:
     """Rebuild ledger.xlsx, carrying the accountant's content (progbill.kept); if Excel has it
     open, write an updated copy beside it instead."""
     from progbill.ledger import build_sheets, write_ledger
@@ -193,8 +194,11 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5)
         notes.append(
             f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
             f"{target.name}")
-    sheets = build_sheets(store, target.parent, ws.root)
-    kept = accountant_content(store, ws, sheets, notes)
+    sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of)
+    kept, typed_payments = accountant_content(store, ws, sheets, notes)
+    if typed_payments:
+        # receipts typed in the ledger change balances and states: build again with them
+        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of)
     if target == ws.ledger_path:
         keep_backup(ws, keep)
     write_ledger(store, ws.root, target, notes, sheets, kept)
@@ -211,11 +215,12 @@ def saved_ledger(ws: Workspace) -> Path | None:
 
 
 def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
-                       notes: list[str]) -> Any:
+                       notes: list[str]) -> tuple[Any, bool]:
     """The accountant's columns, sheets and comments: read from the saved ledger when it is
     not the file progbill last wrote (and then kept in the store, and the file in
-    backups/kept/), else as kept in the store. Edits to issued documents' cells and what
-    cannot be carried are named in ``notes``."""
+    backups/kept/), else as kept in the store; and whether receipts typed in its Payments
+    sheet were recorded. Edits to issued documents' cells and what cannot be carried are
+    named in ``notes``."""
     from progbill import kept as kept_content
     from progbill.ledger import OWN_HEADERS
 
@@ -223,14 +228,14 @@ def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
     kept = kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
     source = saved_ledger(ws)
     if source is None or sha256_of(source) == store.meta_value("ledger_sha256"):
-        return kept
+        return kept, False
     issued = {s.name: s.issued() for s in sheets if s.name in kept_content.IMMUTABLE}
     try:
         reading = kept_content.read(source, OWN_HEADERS, issued)
     except Exception as exc:  # a damaged or foreign file: say so, keep what the store has
         notes.append(f"{source.name} could not be read for your additions "
                      f"({type(exc).__name__}); what was kept before is carried instead")
-        return kept
+        return kept, False
     if source != ws.ledger_path:
         notes.append(f"your additions were read from {source.name}, saved after ledger.xlsx")
     if reading.edits:
@@ -245,6 +250,8 @@ def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
     if reading.not_carried:
         notes.append("WARNING: the ledger is rebuilt from cells, so these were not carried: "
                      f"{'; '.join(reading.not_carried)}")
+    if reading.payments is not None:
+        record_typed_payments(store, reading.payments, notes)
     new = reading.kept
     if not new.empty or reading.edits or reading.not_carried:
         copy = keep_edited(ws, source)
@@ -255,7 +262,30 @@ def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
                      f"({', '.join(parts)}); the file as you saved it is kept in "
                      f"backups/kept/{copy.name}")
     store.set_meta("kept_content", new.to_json())
-    return new
+    return new, reading.payments is not None
+
+
+def record_typed_payments(store: Store, typed: list[dict[str, Any]], notes: list[str]) -> None:
+    """The Payments sheet is the accountant's list of receipts: it replaces the payments kept
+    from it before. A rejected row stays in the sheet with its problem (and in Exceptions)."""
+    from progbill.receivables import check_payments
+
+    recorded = store.payments()
+    others = recorded[recorded["source"] != "ledger.xlsx"]
+    checked, warnings = check_payments(typed, store.documents(), others)
+    now = _now().isoformat()
+    for row in checked:
+        row["recorded"] = now
+    store.record_payments(checked, replace_source="ledger.xlsx")
+    rejected = [r for r in checked if r["status"] == "rejected"]
+    if checked:
+        notes.append(f"payments typed in the ledger: {len(checked) - len(rejected)} recorded"
+                     + (f", {len(rejected)} rejected (see their Problem column)"
+                        if rejected else ""))
+    for r in rejected:
+        notes.append(f"ERROR: ledger.xlsx, Payments row {r['source_row']} ({r['document']}): "
+                     f"{r['problem']}")
+    notes.extend(f"WARNING: {w}" for w in warnings)
 
 
 def keep_edited(ws: Workspace, source: Path) -> Path:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,8 @@ from progbill.columns import AMOUNT_COLUMNS, LINE_QUANTITIES, PROJECT_DETAILS, i
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 3  # 2: voided documents (progbill repair); 3: project details, schedules
+SCHEMA_VERSION = 4  # 2: voided documents (progbill repair); 3: project details, schedules;
+# 4: payments
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -144,6 +146,13 @@ CREATE TABLE IF NOT EXISTS line_schedule (
     tax_code TEXT NOT NULL, source_file TEXT NOT NULL, run_id TEXT NOT NULL,
     PRIMARY KEY (project_id, line_id)
 );
+CREATE TABLE IF NOT EXISTS payments (
+    id INTEGER PRIMARY KEY, document TEXT NOT NULL, received TEXT, amount INTEGER NOT NULL,
+    currency TEXT NOT NULL, reference TEXT NOT NULL, method TEXT NOT NULL, note TEXT NOT NULL,
+    client_id TEXT NOT NULL, source TEXT NOT NULL, source_row INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')), problem TEXT NOT NULL,
+    recorded TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS assets (
     sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, data BLOB NOT NULL
 );
@@ -229,6 +238,28 @@ class Store:
                          for c in LINE_QUANTITIES if c not in have)
         if script:
             self.db.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
+
+    def payments(self) -> pd.DataFrame:
+        """Every payment recorded (accepted or rejected, with its problem), in order."""
+        return pd.read_sql_query("SELECT * FROM payments ORDER BY id", self.db)
+
+    def record_payments(self, rows: list[dict[str, Any]], replace_source: str | None = None
+                        ) -> None:
+        """Store payments; with ``replace_source``, those of that source are replaced (the
+        ledger's Payments sheet is the accountant's list: what it no longer holds is gone)."""
+        with self.transaction() as db:
+            self._insert_payments(db, rows, replace_source)
+
+    def _insert_payments(self, db: sqlite3.Connection, rows: list[dict[str, Any]],
+                         replace_source: str | None = None) -> None:
+        if replace_source is not None:
+            db.execute("DELETE FROM payments WHERE source = ?", (replace_source,))
+        db.executemany(
+            """INSERT INTO payments (document, received, amount, currency, reference, method,
+               note, client_id, source, source_row, status, problem, recorded)
+               VALUES (:document, :received, :amount, :currency, :reference, :method, :note,
+                       :client_id, :source, :source_row, :status, :problem, :recorded)""",
+            rows)
 
     def meta_value(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -559,7 +590,7 @@ class Store:
                       l.scheduled_value, l.from_previous, l.this_period, l.stored_materials,
                       l.total_to_date, l.balance_to_finish, l.billed, l.retainage_to_date,
                       l.retainage_this_period, l.quantity, l.unit, l.rate,
-                      l.quantity_to_date, d.currency
+                      l.quantity_to_date, d.currency, d.period, d.invoice_date
                FROM document_lines l JOIN documents d USING (number)
                WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
                ORDER BY d.invoice_date, d.run_id, d.series, d.fy, d.seq, l.position""",
@@ -665,6 +696,14 @@ class Store:
         return pd.read_sql_query(
             """SELECT p.project_id, p.project_name, p.client, p.currency, p.original_contract,
                       p.change_orders,
+                      coalesce((SELECT sum(previously_billed) FROM openings o
+                                WHERE o.project_id = p.project_id), 0) AS opening_billed,
+                      coalesce((SELECT sum(previously_retained) FROM openings o
+                                WHERE o.project_id = p.project_id), 0) AS opening_retained,
+                      coalesce((SELECT sum(completed_this_period) FROM documents d
+                                WHERE d.project_id = p.project_id
+                                  AND d.number NOT IN (SELECT number FROM voided)), 0)
+                         AS billed_on_documents,
                       coalesce((SELECT sum(total_to_date) FROM line_state s
                                 WHERE s.project_id = p.project_id), 0) AS billed_to_date,
                       coalesce((SELECT sum(retainage_to_date) FROM line_state s

@@ -55,7 +55,8 @@ def demo(tmp_path_factory) -> Path:
 
 def test_two_sample_months_issue_documents_and_a_ledger(demo):
     book = openpyxl.load_workbook(demo / "ledger.xlsx")
-    assert book.sheetnames == ["Invoices", "Lines", "Projects", "Exceptions", "Runs"]
+    assert book.sheetnames == ["Invoices", "Lines", "Projects", "Exceptions", "Runs",
+                               "Payments", "AR Ageing", "Tax Summary"]
     for name, headers in (("Invoices", INVOICE_HEADERS), ("Lines", LINE_HEADERS),
                           ("Projects", PROJECT_HEADERS), ("Exceptions", EXCEPTION_HEADERS),
                           ("Runs", RUN_HEADERS)):
@@ -125,7 +126,11 @@ def test_lowered_progress_produces_a_credit_note(tmp_path):
     invoices = rows(openpyxl.load_workbook(ws / "ledger.xlsx")["Invoices"])
     assert [(r["Type"], r["Amount Due"]) for r in invoices] == [("Invoice", 5400),
                                                                  ("Credit Note", -900)]
-    assert invoices[0]["Status"] == "Credited by CN-2026-00001"
+    # a credit note of 900.00 against an invoice of 5,400.00 credits part of it
+    assert invoices[0]["Status"].startswith("Part credited")
+    assert (invoices[0]["Balance"], invoices[1]["Status"], invoices[1]["Corrects"]) == (
+        4500, "Credits INV-2026-00001", "INV-2026-00001")
+    assert invoices[1]["Due Date"] is None  # a credit note falls due on nothing
     text = pdf_text(ws / "invoices" / "2026-11" / "CN-2026-00001.pdf")
     assert "CREDIT NOTE" in text.upper()
     assert "INV-2026-00001" in text

@@ -403,10 +403,11 @@ def test_quantity_lines_print_qty_unit_rate_and_qty_to_date(tmp_path):
     assert "450 m 1,875.25 320" in text
     sheet = openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]
     header = [c.value for c in sheet[1]]
-    assert header[-4:] == ["Qty", "Unit", "Rate", "Qty To Date"]
+    assert header[-7:] == ["Qty", "Unit", "Rate", "Qty To Date", "Currency", "Period",
+                           "Invoice Date"]
     rows = {r[2]: r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
-    assert rows["B.1"][-4:] == (450, "m", 1875.25, 320)
-    assert rows["A.2"][-4:] == (800, "cum", 120, 850)
+    assert rows["B.1"][-7:-3] == (450, "m", 1875.25, 320)
+    assert rows["A.2"][-7:-2] == (800, "cum", 120, 850, "INR")
 
 
 def test_a_store_of_the_previous_schema_gains_the_quantity_columns(tmp_path):
@@ -431,8 +432,8 @@ def test_a_store_of_the_previous_schema_gains_the_quantity_columns(tmp_path):
     assert code == 0, out
     sheet = openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]
     rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
-    assert {r[-4:] for r in rows if r[1] == "TW-A"} == {(None, None, None, None)}
-    assert (450, "m", 1875.25, 320) in {r[-4:] for r in rows}
+    assert {r[-7:-3] for r in rows if r[1] == "TW-A"} == {(None, None, None, None)}
+    assert (450, "m", 1875.25, 320) in {r[-7:-3] for r in rows}
 
 
 def test_a_plain_retainage_column_beside_g_is_column_i_not_a_rate(tmp_path):
