@@ -19,7 +19,7 @@ PROJECT_FIELDS = (
     "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
     "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
     "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
-    "reverse_charge", "tax_code",
+    "reverse_charge", "tax_code", "client_id",
 )
 PROJECT_FRAME = (*PROJECT_FIELDS, "_source", "_sheet", "_row", "_lines_sheet", "_given")
 
@@ -28,7 +28,7 @@ PROJECT_FRAME = (*PROJECT_FIELDS, "_source", "_sheet", "_row", "_lines_sheet", "
 PROJECT_DETAILS = (
     "project_name", "client", "client_address", "client_email", "client_tax_id", "currency",
     "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label", "payment_terms_days",
-    "po_number", "place_of_supply", "reverse_charge", "tax_code",
+    "po_number", "place_of_supply", "reverse_charge", "tax_code", "client_id",
 )
 
 # A line as the readers deliver it, and billing reads it.
@@ -48,6 +48,11 @@ LINE_FRAME = (
 )
 # The part of a line a schedule gives (kept in the store for progress-only workbooks).
 LINE_SCHEDULE = ("description", "scheduled_value", "change_order", "tax_code")
+
+# A payment as the readers deliver it (amount an exact decimal; checked and turned into minor
+# units against its document by progbill.receivables.check_payments).
+PAYMENT_FRAME = ("document", "received", "amount", "currency", "reference", "method", "note",
+                 "client_id", "source", "source_row")
 
 # Every G703 amount of a line that billing computes and a document keeps, in minor units.
 AMOUNT_COLUMNS = (

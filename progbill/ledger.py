@@ -599,8 +599,9 @@ def _plain_totals_row(ws: Any, formats: _Formats, sheet: Sheet, exp: int, n: int
 
 def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: list[str],
                          n: int) -> None:
-    """Below a mixed-currency table: one row per currency with SUMIF formulas (and their
-    values cached, so a reader that does not calculate still sees the totals)."""
+    """Below a mixed-currency table: one row per currency whose formula sums the rows of that
+    currency that a filter shows (values cached, so a reader that does not calculate still
+    sees the totals)."""
     from xlsxwriter.utility import xl_col_to_name
 
     cur_col = next((i for i, col in enumerate(sheet.columns) if col.header == "Currency"), None)
@@ -622,9 +623,11 @@ def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: l
                 ws.write_number(r, c, total, fmt)
                 continue
             cur_letter, letter = xl_col_to_name(cur_col), xl_col_to_name(c)
+            # SUBTOTAL over each row counts only the rows a filter shows
             ws.write_formula(
-                r, c, f'=SUMIF(${cur_letter}$2:${cur_letter}${n + 1},"{currency}",'
-                f"{letter}$2:{letter}${n + 1})", fmt, total)
+                r, c, f"=SUMPRODUCT(SUBTOTAL(109,OFFSET(${letter}$2,"
+                f"ROW(${letter}$2:${letter}${n + 1})-ROW(${letter}$2),0)),"
+                f'--(${cur_letter}$2:${cur_letter}${n + 1}="{currency}"))', fmt, total)
 
 
 def _width(col: Col, values: list[Any]) -> float:

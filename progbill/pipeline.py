@@ -96,6 +96,7 @@ class FileReport:
     lines: int = 0
     problems: list[Problem] = field(default_factory=list)
     moved_to: str | None = None
+    payments: int = 0  # receipts recorded from a payments workbook
 
     @property
     def errors(self) -> list[Problem]:
@@ -173,7 +174,8 @@ class RunReport:
             "files": [
                 {
                     "name": f.name, "path": f.path, "sha256": f.sha256, "status": f.status,
-                    "projects": f.projects, "lines": f.lines, "moved_to": f.moved_to,
+                    "projects": f.projects, "lines": f.lines, "payments": f.payments,
+                    "moved_to": f.moved_to,
                     "problems": [p.as_dict() for p in f.problems],
                 }
                 for f in self.files
@@ -269,7 +271,38 @@ def read_inputs(files: list[Path], config: Config, progress: Progress | None = N
 
 
 # Workbooks that bill nothing themselves: they give project details or schedules.
-_NOT_BILLED = ("register", "schedule")
+_NOT_BILLED = ("register", "schedule", "payments")
+
+
+def check_payment_workbooks(workbooks: list[Workbook], store: Store | None) -> None:
+    """Check the receipts of payments workbooks against the issued documents and the payments
+    recorded (and those of earlier workbooks of this run): a row that cannot be recorded is an
+    error at its cell, so the workbook is rejected and nothing of it is recorded."""
+    from progbill.receivables import check_payments
+
+    receipts = [wb for wb in workbooks if wb.ok and wb.layout == "payments"]
+    if not receipts:
+        return
+    documents = store.documents() if store is not None else pd.DataFrame(columns=[
+        "number", "type", "amount_due", "corrects_number", "currency", "invoice_date"])
+    recorded = store.payments() if store is not None else pd.DataFrame(columns=[
+        "document", "amount", "status", "reference", "source"])
+    for wb in receipts:
+        assert wb.payments is not None
+        checked, warnings = check_payments(wb.payments.to_dict("records"), documents, recorded)
+        sheet = next(iter(wb.headers))[0] if wb.headers else None
+        problems = [Problem(str(c["code"]), Severity.ERROR, str(c["problem"]), Location(
+                            wb.name, sheet, int(str(c["source_row"])),
+                            "amount" if c["code"] == "overpayment" else "document"))
+                    for c in checked if c["status"] == "rejected"]
+        problems += [Problem(code, Severity.WARNING, message,
+                             Location(wb.name, sheet, int(str(checked[i]["source_row"]))))
+                     for i, code, message in warnings]
+        wb.add(problems)
+        if wb.ok:
+            wb.checked_payments = [{k: v for k, v in c.items() if k != "code"} for c in checked]
+            recorded = pd.concat([recorded, pd.DataFrame(wb.checked_payments)],
+                                 ignore_index=True)
 
 
 def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
@@ -457,6 +490,7 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
     complete the other workbooks' projects; they bill nothing themselves."""
     complete_projects(workbooks, store)
     complete_schedules(workbooks, store)
+    check_payment_workbooks(workbooks, store)
     _reject_shared_projects([wb for wb in workbooks if wb.layout not in _NOT_BILLED])
     ok = [wb for wb in workbooks if wb.ok and wb.layout not in _NOT_BILLED]
     if not ok:
@@ -626,6 +660,7 @@ def _file_report(wb: Workbook, moves: dict[str, Path], ws: Workspace) -> FileRep
         projects=len(wb.projects) if wb.ok else 0, lines=len(wb.lines) if wb.ok else 0,
         problems=list(wb.problems),
         moved_to=str(moves[wb.name].relative_to(ws.root)) if wb.name in moves else None,
+        payments=len(wb.checked_payments) if wb.ok else 0,
     )
 
 
@@ -647,8 +682,11 @@ def _commit(store: Store, report: RunReport, run_id: str, options: RunOptions,
     details = pd.concat(registers, ignore_index=True) if registers else None
     read = [wb.lines for wb in workbooks if wb.ok and wb.layout != "register" and len(wb.lines)]
     schedules = pd.concat(read, ignore_index=True) if read else None
+    now = _now().isoformat()
+    receipts = [{**p, "recorded": now} for wb in workbooks if wb.ok
+                for p in wb.checked_payments]
     return store.commit_run(record, bill, projects, inputs, problems, config.billing, seller,
-                            render, sources, assets, details, schedules)
+                            render, sources, assets, details, schedules, receipts)
 
 
 def _settle(inputs: list[Path]) -> float:

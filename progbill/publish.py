@@ -276,6 +276,7 @@ def record_typed_payments(store: Store, typed: list[dict[str, Any]], notes: list
     now = _now().isoformat()
     for row in checked:
         row["recorded"] = now
+        row.pop("code", None)
     store.record_payments(checked, replace_source="ledger.xlsx")
     rejected = [r for r in checked if r["status"] == "rejected"]
     if checked:
@@ -285,7 +286,8 @@ def record_typed_payments(store: Store, typed: list[dict[str, Any]], notes: list
     for r in rejected:
         notes.append(f"ERROR: ledger.xlsx, Payments row {r['source_row']} ({r['document']}): "
                      f"{r['problem']}")
-    notes.extend(f"WARNING: {w}" for w in warnings)
+    notes.extend(f"WARNING: ledger.xlsx, Payments row {checked[i]['source_row']}: {message}"
+                 for i, _code, message in warnings)
 
 
 def keep_edited(ws: Workspace, source: Path) -> Path:

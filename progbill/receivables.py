@@ -125,7 +125,8 @@ def tax_summary(documents: pd.DataFrame, taxes: pd.DataFrame,
 
 
 def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
-                   others: pd.DataFrame) -> tuple[list[dict[str, object]], list[str]]:
+                   others: pd.DataFrame
+                   ) -> tuple[list[dict[str, object]], list[tuple[int, str, str]]]:
     """Check payments against the documents and the payments already recorded (``others``):
     an unknown document, another currency, a non-positive amount or one beyond the balance
     rejects the row (its ``problem`` says why); a payment dated before its document, or the
@@ -141,11 +142,10 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
     seen = {(str(r.reference), int(r.amount)) for r in accepted.itertuples(index=False)
             if r.reference}
     out: list[dict[str, object]] = []
-    warnings: list[str] = []
-    for row in rows:
+    warnings: list[tuple[int, str, str]] = []  # row index, code, message
+    for index, row in enumerate(rows):
         number = str(row.get("document") or "")
-        where = f"{row.get('source')}, row {row.get('source_row')}"
-        problem, minor = "", 0
+        problem, code, minor = "", "", 0
         currency = str(row.get("currency") or "")
         amount = row.get("amount")
         known = number in docs.index
@@ -156,12 +156,15 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
             except MoneyError:
                 minor = round_to_minor(amount, shown_in)
         if not known:
+            code = "unknown-document"
             problem = (f"no document {number!r} was issued; check the document number "
                        "(as on the invoice, e.g. INV-2026-00001)")
         else:
             doc = docs.loc[number]
             currency = currency or str(doc["currency"])
+            code = "payment-rejected"
             if currency != doc["currency"]:
+                code = "payment-currency"
                 problem = (f"{number} is in {doc['currency']}, this payment in {currency}; "
                            "record it in the document's currency")
             elif not isinstance(amount, Decimal):
@@ -174,6 +177,7 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
                 if not problem and minor <= 0:
                     problem = "enter the amount received, above 0"
                 elif not problem and minor > owed[number]:
+                    code = "overpayment"
                     problem = (f"{from_minor(minor, currency):,} {currency} is more than the "
                                f"balance of {number}, {from_minor(owed[number], currency):,}; "
                                "check the amount and the document number")
@@ -182,14 +186,16 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
                 received = row.get("received")
                 if isinstance(received, date) and received < date.fromisoformat(
                         str(doc["invoice_date"])):
-                    warnings.append(f"{where}: the payment for {number} is dated "
-                                    f"{received.isoformat()}, before the document "
-                                    f"({doc['invoice_date']}); check the date")
+                    warnings.append((index, "payment-before-document",
+                                     f"the payment for {number} is dated "
+                                     f"{received.isoformat()}, before the document "
+                                     f"({doc['invoice_date']}); check the date"))
                 reference = str(row.get("reference") or "")
                 if reference and (reference, minor) in seen:
-                    warnings.append(f"{where}: a payment with reference {reference!r} and "
-                                    f"amount {from_minor(minor, currency):,} is recorded "
-                                    "twice; delete one if it is the same receipt")
+                    warnings.append((index, "duplicate-payment",
+                                     f"a payment with reference {reference!r} and amount "
+                                     f"{from_minor(minor, currency):,} is recorded twice; "
+                                     "delete one if it is the same receipt"))
                 seen.add((reference, minor))
         received = row.get("received")
         out.append({
@@ -199,6 +205,6 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
             "method": str(row.get("method") or ""), "note": str(row.get("note") or ""),
             "client_id": str(row.get("client_id") or ""), "source": str(row.get("source")),
             "source_row": row.get("source_row"), "status": "rejected" if problem else "accepted",
-            "problem": problem,
+            "problem": problem, "code": code if problem else "",
         })
     return out, warnings

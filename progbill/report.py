@@ -28,6 +28,8 @@ def _plural(n: int, word: str) -> str:
 def _accepted(f: FileReport) -> str:
     """``2 projects, 15 lines, 1 warning``"""
     warn = f", {_plural(len(f.warnings), 'warning')}" if f.warnings else ""
+    if f.payments:
+        return f"{_plural(f.payments, 'payment')} recorded{warn}"
     return f"{_plural(f.projects, 'project')}, {_plural(f.lines, 'line')}{warn}"
 
 

@@ -412,6 +412,7 @@ class Store:
         assets: dict[str, tuple[str, bytes]] | None = None,
         details: pd.DataFrame | None = None,
         schedules: pd.DataFrame | None = None,
+        payments: list[dict[str, Any]] | None = None,
     ) -> pd.DataFrame:
         """Store the run, number and store its documents, and move the line state on.
 
@@ -443,6 +444,8 @@ class Store:
                 self._save_details(db, details, run.run_id)
             if schedules is not None:
                 self._save_schedule(db, schedules, run.run_id)
+            if payments:
+                self._insert_payments(db, payments)
             db.executemany("INSERT OR IGNORE INTO assets VALUES (?, ?, ?)",
                            [(sha, kind, data) for sha, (kind, data) in (assets or {}).items()])
             self._insert_documents(db, numbered, bill, projects, run, seller, render, sources)

@@ -41,6 +41,9 @@ class Workbook:
     layout: str = ""
     sheet_names: list[str | None] = field(default_factory=list)
     data: bytes | None = field(default=None, repr=False)  # the bytes read, hashed and billed
+    payments: pd.DataFrame | None = None  # a payments workbook's receipts, as read
+    # those receipts once checked against the store, ready to record (pipeline)
+    checked_payments: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -102,7 +105,7 @@ def read_workbook(
             "LibreOffice and save it again as .xlsx",
         )
     return Workbook(path, sha, parsed.projects, parsed.lines, parsed.problems, parsed.headers,
-                    parsed.layout, parsed.sheet_names, data)
+                    parsed.layout, parsed.sheet_names, data, parsed.payments)
 
 
 def _unreadable(file: str, code: str, message: str) -> ParsedTables:

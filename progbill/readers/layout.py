@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from progbill.columns import PAYMENT_FRAME
 from progbill.problems import (
     Location,
     Problem,
@@ -58,6 +59,7 @@ from progbill.readers.schema import (
     FLAT_COLUMNS,
     LINE_COLUMNS,
     LINE_SHEET_NAMES,
+    PAYMENT_COLUMNS,
     PERCENT,
     PROGRESS_COLUMNS,
     PROJECT_COLUMNS,
@@ -92,6 +94,7 @@ class Layout:
     projects: Table | None
     lines: Table | None
     more: list[Table] = field(default_factory=list)  # further flat sheets with a schedule
+    payments: Table | None = None  # a payments workbook or bank export
 
 
 @dataclass
@@ -102,6 +105,7 @@ class ParsedTables:
     headers: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
     layout: str = ""
     sheet_names: list[str | None] = field(default_factory=list)
+    payments: pd.DataFrame | None = None  # a payments workbook's receipts (PAYMENT_FRAME)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,6 +241,12 @@ def find_layout(sheets: list[RawSheet], out: Collector) -> Layout | None:
                     Location(out.file, layout.lines.sheet_name if layout.lines else None))
         if layout is not None or any(p.is_error for p in out.problems[problems_before:]):
             return layout
+    receipts = _payments_table(sheets, project_sheet, line_sheet)
+    if receipts is not None:
+        out.add("payments", Severity.INFO,
+                "a payments workbook: its receipts are checked against the documents they name "
+                "and recorded", Location(out.file, receipts.sheet_name))
+        return Layout("payments", None, None, payments=receipts)
     register = _register(sheets, project_sheet, line_sheet)
     if register is not None:
         out.add("register", Severity.INFO,
@@ -303,6 +313,20 @@ _LINE_ONLY = lookup(tuple(c for c in LINE_COLUMNS
                          if c.name not in {"project_id", "retainage_pct", "tax_code"}))
 
 
+def _payments_table(sheets: list[RawSheet], project_sheet: RawSheet | None,
+                   line_sheet: RawSheet | None) -> Table | None:
+    """A sheet of receipts (document, date, amount), when the workbook is nothing else."""
+    if project_sheet is not None or line_sheet is not None:
+        return None
+    for sheet in sheets:
+        if sheet.hidden:
+            continue
+        table = find_table(sheet, PAYMENT_COLUMNS, False, Collector(""), report=False)
+        if table is not None:
+            return table
+    return None
+
+
 def _register(sheets: list[RawSheet], project_sheet: RawSheet | None,
               line_sheet: RawSheet | None) -> Table | None:
     """A projects register: a sheet of project columns (project and client at least) and no
@@ -337,6 +361,8 @@ def parse_tables(
     if layout is None:
         return ParsedTables(empty_projects(), empty_lines(), in_reading_order(out.all(), names),
                             sheet_names=names)
+    if layout.payments is not None:
+        return _read_payments(layout.payments, out, date_order, names)
     tables = [t for t in (layout.projects, layout.lines, *layout.more) if t is not None]
     ctx = CellContext(decimal_mark=decimal_mark(tables, out), date_order=date_order)
     headers = {
@@ -411,6 +437,29 @@ def parse_tables(
     lines = pd.DataFrame(line_records, columns=list(LINE_FRAME))
     return ParsedTables(typed_projects(projects), typed_lines(lines),
                         in_reading_order(out.all(), names), headers, layout.kind, names)
+
+
+def _read_payments(table: Table, out: Collector, date_order: str,
+                   names: list[str | None]) -> ParsedTables:
+    """The receipts of a payments workbook, each as read (checked later against the store)."""
+    ctx = CellContext(decimal_mark=decimal_mark([table], out), date_order=date_order)
+    found = []
+    for r in data_rows(table, out):
+        row = read_row(table, r, ctx, out)
+        ok = all(is_read(v) for v in row.values.values())
+        for name, what in (("document", "document number"), ("amount", "amount"),
+                           ("received", "date received")):
+            if row.values.get(name) is None:
+                out.add("missing-value", Severity.ERROR, f"the {what} is empty; fill it in",
+                        out.at(table, r, name))
+                ok = False
+        if ok:
+            found.append({**{k: row.values.get(k) for k in PAYMENT_FRAME[:8]},
+                          "source": out.file, "source_row": r + 1})
+    frame = pd.DataFrame(found, columns=list(PAYMENT_FRAME))
+    return ParsedTables(empty_projects(), empty_lines(), in_reading_order(out.all(), names),
+                        {(table.sheet_name, n): (table.headers[n], column_letter(i))
+                         for n, i in table.columns.items()}, "payments", names, frame)
 
 
 def _outside_details(table: Table, flat: list[Table], sheets: list[RawSheet], ctx: CellContext,

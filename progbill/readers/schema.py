@@ -54,6 +54,7 @@ PROJECT_COLUMNS: tuple[Column, ...] = (
     Column("place_of_supply", TEXT, ("client state",)),
     Column("reverse_charge", FLAG),
     Column("tax_code", ID, ("sac", "hsn", "sac code", "hsn/sac")),
+    Column("client_id", ID, ("customer id", "customer code", "account")),
 )
 
 LINE_COLUMNS: tuple[Column, ...] = (
@@ -114,6 +115,21 @@ LINE_COLUMNS: tuple[Column, ...] = (
                                         "retainage total to date", "total retainage",
                                         "retention money")),
     Column("tax_code", ID, PROJECT_COLUMNS[16].aliases),
+)
+
+# A payments workbook or bank export: receipts against documents (progbill.receivables).
+PAYMENT_COLUMNS: tuple[Column, ...] = (
+    Column("document", ID, ("document no", "document number", "invoice", "invoice no",
+                            "invoice number", "doc no"), required=True),
+    Column("received", DATE, ("date received", "payment date", "received", "date",
+                              "value date"), required=True),
+    Column("amount", MONEY, ("amount received", "amount paid", "paid", "payment"),
+           required=True),
+    Column("currency", CURRENCY, ("ccy",)),
+    Column("reference", TEXT, ("ref", "payment reference", "transaction id")),
+    Column("method", TEXT, ("payment method", "mode")),
+    Column("note", TEXT, ("notes", "memo", "narration")),
+    Column("client_id", ID, ("customer id", "customer code", "account")),
 )
 
 # One of these must be present on a lines sheet (progress by percent, by status, or as money).
