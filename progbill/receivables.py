@@ -134,6 +134,7 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
     exact decimals and leave as minor units."""
     from decimal import Decimal
 
+    from progbill.columns import is_missing
     from progbill.money import MoneyError, from_minor, round_to_minor, to_minor
 
     owed = dict(zip(documents["number"], balances(documents, others)["balance"], strict=True))
@@ -143,7 +144,8 @@ def check_payments(rows: list[dict[str, object]], documents: pd.DataFrame,
             if r.reference}
     out: list[dict[str, object]] = []
     warnings: list[tuple[int, str, str]] = []  # row index, code, message
-    for index, row in enumerate(rows):
+    for index, raw in enumerate(rows):
+        row = {k: (None if is_missing(v) else v) for k, v in raw.items()}
         number = str(row.get("document") or "")
         problem, code, minor = "", "", 0
         currency = str(row.get("currency") or "")

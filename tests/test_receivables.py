@@ -1,0 +1,193 @@
+"""Payments, document states, the AR ageing and the tax summary (issue 11 sections 2-4), with
+figures worked by hand from the sample months."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import write_csv
+
+from progbill.cli import cli
+from progbill.receivables import ageing, balances, states, tax_summary
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def months(tmp_path_factory):
+    """The three sample businesses billed for October and November 2026 (no PDFs)."""
+    ws = tmp_path_factory.mktemp("receivables") / "ws"
+    _run("init", str(ws))
+    for month in ("2026-10", "2026-11"):
+        code, out = _run("run", str(SAMPLES / month), "--period", month, "-w", str(ws),
+                         "--no-pdf")
+        assert code == 0, out
+    return ws
+
+
+def _sheet(path: Path, name: str) -> list[dict[str, object]]:
+    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
+    header = rows[0]
+    return [dict(zip(header, r, strict=True)) for r in rows[1:]
+            if r[0] is not None and not str(r[0]).startswith("Total")]
+
+
+# ---------------------------------------------------------------------------------------------
+# pure functions, by hand
+
+
+def _docs() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"number": "INV-1", "type": "Invoice", "amount_due": 100_000, "corrects_number": None,
+         "client": "A", "currency": "USD", "due_date": "2026-10-31", "invoice_date": "2026-10-01",
+         "period": "2026-10"},
+        {"number": "INV-2", "type": "Invoice", "amount_due": 50_000, "corrects_number": None,
+         "client": "A", "currency": "USD", "due_date": "2026-12-31", "invoice_date": "2026-11-30",
+         "period": "2026-11"},
+        {"number": "CN-1", "type": "Credit Note", "amount_due": -20_000,
+         "corrects_number": "INV-1", "client": "A", "currency": "USD", "due_date": None,
+         "invoice_date": "2026-11-30", "period": "2026-11"},
+    ])
+
+
+def _payments(*rows: tuple[str, int]) -> pd.DataFrame:
+    return pd.DataFrame([{"document": d, "amount": a, "status": "accepted", "reference": "",
+                          "source": "x"} for d, a in rows],
+                        columns=["document", "amount", "status", "reference", "source"])
+
+
+def test_balances_and_states_by_hand():
+    docs = _docs()
+    owed = balances(docs, _payments(("INV-1", 30_000)))
+    # INV-1: 1,000.00 - credit 200.00 - paid 300.00 = 500.00; INV-2 untouched; CN spent
+    assert owed["balance"].tolist() == [50_000, 50_000, 0]
+    found = states(docs, owed, date(2026, 12, 15), pd.Series([False] * 3), {})
+    assert found == ["Part paid, overdue 45 days", "Open", "Credits INV-1"]
+    owed = balances(docs, _payments(("INV-1", 80_000)))
+    assert states(docs, owed, date(2026, 12, 15), pd.Series([False] * 3), {})[0] == "Paid"
+    full = docs.assign(amount_due=[100_000, 50_000, -100_000])
+    assert states(full, balances(full, _payments()), date(2026, 11, 1),
+                  pd.Series([False] * 3), {})[0] == "Credited"
+
+
+def test_ageing_by_hand():
+    docs = _docs()
+    owed = balances(docs, _payments(("INV-1", 30_000)))
+    held = pd.DataFrame([{"client": "A", "currency": "USD", "retainage_held": 7_500}])
+    [row] = ageing(docs, owed, held, date(2026, 12, 15)).to_dict("records")
+    # INV-1 500.00 is 45 days past due (31-60); INV-2 500.00 is not due yet
+    assert (row["Current"], row["31-60"], row["total"], row["retainage_held"]) == (
+        50_000, 50_000, 100_000, 7_500)
+
+
+def test_tax_summary_nets_credit_notes():
+    docs = _docs()
+    taxes = pd.DataFrame([
+        {"number": "INV-1", "label": "VAT", "rate": "20", "base": 80_000, "amount": 16_000},
+        {"number": "INV-2", "label": "VAT", "rate": "20", "base": 40_000, "amount": 8_000},
+        {"number": "CN-1", "label": "VAT", "rate": "20", "base": -16_000, "amount": -3_200}])
+    summary = tax_summary(docs, taxes, {})
+    nov = summary[summary["period"] == "2026-11"].iloc[0]
+    assert (nov["base"], nov["amount"], nov["documents"]) == (24_000, 4_800, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# the samples' ledger
+
+
+def test_the_tax_summary_equals_the_documents(months):
+    from progbill.store import Store
+
+    with Store(months / "progbill.db") as store:
+        taxes = store.document_taxes().merge(store.documents()[["number", "period",
+                                                                "currency"]], on="number")
+    expected = taxes.groupby(["period", "currency", "label"])[["base", "amount"]].sum()
+    rows = _sheet(months / "ledger.xlsx", "Tax Summary")
+    assert len(rows) == len(expected)
+    for row in rows:
+        base, amount = expected.loc[(row["Period"], row["Currency"], row["Tax Type"])]
+        exp = 0 if row["Currency"] == "JPY" else 2
+        assert round(row["Taxable Amount"] * 10 ** exp) == base
+        assert round(row["Tax"] * 10 ** exp) == amount
+
+
+def test_billed_to_date_is_the_opening_plus_the_documents(months):
+    rows = _sheet(months / "ledger.xlsx", "Projects")
+    assert rows
+    for row in rows:
+        assert row["Billed To Date"] == pytest.approx(
+            row["Billed Before progbill"] + row["Billed On Documents"]), row["Project ID"]
+    sahyadri = next(r for r in rows if r["Billed Before progbill"])
+    assert sahyadri["Billed Before progbill"] > 0
+
+
+def test_lines_carry_currency_period_and_date(months):
+    rows = _sheet(months / "ledger.xlsx", "Lines")
+    assert {r["Currency"] for r in rows} == {"USD", "GBP", "INR"}
+    assert {r["Period"] for r in rows} == {"2026-10", "2026-11"}
+    assert all(isinstance(r["Invoice Date"], datetime) for r in rows)
+
+
+def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
+    ws = tmp_path / "ws"
+    _run("init", str(ws))
+    code, out = _run("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
+                     "--period", "2026-10", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    invoices = {r["Document No"]: r for r in _sheet(ws / "ledger.xlsx", "Invoices")}
+    first, second = sorted(invoices)
+    due = invoices[first]["Amount Due"]
+    bank = write_csv(tmp_path / "bank.csv", [
+        ["Invoice No", "Date Received", "Amount", "Reference"],
+        [first, "2026-11-10", f"{due:.2f}", "BACS-1"]])
+    code, out = _run("run", str(bank), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "bank.csv: 1 payment recorded" in out
+    rejected = write_csv(tmp_path / "bad.csv", [
+        ["Invoice No", "Date Received", "Amount", "Currency"],
+        ["INV-2099-00009", "2026-11-10", "10.00", ""],
+        [second, "2026-11-10", "10.00", "EUR"],
+        [second, "2026-11-10", "99999999.00", ""]])
+    code, out = _run("validate", str(rejected), "-w", str(ws))
+    assert code == 1
+    assert "bad.csv, A2 (Invoice No): no document 'INV-2099-00009' was issued" in out
+    assert f"bad.csv, A3 (Invoice No): {second} is in GBP, this payment in EUR" in out
+    assert f"bad.csv, C4 (Amount): 99,999,999.00 GBP is more than the balance of {second}" \
+        in out
+    # typed in the ledger's Payments sheet: part of the second invoice
+    book = openpyxl.load_workbook(ws / "ledger.xlsx")
+    sheet = book["Payments"]
+    r = sheet.max_row + 1
+    sheet.cell(r, 1, second)
+    sheet.cell(r, 2, datetime(2026, 11, 20))
+    sheet.cell(r, 3, 100.0)
+    sheet.cell(r + 1, 1, "NOT-A-DOC")
+    sheet.cell(r + 1, 3, 5.0)
+    book.save(ws / "ledger.xlsx")
+    code, out = _run("ledger", "-w", str(ws), "--as-of", "2026-12-31")
+    assert code == 0, out
+    assert "payments typed in the ledger: 1 recorded, 1 rejected" in out
+    invoices = {r["Document No"]: r for r in _sheet(ws / "ledger.xlsx", "Invoices")}
+    assert invoices[first]["Status"] == "Paid" and invoices[first]["Balance"] == 0
+    assert invoices[second]["Paid"] == 100
+    assert invoices[second]["Status"].startswith("Part paid, overdue ")
+    payments = _sheet(ws / "ledger.xlsx", "Payments")
+    assert [p["Source"] for p in payments] == ["bank.csv", "ledger.xlsx", "ledger.xlsx"]
+    assert "no document 'NOT-A-DOC' was issued" in str(payments[-1]["Problem"])
+    exceptions = _sheet(ws / "ledger.xlsx", "Exceptions")
+    assert any("NOT-A-DOC" in str(e["Message"]) for e in exceptions)
+    ageing = _sheet(ws / "ledger.xlsx", "AR Ageing")
+    assert ageing[0]["As Of"] == datetime(2026, 12, 31)
+    assert sum(a["Total Open"] for a in ageing) == pytest.approx(
+        sum(i["Balance"] for i in invoices.values()))
