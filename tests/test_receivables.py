@@ -139,7 +139,16 @@ def test_lines_carry_currency_period_and_date(months):
     assert all(isinstance(r["Invoice Date"], datetime) for r in rows)
 
 
+def _codes_of_last_run(ws: Path) -> set[str]:
+    import json
+
+    report = max((ws / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return {p["code"] for f in json.loads(report.read_text())["files"] for p in f["problems"]}
+
+
 def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
+    import json
+
     ws = tmp_path / "ws"
     _run("init", str(ws))
     code, out = _run("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
@@ -150,15 +159,27 @@ def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
     due = invoices[first]["Amount Due"]
     bank = write_csv(tmp_path / "bank.csv", [
         ["Invoice No", "Date Received", "Amount", "Reference"],
-        [first, "2026-11-10", f"{due:.2f}", "BACS-1"]])
+        [first, "2026-09-10", f"{due:.2f}", "BACS-1"]])
     code, out = _run("run", str(bank), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
-    assert "bank.csv: 1 payment recorded" in out
+    assert "bank.csv: 1 payment recorded, 1 warning" in out
+    assert f"the payment for {first} is dated 2026-09-10, before the document" in out
+    assert "payment-before-document" in _codes_of_last_run(ws)
+    again = write_csv(tmp_path / "again.csv", [
+        ["Invoice No", "Date Received", "Amount", "Reference"],
+        [second, "2026-11-11", "0.00", "BACS-1"], [second, "2026-11-11", "1.00", "BACS-2"],
+        [second, "2026-11-12", "1.00", "BACS-2"]])
+    code, report = _run("validate", str(again), "-w", str(ws), "--json")
+    assert [p["code"] for p in json.loads(report)["files"][0]["problems"]] == [
+        "payments", "payment-rejected", "duplicate-payment"]
     rejected = write_csv(tmp_path / "bad.csv", [
         ["Invoice No", "Date Received", "Amount", "Currency"],
         ["INV-2099-00009", "2026-11-10", "10.00", ""],
         [second, "2026-11-10", "10.00", "EUR"],
         [second, "2026-11-10", "99999999.00", ""]])
+    code, report = _run("validate", str(rejected), "-w", str(ws), "--json")
+    assert [p["code"] for p in json.loads(report)["files"][0]["problems"]] == [
+        "payments", "unknown-document", "payment-currency", "overpayment"]
     code, out = _run("validate", str(rejected), "-w", str(ws))
     assert code == 1
     assert "bad.csv, A2 (Invoice No): no document 'INV-2099-00009' was issued" in out
