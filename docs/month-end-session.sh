@@ -11,6 +11,8 @@ say() { printf '\n$ %s\n' "$*"; "$@" || true; }
 
 say progbill init "$ws" >/dev/null
 rm -f "$ws/inbox/example-progress.xlsx"
+# the demo seller's settings (a GST tax invoice needs the seller's GSTIN)
+cp "$repo"/sample_workbooks/settings/demo.toml "$ws/progbill.toml"
 
 echo; echo "# October: the team drops the three progress workbooks into the inbox"
 cp "$repo"/sample_workbooks/2026-10/* "$ws/inbox/"

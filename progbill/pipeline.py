@@ -274,6 +274,24 @@ def read_inputs(files: list[Path], config: Config, progress: Progress | None = N
 _NOT_BILLED = ("register", "schedule", "payments")
 
 
+def check_required_settings(documents: pd.DataFrame, projects: pd.DataFrame,
+                            config: Config) -> None:
+    """A document type that needs a setting the configuration lacks stops the run before
+    anything is issued, naming the key: a GST tax invoice must carry the seller's GSTIN."""
+    from progbill.problems import ConfigError
+
+    if documents.empty:
+        return
+    labels = dict(zip(projects["project_id"], projects["tax_label"], strict=False))
+    gst = documents[documents["project_id"].map(labels) == "GST"]
+    if len(gst) and not (config.seller.tax_id or "").strip():
+        raise ConfigError(
+            f"{len(gst)} document{'s' if len(gst) > 1 else ''} of this run "
+            f"({', '.join(map(str, gst['project_id'].head(3)))}) would be GST tax invoices, "
+            "which must show the seller's GSTIN; set seller.tax_id in progbill.toml and run "
+            "again (nothing was issued)")
+
+
 def check_payment_workbooks(workbooks: list[Workbook], store: Store | None) -> None:
     """Check the receipts of payments workbooks against the issued documents and the payments
     recorded (and those of earlier workbooks of this run): a row that cannot be recorded is an
@@ -563,6 +581,7 @@ def run(root: Path, options: RunOptions) -> RunReport:
                 if len(evaluation.computed):
                     bill = issue(evaluation.projects, evaluation.computed, evaluation.state,
                                  config.billing, options.period, options.run_date or started.date())
+                check_required_settings(bill.documents, evaluation.projects, config)
             seller, assets = _seller_snapshot(config, ws.root, report.notes)
             render = {"locale": config.output.locale, "page_size": config.output.page_size,
                       "amount_in_words": config.output.amount_in_words}

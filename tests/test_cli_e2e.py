@@ -48,7 +48,8 @@ def demo(tmp_path_factory) -> Path:
     ws = tmp_path_factory.mktemp("demo") / "demo"
     assert progbill("init", str(ws))[0] == 0
     for month in ("2026-10", "2026-11"):
-        code, out = progbill("run", str(SAMPLES / month), "--period", month, "-w", str(ws))
+        code, out = progbill("run", str(SAMPLES / month), "--period", month, "-w", str(ws),
+                             "--config", str(SAMPLES / "settings" / "demo.toml"))
         assert code == 0, out
     return ws
 

@@ -333,3 +333,51 @@ def test_no_two_cells_overlap_with_the_largest_amounts_and_long_item_codes(tmp_p
             if min(r1, r2) - max(l1, l2) > 0.5 and min(t1, t2) - max(b1, b2) > 0.5:
                 overlaps.append(((l1, b1, r1, t1), (l2, b2, r2, t2)))
     assert not overlaps, overlaps[:3]
+
+
+def test_one_taxable_value_and_a_release_says_why_it_carries_no_tax(tmp_path):
+    """A document shows one taxable value and the tax on it. Under tax_base = "gross" an
+    invoice taxes the work before retainage, and says so; a retainage-release invoice carries
+    no tax and says why."""
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    header = ["Project ID", "Client", "Currency", "Retainage %", "VAT %", "Release Retainage"]
+    book = tmp_path / "p.xlsx"
+    simple_workbook(book, [["P-1", "1", "Works", 10000, 100, 0]],
+                    ["P-1", "Acme", "GBP", 10, 20, "no"], header)
+    code, out = progbill("run", str(book), "--period", "2026-10", "-w", str(ws))
+    assert code == 0, out
+    text = " ".join(PdfReader(ws / "invoices" / "2026-10" / "INV-2026-00001.pdf").pages[0]
+                    .extract_text().split())
+    # 10,000 of work, 1,000 withheld: subtotal 9,000; VAT on the work before retainage
+    assert "Subtotal 9,000.00 Taxable amount (before retainage) 10,000.00 VAT 20% 2,000.00" \
+        in text
+    simple_workbook(book, [["P-1", "1", "Works", 10000, 100, 0]],
+                    ["P-1", "Acme", "GBP", 10, 20, "yes"], header)
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 0, out
+    text = " ".join(PdfReader(ws / "invoices" / "2026-11" / "INV-2026-00002.pdf").pages[0]
+                    .extract_text().split())
+    assert "Less retainage -1,000.00 Subtotal 1,000.00 Taxable amount (before retainage) " \
+        "0.00 VAT 20% 0.00 No tax on the retainage released: it was taxed with the work it " \
+        "was withheld from." in text
+
+
+def test_a_gst_tax_invoice_without_the_sellers_gstin_stops_the_run(tmp_path):
+    from progbill.store import Store
+
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = tmp_path / "p.xlsx"
+    simple_workbook(book, [["P-1", "1", "Works", 10000, 50, 0]],
+                    ["P-1", "Acme", "INR", 0, 18], ["Project ID", "Client", "Currency",
+                                                    "Retainage %", "GST %"])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 2
+    assert "would be GST tax invoices, which must show the seller's GSTIN; set seller.tax_id" \
+        in out
+    assert not (ws / "progbill.db").exists() or Store(ws / "progbill.db").documents().empty
+    config = ws / "progbill.toml"
+    config.write_text(config.read_text().replace('tax_id = ""', 'tax_id = "27AAACS1234F1Z5"', 1))
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 0, out

@@ -31,7 +31,7 @@ def months(tmp_path_factory):
     _run("init", str(ws))
     for month in ("2026-10", "2026-11"):
         code, out = _run("run", str(SAMPLES / month), "--period", month, "-w", str(ws),
-                         "--no-pdf")
+                         "--no-pdf", "--config", str(SAMPLES / "settings" / "demo.toml"))
         assert code == 0, out
     return ws
 

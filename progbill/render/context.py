@@ -211,9 +211,24 @@ def build_context(
         {"line": "9", "label": "Balance to finish, including retainage (3 - 6)",
          "amount": m(doc["balance_to_finish_incl_retainage"])},
     ]
+    # One taxable value per document, and the tax on it: the document's tax base, which is
+    # the work before retainage (tax_base = "gross") or after it ("net_of_retainage").
+    gross = int(doc["completed_this_period"])
+    net = gross - int(doc["retainage_this_period"])
+    taxable = int(doc["tax_base"])
+    taxable_note = ""
+    if gross != net and taxable == gross:
+        taxable_note = "before retainage"
+    elif gross != net and taxable == net:
+        taxable_note = "after retainage"
+    tax_note = ""
+    if taxable == 0 and net != 0 and Decimal(str(doc["tax_rate"])) > 0:
+        tax_note = ("No tax on the retainage released: it was taxed with the work it was "
+                    "withheld from.")
     tax_rows = [
         {"label": str(t.label), "rate": fmt.rate(Decimal(str(t.rate))),
-         "base": period_amount(int(t.base)), "amount": period_amount(int(t.amount))}
+         "base": period_amount(int(t.base)), "amount": period_amount(int(t.amount)),
+         "other_base": int(t.base) != taxable}
         for t in taxes.itertuples(index=False)
     ]
     words_rule = render.get("amount_in_words", "auto")
@@ -257,6 +272,7 @@ def build_context(
             "tax_code": str(doc["tax_code"] or ""),
             "tax_id_label": TAX_ID_LABELS[regime],
             "notes": notes,
+            "tax_note": tax_note,
             "source_file": str(doc["source_file"]),
         },
         "seller": {
@@ -287,6 +303,8 @@ def build_context(
             "retainage_this_period": period_amount(int(doc["retainage_this_period"])),
             "subtotal": period_amount(int(doc["completed_this_period"])
                                       - int(doc["retainage_this_period"])),
+            "taxable": period_amount(taxable),
+            "taxable_note": taxable_note,
             "tax": period_amount(int(doc["tax"])),
             "amount_due": fmt.money(sign * int(doc["amount_due"])),
             "amount_due_words": words,
@@ -310,7 +328,7 @@ def sample_context() -> dict[str, Any]:
         "project_id": "P-1", "project_name": "Sample", "client": "Client",
         "client_address": "1 Road", "client_email": "a@b.example", "client_tax_id": "X",
         "po_number": "PO", "place_of_supply": "State", "tax_code": "998331", "currency": "USD",
-        "completed_this_period": 100, "retainage_this_period": 10, "tax": 18,
+        "completed_this_period": 100, "retainage_this_period": 10, "tax_base": 100, "tax": 18,
         "amount_due": 108, "original_contract": 1000, "change_orders": 0,
         "contract_to_date": 1000, "completed_stored_to_date": 100, "retainage_work": 10,
         "retainage_stored": 0, "retainage_to_date": 10, "earned_less_retainage": 90,
