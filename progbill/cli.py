@@ -313,6 +313,38 @@ def ledger(ctx: click.Context, workspace: Path, config: Path | None, workers: in
 
 
 @cli.command()
+@workspace_option
+@config_option
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The date of the statements (default: today).")
+@json_option
+@click.pass_context
+def statements(ctx: click.Context, workspace: Path, config: Path | None,
+               as_of: datetime | None, as_json: bool) -> None:
+    """Write one PDF statement per client with open items, into statements/DATE/.
+
+    \b
+    Example:
+      progbill statements --as-of 2026-12-31 -w billing
+    """
+    from datetime import date as date_type
+
+    from progbill.statements import write_statements
+
+    def action() -> int:
+        report = write_statements(workspace, as_of.date() if as_of else date_type.today(),
+                                  config)
+        if as_json:
+            echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            echo(f"Statements as of {report.as_of.isoformat()}: "
+                 f"{len(report.written)} written" + "".join(f"\n  {p}" for p in report.written))
+        return report.exit_code
+
+    _guard(ctx.obj["debug"], action)
+
+
+@cli.command()
 @click.argument("number")
 @workspace_option
 @json_option

@@ -212,3 +212,22 @@ def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
     assert ageing[0]["As Of"] == datetime(2026, 12, 31)
     assert sum(a["Total Open"] for a in ageing) == pytest.approx(
         sum(i["Balance"] for i in invoices.values()))
+
+
+def test_statements_list_each_clients_open_items(months, tmp_path):
+    import pypdfium2
+    from pypdf import PdfReader
+
+    code, out = _run("statements", "-w", str(months), "--as-of", "2026-12-31")
+    assert code == 0, out
+    folder = months / "statements" / "2026-12-31"
+    brigade = folder / "Brigade Techspaces Pvt Ltd.pdf"
+    assert brigade.is_file() and "Brigade Techspaces Pvt Ltd.pdf" in out
+    text = " ".join(PdfReader(brigade).pages[0].extract_text().split())
+    # October: 6,24,000 + IGST 18% 1,12,320 - retainage 31,200 = 705,120.00, due Nov 30 (31
+    # days overdue on Dec 31); November: 7,13,500 + 1,28,430 - 35,675 = 806,255.00, due Dec 30
+    assert "INV-2026-00006" in text and "705,120.00" in text and "806,255.00" in text
+    assert "Total due · INR 1,511,375.00" in text
+    assert "Retainage held, not yet due: ₹66,875.00" in text
+    image = pypdfium2.PdfDocument(brigade)[0].render(scale=0.5).to_pil()
+    assert image.size[0] > 200 and image.getextrema() != ((255, 255),) * 3

@@ -105,7 +105,7 @@ def data_url(media_type: str, data: bytes) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _lines_of(text: str) -> list[str]:
+def lines_of(text: str) -> list[str]:
     return [line.strip() for line in str(text or "").replace("\\n", "\n").splitlines()
             if line.strip()]
 
@@ -277,17 +277,17 @@ def build_context(
         },
         "seller": {
             "name": seller.get("name", ""),
-            "address_lines": _lines_of(seller.get("address", "")),
+            "address_lines": lines_of(seller.get("address", "")),
             "tax_id": seller.get("tax_id", ""),
             "state": seller.get("state", ""),
             "email": seller.get("email", ""),
             "phone": seller.get("phone", ""),
             "logo_url": logo_url,
-            "bank_details_lines": _lines_of(seller.get("bank_details", "")),
+            "bank_details_lines": lines_of(seller.get("bank_details", "")),
         },
         "client": {
             "name": str(doc["client"]),
-            "address_lines": _lines_of(str(doc["client_address"] or "")),
+            "address_lines": lines_of(str(doc["client_address"] or "")),
             "email": str(doc["client_email"] or ""),
             "tax_id": str(doc["client_tax_id"] or ""),
             "place_of_supply": str(doc["place_of_supply"] or ""),

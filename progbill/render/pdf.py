@@ -175,7 +175,23 @@ class Renderer:
             raise ConfigError(
                 f"template {self.template_dir / TEMPLATE_NAME} failed: {exc}") from exc
 
+    def other_pdf(self, name: str, context: dict[str, Any]) -> bytes:
+        """Another document of the template family (``statement.html``) with the same
+        stylesheet, fonts and page size; the bundled template when the folder has none."""
+        import jinja2
+
+        if not (self.template_dir / name).is_file():
+            env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(bundled_templates())),
+                                     autoescape=True, undefined=jinja2.StrictUndefined,
+                                     trim_blocks=True, lstrip_blocks=True)
+        else:
+            env = self.env
+        return self._write(env.get_template(name).render(**context), context)
+
     def pdf(self, context: dict[str, Any]) -> bytes:
+        return self._write(self.html(context), context)
+
+    def _write(self, html: str, context: dict[str, Any]) -> bytes:
         from weasyprint import CSS
 
         size = context.get("page_size", "A4")
@@ -183,7 +199,7 @@ class Renderer:
             self._page_css[size] = CSS(string=f"@page {{ size: {size}; }}",
                                        font_config=self.font_config, url_fetcher=self.fetcher)
         page = self._page_css[size]
-        document = self.document_class(string=self.html(context),
+        document = self.document_class(string=html,
                                        base_url=self.template_dir.as_uri() + "/",
                                        url_fetcher=self.fetcher)
         scripts = self.scripts if self.scripts and _needs_more_than(context, self.plain) else []
