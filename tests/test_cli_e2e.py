@@ -269,3 +269,44 @@ def test_the_runs_sheet_has_one_row_per_run(demo):
     # three currencies: their totals side by side, never added up
     assert october["Amount Due"] == "GBP 24,120.00; INR 1,271,520.00; USD 373,531.00"
     assert len({r["Run"] for r in runs}) == len(runs)
+
+
+def test_golden_ledger_cells(demo, tmp_path):
+    """The cells of the samples' ledger, as of a fixed date, against a reviewed dump
+    (tests/golden/ledger.txt). After an intended change: PROGBILL_UPDATE_GOLDEN=1 pytest
+    tests/test_cli_e2e.py, then review the diff. Run ids and times are masked."""
+    import os
+    import re
+    import shutil
+
+    ws = tmp_path / "demo"
+    shutil.copytree(demo, ws)
+    code, out = progbill("ledger", "-w", str(ws), "--as-of", "2026-12-31")
+    assert code == 0, out
+    book = openpyxl.load_workbook(ws / "ledger.xlsx")
+    lines = []
+    for sheet in book.worksheets:
+        lines.append(f"== {sheet.title}")
+        for row in sheet.iter_rows(values_only=True):
+            if all(v is None for v in row):
+                continue
+            cells = [_golden_cell(v) for v in row]
+            lines.append(" | ".join(cells))
+    text = re.sub(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b", "RUN", "\n".join(lines) + "\n")
+    text = re.sub(r"2\d{3}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", "TIME", text)
+    golden = Path(__file__).resolve().parent / "golden" / "ledger.txt"
+    if os.environ.get("PROGBILL_UPDATE_GOLDEN") == "1":
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def _golden_cell(value: object) -> str:
+    from datetime import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(round(value, 6))
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date().isoformat()
+    return str(value)
