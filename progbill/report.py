@@ -1,9 +1,10 @@
-"""The run report and validation output as text for a finance user (the CLI prints these)."""
+"""The reports of :mod:`progbill.reports` as text for a finance user (the CLI prints these)."""
 
 from __future__ import annotations
 
 from progbill.money import from_minor
-from progbill.pipeline import (
+from progbill.problems import Severity
+from progbill.reports import (
     DocumentDetail,
     FileReport,
     LedgerReport,
@@ -12,7 +13,6 @@ from progbill.pipeline import (
     RunReport,
     ValidationReport,
 )
-from progbill.problems import Severity
 
 MAX_PROBLEMS_SHOWN = 10
 

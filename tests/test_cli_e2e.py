@@ -271,16 +271,20 @@ def test_the_runs_sheet_has_one_row_per_run(demo):
     assert len({r["Run"] for r in runs}) == len(runs)
 
 
-def test_golden_ledger_cells(demo, tmp_path):
-    """The cells of the samples' ledger, as of a fixed date, against a reviewed dump
-    (tests/golden/ledger.txt). After an intended change: PROGBILL_UPDATE_GOLDEN=1 pytest
-    tests/test_cli_e2e.py, then review the diff. Run ids and times are masked."""
+def test_golden_ledger_cells(tmp_path):
+    """The cells of the samples' ledger (the quick start's two months), as of a fixed date,
+    against a reviewed dump (tests/golden-ledger/demo.txt). After an intended change:
+    PROGBILL_UPDATE_GOLDEN=1 pytest tests/test_cli_e2e.py, then review the diff. Run ids and
+    times are masked."""
     import os
     import re
-    import shutil
 
     ws = tmp_path / "demo"
-    shutil.copytree(demo, ws)
+    assert progbill("init", str(ws))[0] == 0
+    for month in ("2026-10", "2026-11"):
+        code, out = progbill("run", str(SAMPLES / month), "--period", month, "-w", str(ws),
+                             "--no-pdf", "--config", str(SAMPLES / "settings" / "demo.toml"))
+        assert code == 0, out
     code, out = progbill("ledger", "-w", str(ws), "--as-of", "2026-12-31")
     assert code == 0, out
     book = openpyxl.load_workbook(ws / "ledger.xlsx")
@@ -294,7 +298,7 @@ def test_golden_ledger_cells(demo, tmp_path):
             lines.append(" | ".join(cells))
     text = re.sub(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b", "RUN", "\n".join(lines) + "\n")
     text = re.sub(r"2\d{3}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", "TIME", text)
-    golden = Path(__file__).resolve().parent / "golden" / "ledger.txt"
+    golden = Path(__file__).resolve().parent / "golden-ledger" / "demo.txt"
     if os.environ.get("PROGBILL_UPDATE_GOLDEN") == "1":
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
