@@ -16,6 +16,7 @@ by 10^exponent, which IEEE division rounds to the double nearest the exact decim
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -355,7 +356,36 @@ def write_ledger(store: Store, workspace: Path, target: Path,
     sheets = split_long_sheets(sheets, notes)
     with atomic_path(target) as tmp:
         write_sheets(sheets, tmp, kept.sheets if kept is not None else [])
+        # links to the PDFs with forward slashes, relative to the workbook (xlsxwriter writes
+        # file links with backslashes, which only Windows follows)
+        tmp.write_bytes(relink(tmp.read_bytes(), lambda link: link.replace("\\", "/")))
     return target
+
+
+_EXTERNAL_TARGET = re.compile(
+    rb'(<Relationship\b[^>]*\bTarget=")([^"]+)("[^>]*\bTargetMode="External")')
+
+
+def relink(workbook: bytes, change: Any) -> bytes:
+    """The workbook with each external link's target passed through ``change`` (a function of
+    the target text); the same bytes in give the same bytes out."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    try:
+        with zipfile.ZipFile(io.BytesIO(workbook)) as old, zipfile.ZipFile(
+                out, "w", zipfile.ZIP_DEFLATED) as new:
+            for info in old.infolist():
+                part = old.read(info)
+                if info.filename.endswith(".rels") and b'TargetMode="External"' in part:
+                    part = _EXTERNAL_TARGET.sub(
+                        lambda m: m.group(1) + change(m.group(2).decode()).encode()
+                        + m.group(3), part)
+                new.writestr(info, part)
+    except zipfile.BadZipFile:
+        return workbook  # not a workbook we can read: its bytes as they are
+    return out.getvalue()
 
 
 OWN_HEADERS = {"Invoices": INVOICE_HEADERS, "Lines": LINE_HEADERS, "Projects": PROJECT_HEADERS,

@@ -20,7 +20,6 @@ import errno
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -294,9 +293,18 @@ def keep_edited(ws: Workspace, source: Path) -> Path:
     """A copy of a ledger the accountant edited, in backups/kept/: never rotated away."""
     (ws.backups / "kept").mkdir(parents=True, exist_ok=True)
     target = _unused(ws.backups / "kept" / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx")
-    with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
+    atomic_write_bytes(target, ledger_copy(source, depth=2))
     return target
+
+
+def ledger_copy(source: Path, depth: int) -> bytes:
+    """The bytes of a copy of a ledger kept ``depth`` folders below the workspace, its PDF links
+    made relative to where the copy is (``invoices/...`` becomes ``../invoices/...``), so that
+    they still open; the same ledger always gives the same bytes."""
+    from progbill.ledger import relink
+
+    up = "../" * depth
+    return relink(source.read_bytes(), lambda target: target if ":" in target else up + target)
 
 
 def _unused(path: Path) -> Path:
@@ -318,12 +326,12 @@ def keep_backup(ws: Workspace, keep: int) -> Path | None:
     if keep <= 0 or not ws.ledger_path.is_file():
         return None
     folder = ws.backups
+    copy = ledger_copy(ws.ledger_path, depth=1)
     newest = max(folder.glob("ledger *.xlsx"), key=lambda p: p.stat().st_mtime_ns, default=None)
-    if newest is not None and sha256_of(newest) == sha256_of(ws.ledger_path):
+    if newest is not None and sha256_of(newest) == sha256_bytes(copy):
         return None  # only a ledger whose content changed is copied
     target = _unused(folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx")
-    with atomic_path(target) as tmp:
-        shutil.copyfile(ws.ledger_path, tmp)
+    atomic_write_bytes(target, copy)
     _rotate(folder.glob("ledger *.xlsx"), keep)
     return target
 

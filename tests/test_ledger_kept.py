@@ -137,3 +137,32 @@ def test_backups_only_when_the_ledger_changed_and_kept_copies_are_never_rotated(
     # the edited file once, then the rebuilt ledger once: identical rebuilds add no copy
     assert len(list((ws / "backups").glob("ledger *.xlsx"))) == 2
     shutil.rmtree(ws / "backups")
+
+
+def test_pdf_links_use_forward_slashes_and_still_open_from_backups(tmp_path):
+    import zipfile
+
+    def targets(path: Path) -> set[str]:
+        import re
+
+        with zipfile.ZipFile(path) as book:
+            rels = book.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+        return set(re.findall(r'Target="([^"]+)" TargetMode="External"', rels))
+
+    ws = tmp_path / "ws"
+    _run("init", str(ws))
+    code, out = _run("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
+                     "--period", "2026-10", "-w", str(ws))
+    assert code == 0, out
+    assert targets(ws / "ledger.xlsx") == {"invoices/2026-10/INV-2026-00001.pdf",
+                                           "invoices/2026-10/INV-2026-00002.pdf"}
+    _edit_like_an_accountant(ws / "ledger.xlsx")
+    code, out = _run("ledger", "-w", str(ws))
+    assert code == 0, out
+    [backup] = (ws / "backups").glob("ledger *.xlsx")
+    assert targets(backup) == {"../invoices/2026-10/INV-2026-00001.pdf",
+                               "../invoices/2026-10/INV-2026-00002.pdf"}
+    for link in targets(backup):
+        assert (backup.parent / link).resolve().is_file()
+    [kept] = (ws / "backups" / "kept").glob("ledger *.xlsx")
+    assert all((kept.parent / link).resolve().is_file() for link in targets(kept))
