@@ -356,10 +356,19 @@ def write_ledger(store: Store, workspace: Path, target: Path,
     sheets = split_long_sheets(sheets, notes)
     with atomic_path(target) as tmp:
         write_sheets(sheets, tmp, kept.sheets if kept is not None else [])
-        # links to the PDFs with forward slashes, relative to the workbook (xlsxwriter writes
-        # file links with backslashes, which only Windows follows)
-        tmp.write_bytes(relink(tmp.read_bytes(), lambda link: link.replace("\\", "/")))
     return target
+
+
+def _file_link(path: str) -> Any:
+    """A link to a PDF relative to the workbook, with forward slashes: xlsxwriter writes file
+    links with backslashes, which only Windows follows, so its target is set as written."""
+    from xlsxwriter.url import Url
+
+    url = Url(f"external:{path}")
+    url._text = Path(path).name
+    if hasattr(url, "_relationship_link"):
+        url._relationship_link = url._relationship_link.replace("\\", "/")
+    return url
 
 
 _EXTERNAL_TARGET = re.compile(
@@ -375,7 +384,7 @@ def relink(workbook: bytes, change: Any) -> bytes:
     out = io.BytesIO()
     try:
         with zipfile.ZipFile(io.BytesIO(workbook)) as old, zipfile.ZipFile(
-                out, "w", zipfile.ZIP_DEFLATED) as new:
+                out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as new:
             for info in old.infolist():
                 part = old.read(info)
                 if info.filename.endswith(".rels") and b'TargetMode="External"' in part:
@@ -557,7 +566,7 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
                     write_number(r, c, row[c], fmt)
         for c in link_columns:
             if row[c] is not None:
-                write_url(r, c, f"external:{row[c]}", link_format, string=Path(row[c]).name)
+                write_url(r, c, _file_link(row[c]), link_format)
         key = keys[r - 1]
         if key is not None:
             for j, extra in enumerate(sheet.kept):

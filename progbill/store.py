@@ -367,30 +367,54 @@ class Store:
                source_file = excluded.source_file, run_id = excluded.run_id""", rows)
 
     def line_schedule(self, project_ids: Iterable[str]) -> pd.DataFrame:
-        """The schedule last read for each line of these projects (from a billed workbook or a
-        schedule workbook), in schedule order: what a progress-only workbook bills against."""
+        """The schedule last read for each line of these projects, in schedule order: what a
+        progress-only workbook bills against. A billed project's schedule is its latest
+        document's lines (a continuation sheet lists every line); a schedule workbook's lines,
+        read since, take precedence (line_schedule holds them until the project is billed
+        from a full workbook again)."""
         wanted = sorted(set(project_ids))
+        columns = ["project_id", "line_id", "position", "description", "scheduled_value",
+                   "change_order", "tax_code", "source_file"]
         rows = []
         for chunk in range(0, len(wanted), 500):
             ids = wanted[chunk:chunk + 500]
+            marks = ", ".join("?" * len(ids))
             rows += self.db.execute(
-                "SELECT project_id, line_id, position, description, scheduled_value, "
-                "change_order, tax_code, source_file FROM line_schedule WHERE project_id IN "
-                f"({', '.join('?' * len(ids))}) ORDER BY project_id, position", ids).fetchall()
-        return pd.DataFrame(rows, columns=["project_id", "line_id", "position", "description",
-                                           "scheduled_value", "change_order", "tax_code",
-                                           "source_file"])
+                f"""SELECT l.project_id, l.line_id, l.position, l.description,
+                          l.scheduled_value, l.change_order, l.tax_code, d.source_file
+                   FROM document_lines l JOIN documents d USING (number)
+                   WHERE l.project_id IN ({marks}) AND d.number = (
+                       SELECT d2.number FROM documents d2
+                       WHERE d2.project_id = l.project_id
+                         AND d2.number NOT IN (SELECT number FROM voided)
+                       ORDER BY d2.invoice_date DESC, d2.run_id DESC, d2.seq DESC LIMIT 1)""",
+                ids).fetchall()
+            rows += self.db.execute(
+                f"SELECT {', '.join(columns)} FROM line_schedule WHERE project_id IN ({marks})",
+                ids).fetchall()
+        frame = pd.DataFrame(rows, columns=columns)
+        # a schedule workbook's line (read after the document) wins over the document's
+        return frame.drop_duplicates(["project_id", "line_id"], keep="last").sort_values(
+            ["project_id", "position"], kind="stable").reset_index(drop=True)
 
     def _save_schedule(self, db: sqlite3.Connection, lines: pd.DataFrame, run_id: str) -> None:
-        """Record each line's schedule as read in this run (progress-only lines gave none)."""
+        """Keep the lines of schedule workbooks (they bill nothing, so no document holds
+        them); a project billed from a workbook with its own schedule needs none kept."""
         if lines.empty:
             return
-        given = lines[~lines["_progress_only"].astype(bool)] if "_progress_only" in lines \
+        schedule = lines[lines["_schedule_only"].astype(bool)] if "_schedule_only" in lines \
+            else lines.iloc[0:0]
+        full = lines[~lines["_progress_only"].astype(bool)] if "_progress_only" in lines \
             else lines
+        billed = sorted(set(full["project_id"]) - set(schedule["project_id"]))
+        for chunk in range(0, len(billed), 500):
+            ids = billed[chunk:chunk + 500]
+            db.execute(f"DELETE FROM line_schedule WHERE project_id IN "
+                       f"({', '.join('?' * len(ids))})", ids)
         rows = [(str(r["project_id"]), str(r["line_id"]), i, str(r["description"]),
                  int(r["scheduled_value"]), str(r.get("change_order") or ""),
                  str(r.get("tax_code") or ""), str(r.get("_source") or ""), run_id)
-                for i, r in enumerate(given.to_dict("records"))]
+                for i, r in enumerate(schedule.to_dict("records"))]
         db.executemany(
             """INSERT INTO line_schedule VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (project_id, line_id) DO UPDATE SET position = excluded.position,
