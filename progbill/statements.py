@@ -95,6 +95,25 @@ def statement_contexts(store: Store, as_of: date, seller: dict[str, Any], locale
     return out
 
 
+def sample_statement_context() -> dict[str, Any]:
+    """Every variable of statement.html filled: rendered when a template folder is loaded, so a
+    misspelt variable stops before anything is written."""
+    item = {k: "x" for k in ("number", "project", "date", "due", "amount", "paid", "credited",
+                             "balance", "overdue")}
+    return {
+        "statement": {"as_of": "31 Dec 2026", "count": 1},
+        "seller": {"name": "Seller", "address_lines": ["1 Street"], "tax_id": "T",
+                   "email": "s@example.com", "phone": "1", "bank_details_lines": ["Bank"],
+                   "logo_url": "", "state": "", "address": "", "bank_details": ""},
+        "client": {"name": "Client", "address_lines": ["1 Road"]},
+        "groups": [{"currency": "USD", "items": [item], "total": "1.00",
+                    "ageing": [{"label": b, "amount": "0.00"}
+                               for b in receivables.AGEING_BUCKETS],
+                    "retainage": "$1.00"}],
+        "page_size": "A4",
+    }
+
+
 def write_statements(root: Path, as_of: date, config_path: Path | None = None,
                      wait_seconds: float = 60.0) -> StatementsReport:
     """One statement PDF per client with open items, in ``statements/AS_OF/``."""

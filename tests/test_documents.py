@@ -381,3 +381,16 @@ def test_a_gst_tax_invoice_without_the_sellers_gstin_stops_the_run(tmp_path):
     config.write_text(config.read_text().replace('tax_id = ""', 'tax_id = "27AAACS1234F1Z5"', 1))
     code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
     assert code == 0, out
+
+
+def test_a_misspelt_variable_in_a_custom_statement_template_stops_before_anything(tmp_path):
+    ws = tmp_path / "ws"
+    assert progbill("init", str(ws), "--templates")[0] == 0
+    statement = next(ws.rglob("statement.html"))
+    statement.write_text(statement.read_text().replace("{{ client.name }}",
+                                                       "{{ client.nmae }}", 1))
+    book = tmp_path / "p.xlsx"
+    simple_workbook(book, [["P-1", "1", "Works", 10000, 50, 0]])
+    code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
+    assert code == 2
+    assert "statement.html failed" in out and "nmae" in out

@@ -18,6 +18,7 @@ from progbill.problems import ConfigError
 
 SCRIPTS_STYLESHEET_NAME = "scripts.css"
 TEMPLATE_NAME = "invoice.html"
+STATEMENT_NAME = "statement.html"
 STYLESHEET_NAME = "invoice.css"
 
 
@@ -160,6 +161,14 @@ class Renderer:
         from progbill.render.context import sample_context
 
         self.html(sample_context())
+        if (self.template_dir / STATEMENT_NAME).is_file():
+            from progbill.statements import sample_statement_context
+
+            try:
+                self.env.get_template(STATEMENT_NAME).render(**sample_statement_context())
+            except jinja2.TemplateError as exc:
+                raise ConfigError(f"template {self.template_dir / STATEMENT_NAME} failed: "
+                                  f"{exc}") from exc
 
     def html(self, context: dict[str, Any]) -> str:
         import jinja2
