@@ -424,62 +424,86 @@ class _Stopwatch:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def run(root: Path, options: RunOptions) -> RunReport:
-    """The month-end run (spec README, "The flow of one run")."""
+@dataclass
+class _Month:
+    """What a run has read and billed, before anything is stored."""
+
+    workbooks: list[Workbook]
+    evaluation: Evaluation
+    bill: Any
+    seller: dict[str, str]
+    assets: dict[str, tuple[str, bytes]]
+    render: dict[str, str]
+    sources: dict[str, str]
+    from_inbox: bool
+
+
+def _start(root: Path, options: RunOptions) -> tuple[Workspace, Config, RunReport]:
     ws = Workspace(root).require()
     config = ws.load_config(options.config_path)
     started = _now()
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    report = RunReport(run_id=run_id, period=str(options.period), started=started,
-                       draft=options.draft)
+    return ws, config, RunReport(run_id=run_id, period=str(options.period), started=started,
+                                 draft=options.draft)
+
+
+def _read_and_bill(ws: Workspace, config: Config, store: Store, options: RunOptions,
+                   report: RunReport, clock: _Stopwatch) -> _Month:
+    """Read the inputs, check them against the ledger, and compute the documents: the stages
+    a run and a draft share. Nothing is stored."""
+    from_inbox = not options.paths
+    with clock.stage("read"):
+        inputs = [ws.inbox] if from_inbox else list(options.paths)
+        missing_inputs = [str(p) for p in inputs if not p.exists()]
+        if missing_inputs:
+            raise WorkspaceError(f"{', '.join(missing_inputs)} does not exist")
+        files, report.skipped = discover(
+            inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
+        workbooks = read_inputs(files, config, options.progress,
+                                inbox=ws.inbox if from_inbox else None)
+    with clock.stage("validate"):
+        evaluation = evaluate_workbooks(workbooks, store, config, options.period)
+    with clock.stage("bill"):
+        bill = Bill.nothing()
+        if len(evaluation.computed):
+            bill = issue(evaluation.projects, evaluation.computed, evaluation.state,
+                         config.billing, options.period, options.run_date or report.started.date())
+        check_required_settings(bill.documents, evaluation.projects, config)
+    seller, assets = _seller_snapshot(config, ws.root, report.notes)
+    render = {"locale": config.output.locale, "page_size": config.output.page_size,
+              "amount_in_words": config.output.amount_in_words}
+    sources = {wb.name: wb.sha256 for wb in workbooks}
+    return _Month(workbooks, evaluation, bill, seller, assets, render, sources, from_inbox)
+
+
+def run(root: Path, options: RunOptions) -> RunReport:
+    """The month-end run (spec README, "The flow of one run"): read and bill, commit in one
+    transaction, then publish (PDFs, ledger, inputs moved, report). ``--draft`` runs
+    :func:`draft` instead."""
+    if options.draft:
+        return draft(root, options)
+    ws, config, report = _start(root, options)
     clock = _Stopwatch()
-    renderer = None
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()
-        if not options.draft:
-            check_store_is_current(ws, config)
-        from_inbox = not options.paths
-        with clock.stage("read"):
-            inputs = [ws.inbox] if from_inbox else list(options.paths)
-            missing_inputs = [str(p) for p in inputs if not p.exists()]
-            if missing_inputs:
-                raise WorkspaceError(f"{', '.join(missing_inputs)} does not exist")
-            files, report.skipped = discover(
-                inputs, settle_seconds=_settle(inputs) if from_inbox else 0)
-            workbooks = read_inputs(files, config, options.progress,
-                                    inbox=ws.inbox if from_inbox else None)
+        check_store_is_current(ws, config)
         with open_store(ws.db_path) as store:
-            with clock.stage("validate"):
-                evaluation = evaluate_workbooks(workbooks, store, config, options.period)
-            with clock.stage("bill"):
-                bill = Bill.nothing()
-                if len(evaluation.computed):
-                    bill = issue(evaluation.projects, evaluation.computed, evaluation.state,
-                                 config.billing, options.period, options.run_date or started.date())
-                check_required_settings(bill.documents, evaluation.projects, config)
-            seller, assets = _seller_snapshot(config, ws.root, report.notes)
-            render = {"locale": config.output.locale, "page_size": config.output.page_size,
-                      "amount_in_words": config.output.amount_in_words}
-            sources = {wb.name: wb.sha256 for wb in workbooks}
-            moves = {} if options.draft or not from_inbox else plan_moves(
-                ws, workbooks, str(options.period), started)
-            report.files = [_file_report(wb, moves, ws) for wb in workbooks]
-            if not options.no_pdf and (not bill.empty or missing_pdfs(store.pdf_index(), ws)):
+            month = _read_and_bill(ws, config, store, options, report, clock)
+            moves = plan_moves(ws, month.workbooks, str(options.period), report.started) \
+                if month.from_inbox else {}
+            report.files = [_file_report(wb, moves, ws) for wb in month.workbooks]
+            renderer = None
+            if not options.no_pdf and (not month.bill.empty
+                                       or missing_pdfs(store.pdf_index(), ws)):
                 # Built before anything is stored: a broken custom template is a
                 # configuration error that issues nothing.
                 renderer = _renderer(config)
-            if options.draft:
-                with clock.stage("render"):
-                    _render_drafts(ws, renderer, bill, evaluation.projects, seller, render,
-                                   sources, report, options, assets)
-                report.timings = clock.seconds
-                report.finished = _now()
-                return report
             with clock.stage("commit"):
-                numbered = _commit(store, report, run_id, options, started, workbooks,
-                                   evaluation, bill, config, seller, render, sources, assets)
-            clients = dict(zip(evaluation.projects["project_id"],
-                               evaluation.projects["client"], strict=False))
+                numbered = _commit(store, report, report.run_id, options, report.started,
+                                   month.workbooks, month.evaluation, month.bill, config,
+                                   month.seller, month.render, month.sources, month.assets)
+            clients = dict(zip(month.evaluation.projects["project_id"],
+                               month.evaluation.projects["client"], strict=False))
             report.documents = [
                 DocumentReport(d.number, d.type, d.project_id, str(clients.get(d.project_id, "")),
                                d.currency, int(d.amount_due), None)
@@ -487,7 +511,29 @@ def run(root: Path, options: RunOptions) -> RunReport:
             ]
             # From here on the documents are issued: whatever fails is reported as pending,
             # never as "nothing was done", and the next run completes it.
-            _publish(ws, store, config, options, report, renderer, workbooks, moves, clock)
+            _publish(ws, store, config, options, report, renderer, month.workbooks, moves,
+                     clock)
+    return report
+
+
+def draft(root: Path, options: RunOptions) -> RunReport:
+    """``run --draft``: read and bill as a run would, render everything into drafts/P/ with a
+    DRAFT watermark and numbers DRAFT-1, DRAFT-2 ...; store nothing, move nothing."""
+    ws, config, report = _start(root, options)
+    clock = _Stopwatch()
+    with workspace_lock(ws, options.wait_seconds):
+        ws.clean_temporary_files()
+        with open_store(ws.db_path) as store:
+            month = _read_and_bill(ws, config, store, options, report, clock)
+            report.files = [_file_report(wb, {}, ws) for wb in month.workbooks]
+            renderer = _renderer(config) if not options.no_pdf and not month.bill.empty \
+                else None
+            with clock.stage("render"):
+                _render_drafts(ws, renderer, month.bill, month.evaluation.projects,
+                               month.seller, month.render, month.sources, report, options,
+                               month.assets)
+    report.timings = clock.seconds
+    report.finished = _now()
     return report
 
 
