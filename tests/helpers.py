@@ -222,3 +222,26 @@ def write_xls(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
                     ws.write(r, c, value)
     book.save(str(path))
     return path
+
+
+# Real public workbooks, read by path from ../shared/realworld (never copied here); a test that
+# reads them skips, with the reason, where the folder is absent.
+REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+
+
+def needs_realworld(test: Any) -> Any:
+    import pytest
+
+    return pytest.mark.skipif(not REALWORLD.is_dir(),
+                              reason="../shared/realworld (real public workbooks) absent")(test)
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """A progbill command as a user runs it: its exit code and output (never a traceback)."""
+    from click.testing import CliRunner
+
+    from progbill.cli import cli
+
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output

@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from helpers import write_csv
+from helpers import run_cli, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
@@ -312,15 +312,10 @@ def test_a_csv_with_too_many_rows_is_refused(tmp_path):
     assert problem.code == "sheet-too-large" and "row 200,001" in problem.message
 
 
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
-
 
 def _workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     (ws / "inbox" / "example-progress.xlsx").unlink()
     return ws
 
@@ -382,7 +377,7 @@ def test_stored_materials_cannot_turn_a_deductive_change_order_into_a_charge(tmp
 def test_totals_that_would_overflow_are_refused_at_the_line_that_passes_the_limit(tmp_path):
     rows = [HEADER] + [["P-1", "A", str(i), "W", "9999999999999.99", "100"] for i in range(12)]
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(write_csv(tmp_path / "huge.csv", rows)), "--period", "2026-11",
+    code, out = run_cli("run", str(write_csv(tmp_path / "huge.csv", rows)), "--period", "2026-11",
                      "-w", str(ws), "--no-pdf")
     assert code == 1
     assert ("huge.csv, E12 (scheduled_value): with line 10, project P-1's lines add up to more "
@@ -390,7 +385,7 @@ def test_totals_that_would_overflow_are_refused_at_the_line_that_passes_the_limi
     [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
     assert [p["code"] for p in saved["files"][0]["problems"]] == ["total-too-large"]
     assert "No documents issued" in out
-    code, out = _run("ledger", "-w", str(ws))
+    code, out = run_cli("ledger", "-w", str(ws))
     assert code == 0
 
 
@@ -417,26 +412,26 @@ def test_repair_voids_a_document_whose_totals_overflowed_and_bills_its_lines_aga
     huge = write_csv(tmp_path / "huge.csv", rows)
     monkeypatch.setattr(core, "MAX_DOCUMENT_MINOR", 10**40)
     monkeypatch.setattr(core, "MAX_RUN_MINOR", 10**40)
-    _run("run", str(huge), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    run_cli("run", str(huge), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     monkeypatch.undo()
     with Store(ws / "progbill.db") as store:
         [doc] = store.documents().to_dict("records")
     assert doc["type"] == "Credit Note" and doc["amount_due"] < 0  # the overflow
     small = write_csv(tmp_path / "small.csv", [HEADER, ["P-2", "B", "1", "W", "100", "10"]])
-    code, out = _run("run", str(small), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(small), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 3 and "PENDING  ledger.xlsx" in out  # SQLite's sums overflow too
-    code, out = _run("repair", "-w", str(ws))
+    code, out = run_cli("repair", "-w", str(ws))
     assert code == 0 and "VOIDED   CN-2026-00001" in out
-    code, out = _run("ledger", "-w", str(ws))
+    code, out = run_cli("ledger", "-w", str(ws))
     assert code == 0, out
     invoices = openpyxl.load_workbook(ws / "ledger.xlsx")["Invoices"]
     assert invoices["A2"].value == "CN-2026-00001" and invoices["N2"].value.startswith("Void")
     assert invoices["M2"].value is None
-    code, out = _run("run", str(huge), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(huge), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 1 and "huge.csv, E12 (scheduled_value)" in out
     smaller = write_csv(tmp_path / "fixed.csv", [HEADER] + [
         ["P-1", "A", str(i), "W", "99.99", "100"] for i in range(9300)])
-    code, out = _run("run", str(smaller), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(smaller), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0 and "INV-2026-00002" in out and "929,907.00" in out
 
 
@@ -454,7 +449,7 @@ def test_bidi_controls_never_reorder_printed_text(tmp_path):
     ws = _workspace(tmp_path)
     path = write_csv(tmp_path / "bidi.csv", [
         HEADER, ["P-1", "Client \u202e0001$ :DUE", "1", "Work \u202dX", "1000", "10"]])
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", str(path), "--period", "2026-11", "-w", str(ws))
     assert code == 0 and "invisible characters (U+202E RIGHT-TO-LEFT OVERRIDE)" in out
     text = "".join(p.extract_text() for p in PdfReader(
         ws / "invoices" / "2026-11" / "INV-2026-00001.pdf").pages)
@@ -468,7 +463,7 @@ def test_unbroken_strings_wrap_inside_the_page(tmp_path):
     path = write_csv(tmp_path / "long.csv", [
         [*HEADER, "po_number"],
         ["P-1", "C" * 120, "L" * 40, "D" * 300, "999999999999.99", "10", "P" * 60]])
-    assert _run("run", str(path), "--period", "2026-11", "-w", str(ws))[0] == 0
+    assert run_cli("run", str(path), "--period", "2026-11", "-w", str(ws))[0] == 0
     pdf = pypdfium2.PdfDocument(ws / "invoices" / "2026-11" / "INV-2026-00001.pdf")
     for page in pdf:
         width = page.get_width()
@@ -507,7 +502,7 @@ def test_inbox_links_and_files_outside_the_inbox_are_refused(tmp_path):
     ws = _workspace(tmp_path)
     outside = write_csv(tmp_path / "outside.csv", [HEADER, ["P-1", "A", "1", "W", "100", "10"]])
     (ws / "inbox" / "linked.csv").symlink_to(outside)
-    code, out = _run("run", "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", "--period", "2026-11", "-w", str(ws))
     assert code == 1 and "linked.csv: the file is a symbolic link" in out
     [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
     assert saved["files"][0]["problems"][0]["code"] == "input-outside-inbox"
@@ -533,7 +528,7 @@ def test_the_archive_holds_the_bytes_that_were_billed_even_if_the_file_changes(t
     [archived] = (ws / "archive" / "2026-11").iterdir()
     assert archived.read_bytes() == billed
     assert "60" in inbox.read_text()  # the new version waits for the next run
-    code, out = _run("run", "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", "--period", "2026-11", "-w", str(ws))
     assert code == 0 and "INV-2026-00002" in out
 
 
@@ -547,7 +542,7 @@ def test_a_logo_outside_the_workspace_or_too_many_pixels_is_left_off_with_a_warn
     outside.write_bytes(VALID_PNG)
     config.write_text(config.read_text().replace('logo = ""', f'logo = "{outside}"'))
     book = write_csv(tmp_path / "p.csv", [HEADER, ["P-1", "A", "1", "W", "1000", "10"]])
-    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", str(book), "--period", "2026-11", "-w", str(ws))
     assert code == 0 and "was left off the documents: it is outside the workspace" in out
     # a PNG whose header claims 6,000 x 5,000 pixels is refused from its header, undecoded
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -559,7 +554,7 @@ def test_a_logo_outside_the_workspace_or_too_many_pixels_is_left_off_with_a_warn
                                  + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     config.write_text(config.read_text().replace(f'logo = "{outside}"', 'logo = "big.png"'))
     write_csv(book, [HEADER, ["P-1", "A", "1", "W", "1000", "20"]])
-    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", str(book), "--period", "2026-11", "-w", str(ws))
     assert code == 0 and ("big.png was left off the documents: it is 6,000 x 5,000 pixels, "
                           "more than output.max_logo_pixels (20,000,000)") in out
 
@@ -581,7 +576,7 @@ def test_control_sequences_in_names_and_cells_never_reach_the_terminal(tmp_path)
     write_csv(ws / "inbox" / name, [HEADER, ["P-1", "\x1b[31mAcme", "1", "W", "oops", "10"]])
     for args in (("run", "--period", "2026-11", "-w", str(ws)),
                  ("validate", str(ws / "failed"), "--json")):
-        _, out = _run(*args)
+        _, out = run_cli(*args)
         assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out, out
     [errors] = (ws / "failed").glob("*.errors.txt")
     assert "\x1b" not in errors.read_text()
@@ -610,7 +605,7 @@ def test_a_sheet_never_loses_rows_at_excels_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(ledger, "MAX_SHEET_ROWS", 3)
     ws = _workspace(tmp_path)
     rows = [HEADER] + [["P-1", "A", str(i), "W", "100", "10"] for i in range(7)]
-    code, out = _run("run", str(write_csv(tmp_path / "p.csv", rows)), "--period", "2026-11",
+    code, out = run_cli("run", str(write_csv(tmp_path / "p.csv", rows)), "--period", "2026-11",
                      "-w", str(ws), "--no-pdf")
     assert code == 0 and "it continues on Lines (2), Lines (3)" in out
     book = openpyxl.load_workbook(ws / "ledger.xlsx")
@@ -665,11 +660,11 @@ def test_characters_no_font_draws_are_a_warning_at_the_cell(tmp_path):
 def test_messages_for_a_damaged_store_and_impossible_periods(tmp_path):
     ws = _workspace(tmp_path)
     for period in ("0000-01", "9999-12"):
-        code, out = _run("run", "--period", period, "-w", str(ws))
+        code, out = run_cli("run", "--period", period, "-w", str(ws))
         assert code == 2 and "the year must be from 1900 to 9000" in out
         assert "unexpected" not in out
     (ws / "progbill.db").write_bytes(b"this is not a database, it was damaged" * 200)
-    code, out = _run("run", "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", "--period", "2026-11", "-w", str(ws))
     assert code == 2 and "progbill.db is damaged" in out and "progbill restore" in out
     assert "unexpected" not in out
 
@@ -720,5 +715,5 @@ def test_a_read_only_workspace_gets_its_own_message(tmp_path, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", str(ws / ".progbill.lock"))
 
     monkeypatch.setattr(filelock.FileLock, "acquire", refused)
-    code, out = _run("run", "--period", "2026-11", "-w", str(ws))
+    code, out = run_cli("run", "--period", "2026-11", "-w", str(ws))
     assert code == 2 and "is read-only for progbill" in out and "unexpected" not in out

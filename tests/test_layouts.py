@@ -10,27 +10,17 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
-from helpers import write_csv, write_xlsx
+from helpers import REALWORLD, needs_realworld, run_cli, write_csv, write_xlsx
 
-from progbill.cli import cli
 from progbill.readers import read_workbook
 
 LAYOUTS = Path(__file__).resolve().parents[1] / "sample_workbooks" / "layouts"
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
-needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(),
-                                     reason="../shared/realworld (real public workbooks) absent")
 
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def _workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     return ws
 
 
@@ -50,7 +40,7 @@ def codes(wb) -> list[str]:
 
 def test_the_layout_samples_bill_the_hand_worked_amounts(tmp_path):
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(LAYOUTS), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(LAYOUTS), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     # G703 export, PA-200, 10% from the title block: G = 28,000 + 50,000 + 47,000 + 3,000 =
     # 128,000 (stored F = 20,000); retainage 10% of G = 12,800 (the sheet's own column I);
@@ -74,7 +64,7 @@ def test_the_layout_samples_bill_the_hand_worked_amounts(tmp_path):
     assert _due(out, "CL-12") == "47,500.00"
     assert "contract-schedule.csv: the table has no progress column, so this workbook is read " \
         "as a schedule" in out
-    code, shown = _run("show", "INV-2026-00002", "-w", str(ws))
+    code, shown = run_cli("show", "INV-2026-00002", "-w", str(ws))
     assert "Nordhafen Logistik GmbH" in shown and "due 2026-12-14" in shown  # Net 14
 
 
@@ -91,21 +81,21 @@ def test_a_progress_only_file_bills_against_the_kept_schedule(tmp_path):
     october = write_csv(tmp_path / "october.csv", [["Project", "Item", "% Complete"],
                                                    ["P-7", "1", "50"], ["P-7", "2", "0"]])
     assert codes(read_workbook(schedule)) == ["schedule-only"]
-    code, out = _run("run", str(schedule), str(october), "--period", "2026-10", "-w", str(ws),
+    code, out = run_cli("run", str(schedule), str(october), "--period", "2026-10", "-w", str(ws),
                      "--no-pdf")
     assert code == 0, out
     # 50% of 1,000 = 500 (no retainage: the workspace default is 0): due 500.00
     assert _due(out, "P-7") == "500.00"
     november = write_csv(tmp_path / "november.csv", [["Project", "Item", "% Complete"],
                                                      ["P-7", "1", "100"], ["P-7", "2", "10"]])
-    code, out = _run("run", str(november), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(november), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     # this period 500 + 10% of 3,000 = 800.00; the client comes from the kept details
     assert _due(out, "P-7") == "800.00" and "Acme Ltd" in out
     unknown = write_csv(tmp_path / "december.csv", [["Project", "Item", "% Complete"],
                                                     ["P-7", "1", "100"], ["P-7", "2", "20"],
                                                     ["P-7", "9", "5"]])
-    code, out = _run("run", str(unknown), "--period", "2026-12", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(unknown), "--period", "2026-12", "-w", str(ws), "--no-pdf")
     assert code == 1
     assert "december.csv, B4 (Item): line 9 of project P-7 is in no schedule" in out
     assert "unknown-line" in _json_codes(ws)
@@ -127,7 +117,7 @@ def test_a_progress_file_and_a_schedule_that_disagree_are_refused(tmp_path):
     full = write_csv(tmp_path / "full.csv", [
         ["Project", "Client", "Item", "Description", "Amount", "% Complete"],
         ["P-8", "A", "1", "Design", "1200.00", "50"]])
-    code, out = _run("run", str(schedule), str(full), "--period", "2026-10", "-w", str(ws),
+    code, out = run_cli("run", str(schedule), str(full), "--period", "2026-10", "-w", str(ws),
                      "--no-pdf")
     assert code == 1
     assert "in the schedule schedule.csv; correct one of them" in out
@@ -237,24 +227,24 @@ def test_a_register_gives_the_client_and_the_workspace_keeps_it(tmp_path):
     ws = _workspace(tmp_path)
     progress = write_csv(tmp_path / "J-5.csv", [["Item", "Description", "Amount", "% Complete"],
                                                ["1", "Design", "1000", "40"]])
-    code, out = _run("run", str(progress), "--period", "2026-10", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(progress), "--period", "2026-10", "-w", str(ws), "--no-pdf")
     assert code == 1
     assert "J-5.csv, row 2 (client): project J-5 has no client: add a Client column" in out
     assert "no-client" in out or "has no client" in out
     register = write_csv(tmp_path / "register.csv", [
         ["Project", "Client", "Retention %", "Payment Terms"], ["J-5", "Acme Ltd", "0", "14"]])
     assert codes(read_workbook(register)) == ["register"]
-    code, out = _run("run", str(progress), str(register), "--period", "2026-10", "-w", str(ws),
+    code, out = run_cli("run", str(progress), str(register), "--period", "2026-10", "-w", str(ws),
                      "--no-pdf")
     assert code == 0, out
     assert "J-5          Acme Ltd" in out and _due(out, "J-5") == "400.00"
     # next month the progress file alone: the client, retention and terms are the workspace's
     write_csv(progress, [["Item", "Description", "Amount", "% Complete"],
                          ["1", "Design", "1000", "70"]])
-    code, out = _run("run", str(progress), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(progress), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert "J-5          Acme Ltd" in out and _due(out, "J-5") == "300.00"
-    code, shown = _run("show", "INV-2026-00002", "-w", str(ws))
+    code, shown = run_cli("show", "INV-2026-00002", "-w", str(ws))
     assert re.search(r"Due\s*:?\s*2026-12-1[45]|14", shown)
 
 
@@ -264,7 +254,7 @@ def test_a_register_and_a_workbook_that_disagree_are_refused(tmp_path):
         ["Project", "Client", "Item", "Description", "Amount", "% Complete"],
         ["J-6", "Acme Ltd", "1", "Design", "1000", "40"]])
     register = write_csv(tmp_path / "register.csv", [["Project", "Client"], ["J-6", "Apex"]])
-    code, out = _run("run", str(progress), str(register), "--period", "2026-10", "-w", str(ws),
+    code, out = run_cli("run", str(progress), str(register), "--period", "2026-10", "-w", str(ws),
                      "--no-pdf")
     assert code == 1
     assert "project J-6 has client 'Acme Ltd' here but 'Apex' in the register register.csv" \
@@ -344,7 +334,7 @@ def test_the_bill_of_quantities_bills_its_own_submitted_total(tmp_path):
     ws = _workspace(tmp_path)
     register = write_csv(tmp_path / "register.csv", [
         ["Project", "Client", "Retention %"], ["baby1194-BOQ", "Netivei Israel", "0"]])
-    code, out = _run("run", str(REALWORLD / "baby1194-BOQ.xlsx"), str(register),
+    code, out = run_cli("run", str(REALWORLD / "baby1194-BOQ.xlsx"), str(register),
                      "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert _due(out, "baby1194-BOQ") == "3,470,439.65"
@@ -359,7 +349,7 @@ def test_the_original_g703_export_bills_with_a_register(tmp_path):
     name = "payapppro-g703-continuation-sheet-example"
     register = write_csv(tmp_path / "register.csv", [["Project", "Client"],
                                                      [name, "Acme Owner LLC"]])
-    code, out = _run("run", str(REALWORLD / f"{name}.csv"), str(register),
+    code, out = run_cli("run", str(REALWORLD / f"{name}.csv"), str(register),
                      "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert _due(out, name) == "150,300.00"
@@ -393,7 +383,7 @@ def test_quantity_lines_print_qty_unit_rate_and_qty_to_date(tmp_path):
     from pypdf import PdfReader
 
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(LAYOUTS / "running-bill.xlsx"), "--period", "2026-11", "-w",
+    code, out = run_cli("run", str(LAYOUTS / "running-bill.xlsx"), "--period", "2026-11", "-w",
                      str(ws))
     assert code == 0, out
     [pdf] = (ws / "invoices" / "2026-11").glob("*.pdf")
@@ -414,7 +404,7 @@ def test_a_store_of_the_previous_schema_gains_the_quantity_columns(tmp_path):
     import sqlite3
 
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(LAYOUTS / "towers.xlsx"), "--period", "2026-11", "-w", str(ws),
+    code, out = run_cli("run", str(LAYOUTS / "towers.xlsx"), "--period", "2026-11", "-w", str(ws),
                      "--no-pdf")
     assert code == 0, out
     db = sqlite3.connect(ws / "progbill.db")
@@ -425,10 +415,10 @@ def test_a_store_of_the_previous_schema_gains_the_quantity_columns(tmp_path):
     db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     db.commit()
     db.close()
-    code, out = _run("run", str(LAYOUTS / "running-bill.xlsx"), "--period", "2026-11", "-w",
+    code, out = run_cli("run", str(LAYOUTS / "running-bill.xlsx"), "--period", "2026-11", "-w",
                      str(ws), "--no-pdf")
     assert code == 0, out
-    code, out = _run("ledger", "-w", str(ws))
+    code, out = run_cli("ledger", "-w", str(ws))
     assert code == 0, out
     sheet = openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]
     rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
@@ -446,7 +436,7 @@ def test_a_plain_retainage_column_beside_g_is_column_i_not_a_rate(tmp_path):
          "Total Completed and Stored to Date", "Retainage"],
         ["P-3", "A", "10", "1", "Paint", "1000.00", "500.00", "50.00"],
         ["P-3", "A", "10", "2", "Doors", "800.00", "800.00", "80.00"]])
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     # G = 1,300.00, retainage 10% = 130.00 (the column's 50 + 80): due 1,170.00
     assert _due(out, "P-3") == "1,170.00"
@@ -492,7 +482,7 @@ def test_the_aia_g703_form_with_its_notes_and_letter_row(tmp_path):
     wb = openpyxl.load_workbook(path)
     wb["G703"].merge_cells("D5:E5")
     wb.save(path)
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     # G = 42,000 + 40,000 = 82,000 (stored 5,000); retainage 5% of G = 4,100 (column I);
     # previous D = 50,000, its retainage assumed 5% = 2,500.
@@ -505,7 +495,7 @@ def test_a_register_and_a_schedule_workbook_that_disagree_are_refused(tmp_path):
     register = write_csv(tmp_path / "register.csv", [["Project", "Client"], ["J-9", "Acme"]])
     schedule = write_csv(tmp_path / "schedule.csv", [
         ["Project", "Client", "Item", "Description", "Amount"], ["J-9", "Apex", "1", "W", "10"]])
-    code, out = _run("run", str(register), str(schedule), "--period", "2026-10", "-w", str(ws),
+    code, out = run_cli("run", str(register), str(schedule), "--period", "2026-10", "-w", str(ws),
                      "--no-pdf")
     assert code == 1
     assert "project J-9 has client 'Apex' here but 'Acme' in register.csv" in out

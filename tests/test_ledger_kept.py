@@ -9,22 +9,15 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
-from click.testing import CliRunner
+from helpers import run_cli
 from openpyxl.comments import Comment
-
-from progbill.cli import cli
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
 
 
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
-
 
 def _month(ws: Path, month: str) -> str:
-    code, out = _run("run", str(SAMPLES / month / "northlight-studio-milestones.csv"),
+    code, out = run_cli("run", str(SAMPLES / month / "northlight-studio-milestones.csv"),
                      "--period", month, "-w", str(ws), "--no-pdf")
     assert code == 0, out
     return out
@@ -65,7 +58,7 @@ def _edit_like_an_accountant(path: Path) -> dict[str, object]:
 
 def test_the_accountants_columns_sheets_and_comments_survive_the_next_month(tmp_path):
     ws = tmp_path / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     _month(ws, "2026-10")
     edited = _edit_like_an_accountant(ws / "ledger.xlsx")
     out = _month(ws, "2026-11")
@@ -99,7 +92,7 @@ def test_the_accountants_columns_sheets_and_comments_survive_the_next_month(tmp_
 
     check(openpyxl.load_workbook(ws / "ledger.xlsx"))
     (ws / "ledger.xlsx").unlink()
-    code, out = _run("ledger", "-w", str(ws))
+    code, out = run_cli("ledger", "-w", str(ws))
     assert code == 0, out
     check(openpyxl.load_workbook(ws / "ledger.xlsx"))
 
@@ -109,7 +102,7 @@ def test_what_cannot_be_carried_is_named(tmp_path):
     from openpyxl.worksheet.datavalidation import DataValidation
 
     ws = tmp_path / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     _month(ws, "2026-10")
     book = openpyxl.load_workbook(ws / "ledger.xlsx")
     sheet = book.create_sheet("Checks")
@@ -119,7 +112,7 @@ def test_what_cannot_be_carried_is_named(tmp_path):
     sheet.add_data_validation(validation)
     validation.add("B1")
     book.save(ws / "ledger.xlsx")
-    code, out = _run("ledger", "-w", str(ws))
+    code, out = run_cli("ledger", "-w", str(ws))
     assert code == 0, out
     assert "not carried: Checks: conditional formats, data validation" in out
     assert openpyxl.load_workbook(ws / "ledger.xlsx")["Checks"]["A1"].value == 5
@@ -127,11 +120,11 @@ def test_what_cannot_be_carried_is_named(tmp_path):
 
 def test_backups_only_when_the_ledger_changed_and_kept_copies_are_never_rotated(tmp_path):
     ws = tmp_path / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     _month(ws, "2026-10")
     _edit_like_an_accountant(ws / "ledger.xlsx")
     for _ in range(7):
-        code, out = _run("ledger", "-w", str(ws))
+        code, out = run_cli("ledger", "-w", str(ws))
         assert code == 0, out
     assert len(list((ws / "backups" / "kept").glob("*.xlsx"))) == 1
     # the edited file once, then the rebuilt ledger once: identical rebuilds add no copy
@@ -150,14 +143,14 @@ def test_pdf_links_use_forward_slashes_and_still_open_from_backups(tmp_path):
         return set(re.findall(r'Target="([^"]+)" TargetMode="External"', rels))
 
     ws = tmp_path / "ws"
-    _run("init", str(ws))
-    code, out = _run("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
+    run_cli("init", str(ws))
+    code, out = run_cli("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
                      "--period", "2026-10", "-w", str(ws))
     assert code == 0, out
     assert targets(ws / "ledger.xlsx") == {"invoices/2026-10/INV-2026-00001.pdf",
                                            "invoices/2026-10/INV-2026-00002.pdf"}
     _edit_like_an_accountant(ws / "ledger.xlsx")
-    code, out = _run("ledger", "-w", str(ws))
+    code, out = run_cli("ledger", "-w", str(ws))
     assert code == 0, out
     [backup] = (ws / "backups").glob("ledger *.xlsx")
     assert targets(backup) == {"../invoices/2026-10/INV-2026-00001.pdf",

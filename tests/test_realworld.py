@@ -8,25 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import write_csv
+from helpers import REALWORLD, needs_realworld, run_cli, write_csv
 
 from progbill.cli import cli
 from progbill.readers import read_workbook
 
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
-needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(),
-                                     reason="../shared/realworld (real public workbooks) absent")
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
-
 
 def _workspace(tmp_path: Path, **input_settings: str) -> Path:
     ws = tmp_path / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     config = ws / "progbill.toml"
     text = config.read_text()
     for key, value in input_settings.items():
@@ -42,7 +32,7 @@ HEADER = ["project_id", "client", "milestone_id", "description", "scheduled_valu
 def _bill(tmp_path: Path, path: Path, **input_settings: str) -> str:
     """Run one file in a new workspace (no PDFs); the run must succeed. Returns its output."""
     ws = _workspace(tmp_path, **input_settings)
-    code, out = _run("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(path), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     return out
 
@@ -70,7 +60,7 @@ def test_the_workspace_can_say_what_plain_fractions_mean(tmp_path, scale, due):
     ws = _workspace(tmp_path, percent_scale=scale)
     book = write_csv(tmp_path / "f.csv", [HEADER, ["P-1", "A", "1", "W", "1000", "0.9"],
                                           ["P-1", "A", "2", "W", "1000", "0.25"]])
-    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0 and f"USD {due:>16}" in out  # 900 + 250, or 9.00 + 2.50
 
 
@@ -108,7 +98,7 @@ def test_a_g703_with_stored_materials_bills_work_as_g_minus_f(tmp_path):
                  ["P-1", "Owner", "2", "Frame", "5000", "0", "1000", "0", "1000", "20.00%",
                   "4000", "10%", "100"])
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert "USD         4,500.00" in out
     assert "retainage-assumed" in [p.code for p in read_workbook(book).problems] or \
@@ -129,7 +119,7 @@ def test_figures_that_disagree_refuse_the_line_naming_both(tmp_path, change, cel
     for index, value in change.items():
         line[index] = value
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(_g703(tmp_path, line)), "--period", "2026-11", "-w", str(ws),
+    code, out = run_cli("run", str(_g703(tmp_path, line)), "--period", "2026-11", "-w", str(ws),
                      "--no-pdf")
     assert code == 1 and "No documents issued" in out
     assert f"g703.csv, {cell} (" in out and says in out
@@ -145,12 +135,12 @@ def test_work_this_period_adds_to_what_was_billed(tmp_path):
     header = ["project_id", "client", "milestone_id", "description", "scheduled_value",
               "total_completed_stored"]
     october = write_csv(tmp_path / "oct.csv", [header, ["P-1", "A", "1", "W", "10000", "4000"]])
-    assert "USD         4,000.00" in _run("run", str(october), "--period", "2026-10", "-w",
+    assert "USD         4,000.00" in run_cli("run", str(october), "--period", "2026-10", "-w",
                                            str(ws), "--no-pdf")[1]
     november = write_csv(tmp_path / "nov.csv", [
         ["project_id", "client", "milestone_id", "description", "scheduled_value",
          "work this period"], ["P-1", "A", "1", "W", "10000", "1500"]])
-    code, out = _run("run", str(november), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(november), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0 and "USD         1,500.00" in out
 
 
@@ -191,7 +181,7 @@ def test_every_sheet_with_a_schedule_is_billed(tmp_path):
         sheet.append([tower, "Owner", "1", "Slab", value, 50])
     book.save(tmp_path / "towers.xlsx")
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(tmp_path / "towers.xlsx"), "--period", "2026-11", "-w", str(ws),
+    code, out = run_cli("run", str(tmp_path / "towers.xlsx"), "--period", "2026-11", "-w", str(ws),
                      "--no-pdf")
     assert code == 0 and "2 projects, 2 lines" in out
     assert "T1           Owner" in out and "T2           Owner" in out
@@ -223,7 +213,7 @@ def test_headings_column_numbers_and_subtotals_are_not_lines(tmp_path):
             ["", "", "", "Grand Total", "6000", ""],
             ["", "", "", "VAT 13%", "780", ""]]
     ws = _workspace(tmp_path)
-    code, out = _run("run", str(write_csv(tmp_path / "boq.csv", rows)), "--period", "2026-11",
+    code, out = run_cli("run", str(write_csv(tmp_path / "boq.csv", rows)), "--period", "2026-11",
                      "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert "1 project, 3 lines" in out and "USD         1,300.00" in out
@@ -322,7 +312,7 @@ def test_an_overrun_past_the_configured_limit_is_an_error(tmp_path):
                                                  "quantity_overrun_limit_pct = 15"))
     book = write_csv(tmp_path / "boq.csv", [
         QTY, ["P-1", "A", "2", "Concrete", "10", "m3", "5000.125", "12"]])
-    code, out = _run("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 1 and "beyond billing.quantity_overrun_limit_pct (15%)" in out
     [saved] = [json.loads(p.read_text()) for p in (ws / "runs").glob("*.json")]
     assert [p["code"] for p in saved["files"][0]["problems"]] == ["quantity-overrun"]

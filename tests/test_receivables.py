@@ -9,28 +9,21 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-from helpers import write_csv
+from helpers import run_cli, write_csv
 
-from progbill.cli import cli
 from progbill.receivables import ageing, balances, states, tax_summary
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
 
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")
 def months(tmp_path_factory):
     """The three sample businesses billed for October and November 2026 (no PDFs)."""
     ws = tmp_path_factory.mktemp("receivables") / "ws"
-    _run("init", str(ws))
+    run_cli("init", str(ws))
     for month in ("2026-10", "2026-11"):
-        code, out = _run("run", str(SAMPLES / month), "--period", month, "-w", str(ws),
+        code, out = run_cli("run", str(SAMPLES / month), "--period", month, "-w", str(ws),
                          "--no-pdf", "--config", str(SAMPLES / "settings" / "demo.toml"))
         assert code == 0, out
     return ws
@@ -139,7 +132,7 @@ def test_lines_carry_currency_period_and_date(months):
     assert all(isinstance(r["Invoice Date"], datetime) for r in rows)
 
 
-def _codes_of_last_run(ws: Path) -> set[str]:
+def _codes_of_lastrun_cli(ws: Path) -> set[str]:
     import json
 
     report = max((ws / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
@@ -150,8 +143,8 @@ def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
     import json
 
     ws = tmp_path / "ws"
-    _run("init", str(ws))
-    code, out = _run("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
+    run_cli("init", str(ws))
+    code, out = run_cli("run", str(SAMPLES / "2026-10" / "northlight-studio-milestones.csv"),
                      "--period", "2026-10", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     invoices = {r["Document No"]: r for r in _sheet(ws / "ledger.xlsx", "Invoices")}
@@ -160,16 +153,16 @@ def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
     bank = write_csv(tmp_path / "bank.csv", [
         ["Invoice No", "Date Received", "Amount", "Reference"],
         [first, "2026-09-10", f"{due:.2f}", "BACS-1"]])
-    code, out = _run("run", str(bank), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    code, out = run_cli("run", str(bank), "--period", "2026-11", "-w", str(ws), "--no-pdf")
     assert code == 0, out
     assert "bank.csv: 1 payment recorded, 1 warning" in out
     assert f"the payment for {first} is dated 2026-09-10, before the document" in out
-    assert "payment-before-document" in _codes_of_last_run(ws)
+    assert "payment-before-document" in _codes_of_lastrun_cli(ws)
     again = write_csv(tmp_path / "again.csv", [
         ["Invoice No", "Date Received", "Amount", "Reference"],
         [second, "2026-11-11", "0.00", "BACS-1"], [second, "2026-11-11", "1.00", "BACS-2"],
         [second, "2026-11-12", "1.00", "BACS-2"]])
-    code, report = _run("validate", str(again), "-w", str(ws), "--json")
+    code, report = run_cli("validate", str(again), "-w", str(ws), "--json")
     assert [p["code"] for p in json.loads(report)["files"][0]["problems"]] == [
         "payments", "payment-rejected", "duplicate-payment"]
     rejected = write_csv(tmp_path / "bad.csv", [
@@ -177,10 +170,10 @@ def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
         ["INV-2099-00009", "2026-11-10", "10.00", ""],
         [second, "2026-11-10", "10.00", "EUR"],
         [second, "2026-11-10", "99999999.00", ""]])
-    code, report = _run("validate", str(rejected), "-w", str(ws), "--json")
+    code, report = run_cli("validate", str(rejected), "-w", str(ws), "--json")
     assert [p["code"] for p in json.loads(report)["files"][0]["problems"]] == [
         "payments", "unknown-document", "payment-currency", "overpayment"]
-    code, out = _run("validate", str(rejected), "-w", str(ws))
+    code, out = run_cli("validate", str(rejected), "-w", str(ws))
     assert code == 1
     assert "bad.csv, A2 (Invoice No): no document 'INV-2099-00009' was issued" in out
     assert f"bad.csv, A3 (Invoice No): {second} is in GBP, this payment in EUR" in out
@@ -196,7 +189,7 @@ def test_payments_from_the_inbox_and_typed_in_the_ledger(tmp_path):
     sheet.cell(r + 1, 1, "NOT-A-DOC")
     sheet.cell(r + 1, 3, 5.0)
     book.save(ws / "ledger.xlsx")
-    code, out = _run("ledger", "-w", str(ws), "--as-of", "2026-12-31")
+    code, out = run_cli("ledger", "-w", str(ws), "--as-of", "2026-12-31")
     assert code == 0, out
     assert "payments typed in the ledger: 1 recorded, 1 rejected" in out
     invoices = {r["Document No"]: r for r in _sheet(ws / "ledger.xlsx", "Invoices")}
@@ -218,7 +211,7 @@ def test_statements_list_each_clients_open_items(months, tmp_path):
     import pypdfium2
     from pypdf import PdfReader
 
-    code, out = _run("statements", "-w", str(months), "--as-of", "2026-12-31")
+    code, out = run_cli("statements", "-w", str(months), "--as-of", "2026-12-31")
     assert code == 0, out
     folder = months / "statements" / "2026-12-31"
     brigade = folder / "Brigade Techspaces Pvt Ltd.pdf"
