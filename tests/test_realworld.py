@@ -325,3 +325,24 @@ def test_an_amount_that_is_not_quantity_times_rate_is_refused(tmp_path):
     [problem] = [p for p in read_workbook(book).problems if p.is_error]
     assert problem.code == "figures-disagree" and str(problem.location) == "boq.csv, H2 (amount)"
     assert "is not quantity 120.5 x rate 182.6 = 22,003.30" in problem.message
+
+
+def test_a_g_over_c_percent_beside_stored_materials_is_never_counted_twice(tmp_path):
+    """A "% (G/C)" column as the only progress, beside materials stored: the percent is of
+    completed and stored, so work is G - F. Steel: 40% of 100,000 = G 40,000 (work 35,000 +
+    stored 5,000); Glass: 50% of 10,000 = 5,000. Due 45,000.00, not 50,000.00."""
+    path = write_csv(tmp_path / "gc.csv", [
+        ["Project", "Client", "Item", "Description", "Scheduled Value",
+         "Materials Presently Stored", "% (G/C)"],
+        ["P-1", "A", "1", "Steel", "100000", "5000", "40%"],
+        ["P-1", "A", "2", "Glass", "10000", "0", "50%"]])
+    out = _bill(tmp_path, path)
+    assert "P-1          A                             USD        45,000.00" in out
+    bad = write_csv(tmp_path / "bad.csv", [
+        ["Project", "Client", "Item", "Description", "Scheduled Value",
+         "Materials Presently Stored", "% (G/C)"],
+        ["P-1", "A", "1", "Steel", "100000", "50000", "40%"]])
+    wb = read_workbook(bad)
+    [problem] = [p for p in wb.problems if p.code == "figures-disagree"]
+    assert "headed as G/C" in problem.message and "less than the materials stored" in \
+        problem.message

@@ -357,8 +357,8 @@ def check_lines(
     for pid, group in assumed.groupby("project_id", sort=False):
         first = group.iloc[0]
         total = int(group["previously_retained"].sum())
-        if total == 0 and not group["previously_billed"].fillna(0).astype(bool).any():
-            continue  # nothing was billed before, so nothing was withheld
+        if total == 0:
+            continue  # nothing was withheld (nothing billed before, or a 0% rate)
         add("retainage-assumed", first, "previously_billed",
             f"project {pid}: previous billing was given without previous retainage, so "
             f"progbill took what the earlier applications would have withheld at the lines' "

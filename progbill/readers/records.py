@@ -11,6 +11,7 @@ from progbill.money import (
     MoneyError,
     exponent,
     from_minor,
+    percent_of,
     round_to_minor,
     to_minor,
 )
@@ -27,6 +28,7 @@ from progbill.readers.table import (
     INVALID,
     Collector,
     Row,
+    Table,
     is_read,
 )
 
@@ -76,6 +78,12 @@ def _minor(row: Row, name: str, currency: str | None, out: Collector,
         out.add(exc.code, Severity.ERROR, exc.message, out.at(row.table, row.r, name))
         row.values[name] = INVALID
         return None
+
+
+def _of_g(table: Table) -> bool:
+    """The percent column's header says it is G/C (the AIA G703 ``% (G ÷ C)``)."""
+    header = normalise(table.headers.get("percent_complete", ""))
+    return header.endswith("gc") and "pct" in header
 
 
 def _excel_digits(value: Decimal) -> Decimal:
@@ -263,6 +271,19 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
         return None
     if not _money_agrees(row, money, scheduled, stored or 0, prev_billed, pct, currency, out):
         return None
+    if pct is not None and not money.any and stored and _of_g(row.table):
+        # A "% (G/C)" percent is completed and stored over the scheduled value: work is
+        # G - F, never the percent's amount with the stored materials added again.
+        total = percent_of(scheduled, pct)
+        if total < stored:
+            out.add("figures-disagree", Severity.ERROR,
+                    f"the percent complete {pct}% is headed as G/C, completed and stored "
+                    f"({from_minor(total, str(currency)):,}), but that is less than the "
+                    f"materials stored {from_minor(stored, str(currency)):,}; correct one of "
+                    "them", out.at(row.table, row.r, "percent_complete"))
+            return None
+        money = _MoneyProgress.measured(total - stored, money)
+        progress = None
     change_order = str(v.get("change_order") or "")
     if change_order.strip().casefold() in {"no", "n", "false", "-", "0"}:
         change_order = ""
