@@ -251,11 +251,13 @@ def _read_table(ws: Any, sheet: str, headers: tuple[str, ...],
         if written is None:
             continue
         for h in immutable:
+            if position[h] >= len(row):
+                continue
             cell = row[position[h]]
-            if position[h] < len(row) and _differs(cell.value, written.get(h)):
+            if _differs(cell.value, written.get(h)):
                 edits.append(f"{ws.title}!{cell.coordinate} ({h}) of {_readable(key)}: "
                              f"{_show(cell.value)} in the ledger, {_show(written.get(h))} issued")
-    kept.columns.extend(c for c in columns.values())
+    kept.columns.extend(columns.values())
 
 
 def _read_sheet(ws: Any) -> Sheet:

@@ -199,7 +199,7 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
         # receipts typed in the ledger change balances and states: build again with them
         sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of)
     if target == ws.ledger_path:
-        keep_backup(ws, keep)
+        keep_backup(ws, keep, store)
     write_ledger(store, ws.root, target, notes, sheets, kept)
     store.set_meta("ledger_sha256", sha256_of(target))
     return target
@@ -321,17 +321,20 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def keep_backup(ws: Workspace, keep: int) -> Path | None:
-    """Copy the current ledger.xlsx to backups/ before it is replaced; keep the newest ``keep``."""
+def keep_backup(ws: Workspace, keep: int, store: Store) -> Path | None:
+    """Copy the current ledger.xlsx to backups/ before it is replaced, only when its content
+    changed since the last copy (the store remembers that ledger's SHA-256, so an unchanged
+    ledger is not even read again); keep the newest ``keep``."""
     if keep <= 0 or not ws.ledger_path.is_file():
         return None
+    current = sha256_of(ws.ledger_path)
+    if current == store.meta_value("backed_up_ledger_sha256") and any(
+            ws.backups.glob("ledger *.xlsx")):
+        return None
     folder = ws.backups
-    copy = ledger_copy(ws.ledger_path, depth=1)
-    newest = max(folder.glob("ledger *.xlsx"), key=lambda p: p.stat().st_mtime_ns, default=None)
-    if newest is not None and sha256_of(newest) == sha256_bytes(copy):
-        return None  # only a ledger whose content changed is copied
     target = _unused(folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx")
-    atomic_write_bytes(target, copy)
+    atomic_write_bytes(target, ledger_copy(ws.ledger_path, depth=1))
+    store.set_meta("backed_up_ledger_sha256", current)
     _rotate(folder.glob("ledger *.xlsx"), keep)
     return target
 
