@@ -344,6 +344,42 @@ def statements(ctx: click.Context, workspace: Path, config: Path | None,
     _guard(ctx.obj["debug"], action)
 
 
+@cli.command("check-einvoice")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rules-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The official schematron releases (default: einvoice.rules_dir of the "
+                   "workspace's progbill.toml).")
+@click.option("--rules", "rule_sets", default="auto", metavar="auto|SET[,SET...]",
+              help="Rule sets to run: auto (EN 16931 for the syntax, the CIUS its "
+                   "specification identifier names, Factur-X for a PDF), or a list of "
+                   "en16931-ubl, facturx-cii, en16931-cii, peppol-ubl, xrechnung-ubl, "
+                   "xrechnung-cii.")
+@workspace_option
+@config_option
+@json_option
+@click.pass_context
+def check_einvoice(ctx: click.Context, paths: tuple[Path, ...], rules_dir: Path | None,
+                   rule_sets: str, workspace: Path, config: Path | None, as_json: bool) -> None:
+    """Validate Factur-X PDFs, CII or UBL e-invoices offline; exit 1 when any file fails.
+
+    \b
+    Example:
+      progbill check-einvoice invoices/2026-11/*.xml invoices/2026-11/*.pdf
+    """
+    from progbill.einvoice.documents import check_einvoices, describe
+
+    def action() -> int:
+        results = check_einvoices(list(paths), rules_dir, rule_sets, workspace, config)
+        if as_json:
+            echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+        else:
+            echo(describe(results))
+        return 0 if all(r.ok for r in results) else 1
+
+    _guard(ctx.obj["debug"], action)
+
+
 @cli.command()
 @click.argument("number")
 @workspace_option

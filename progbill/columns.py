@@ -19,8 +19,12 @@ PROJECT_FIELDS = (
     "project_id", "project_name", "client", "client_address", "client_email", "client_tax_id",
     "currency", "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label",
     "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
-    "reverse_charge", "tax_code", "client_id",
+    "reverse_charge", "tax_code", "client_id", "client_country", "client_city",
+    "client_postal_code", "client_endpoint", "buyer_reference", "tax_category",
 )
+# The project columns only structured e-invoices use (README "E-invoices").
+EINVOICE_FIELDS = ("client_country", "client_city", "client_postal_code", "client_endpoint",
+                   "buyer_reference", "tax_category")
 PROJECT_FRAME = (*PROJECT_FIELDS, "_source", "_sheet", "_row", "_lines_sheet", "_given")
 
 # The details of a project kept between runs (a register's, or a billed workbook's), which a
@@ -29,6 +33,7 @@ PROJECT_DETAILS = (
     "project_name", "client", "client_address", "client_email", "client_tax_id", "currency",
     "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label", "payment_terms_days",
     "po_number", "place_of_supply", "reverse_charge", "tax_code", "client_id",
+    *EINVOICE_FIELDS,
 )
 
 # A line as the readers deliver it, and billing reads it.

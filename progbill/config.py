@@ -26,6 +26,30 @@ class Seller:
     phone: str = ""
     logo: str = ""
     bank_details: str = ""
+    # structured e-invoices (README "E-invoices")
+    country: str = ""  # ISO 3166-1 alpha-2, e.g. DE
+    city: str = ""
+    postal_code: str = ""
+    endpoint_id: str = ""  # the Peppol electronic address, e.g. 0202239951
+    endpoint_scheme: str = ""  # its EAS scheme, e.g. 0208 (Belgian enterprise number)
+    iban: str = ""
+    bic: str = ""
+    contact: str = ""  # the seller's contact person (XRechnung); default: the seller's name
+
+
+EINVOICE_FORMATS = ("factur-x", "ubl")
+
+
+@dataclass(frozen=True)
+class EInvoiceSettings:
+    formats: tuple[str, ...] = ()  # off unless chosen: "factur-x", "ubl"
+    ubl_cius: str = "peppol"  # or "xrechnung"
+    type_codes: str = "standard"  # 380/381, or "construction": 875 partial construction invoice
+    rules_dir: str = ""  # the official schematron releases (Peppol, XRechnung, CEN)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.formats)
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,7 @@ class Config:
     output: OutputSettings = field(default_factory=OutputSettings)
     input: InputSettings = field(default_factory=InputSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    einvoice: EInvoiceSettings = field(default_factory=EInvoiceSettings)
     path: Path | None = None  # where it was read from
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths (logo, templates) start here
 
@@ -69,7 +94,7 @@ class Config:
         return path if path.is_absolute() else self.base_dir / path
 
 
-_SECTIONS = {"seller", "billing", "output", "input", "watch"}
+_SECTIONS = {"seller", "billing", "output", "input", "watch", "einvoice"}
 
 
 def _text(section: str, key: str, value: Any) -> str:
@@ -121,7 +146,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
     if unknown:
         raise ConfigError(f"unknown section{'s' if len(unknown) > 1 else ''} "
                           f"[{'], ['.join(unknown)}]; allowed: [seller], [billing], [output], "
-                          "[input], [watch]")
+                          "[input], [watch], [einvoice]")
     seller_t = _check_keys("seller", data.get("seller", {}), set(Seller.__dataclass_fields__))
     seller = Seller(**{k: _text("seller", k, v) for k, v in seller_t.items()})
 
@@ -213,8 +238,60 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
                 raise ConfigError(f"watch.settle_seconds: expected seconds from 0 to 3600, "
                                   f"got {value!r}")
             w[key] = float(value)
-    return Config(seller, billing, output, InputSettings(**i), WatchSettings(**w), path,
-                  base_dir or (path.parent if path else Path.cwd()))
+    einvoice = _einvoice(data.get("einvoice", {}), seller)
+    return Config(seller, billing, output, InputSettings(**i), WatchSettings(**w), einvoice,
+                  path, base_dir or (path.parent if path else Path.cwd()))
+
+
+def _einvoice(table: Any, seller: Seller) -> EInvoiceSettings:
+    """``[einvoice]``: formats, the UBL rule set, type codes, the rules folder. Per country:
+    France's rules (BR-FR-04) forbid the construction type codes."""
+    table = _check_keys("einvoice", table, set(EInvoiceSettings.__dataclass_fields__))
+    e: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "formats":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"einvoice.formats: expected a list such as "
+                                  f"[\"factur-x\", \"ubl\"], got {value!r}")
+            for item in value:
+                if item == "irp":
+                    raise ConfigError(
+                        "einvoice.formats: \"irp\" (India's IRP JSON) is not built yet; "
+                        "progbill writes factur-x and ubl")
+                _choice("einvoice", key, item, EINVOICE_FORMATS)
+            e[key] = tuple(dict.fromkeys(value))
+        elif key == "ubl_cius":
+            e[key] = _choice("einvoice", key, value, ("peppol", "xrechnung"))
+        elif key == "type_codes":
+            e[key] = _choice("einvoice", key, value, ("standard", "construction"))
+        else:
+            e[key] = _text("einvoice", key, value)
+    settings = EInvoiceSettings(**e)
+    if settings.enabled and settings.type_codes == "construction" \
+            and seller.country.strip().upper() == "FR":
+        raise ConfigError(
+            "einvoice.type_codes: \"construction\" (875) is refused for a French seller: "
+            "France's e-invoicing rules (BR-FR-04) do not allow the construction type codes; "
+            "use type_codes = \"standard\" (380/381)")
+    return settings
+
+
+def einvoice_missing(config: Config) -> list[str]:
+    """The settings the chosen e-invoice formats need and the configuration lacks."""
+    settings, seller = config.einvoice, config.seller
+    if not settings.enabled:
+        return []
+    need = ["name", "country", "tax_id"]
+    if "ubl" in settings.formats:
+        need += ["endpoint_id", "endpoint_scheme"]
+        if settings.ubl_cius == "xrechnung":
+            need += ["city", "postal_code", "iban", "phone", "email"]
+    missing = [f"seller.{k}" for k in dict.fromkeys(need)
+               if not str(getattr(seller, k)).strip()]
+    country = seller.country.strip()
+    if country and (len(country) != 2 or not country.isalpha()):
+        missing.append(f"seller.country (a two-letter ISO code such as DE, not {country!r})")
+    return missing
 
 
 def _period_rule(section: str, key: str, value: Any) -> str:

@@ -23,8 +23,9 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,14 @@ def check_required_settings(documents: pd.DataFrame, projects: pd.DataFrame,
 
     if documents.empty:
         return
+    from progbill.config import einvoice_missing
+
+    missing = einvoice_missing(config)
+    if missing:
+        raise ConfigError(
+            f"einvoice.formats = {list(config.einvoice.formats)} needs {', '.join(missing)} in "
+            "progbill.toml (README \"E-invoices\" lists what each format needs); set them, "
+            "or turn e-invoicing off, and run again (nothing was issued)")
     labels = dict(zip(projects["project_id"], projects["tax_label"], strict=False))
     gst = documents[documents["project_id"].map(labels) == "GST"]
     if len(gst) and not (config.seller.tax_id or "").strip():
@@ -165,6 +174,68 @@ def check_required_settings(documents: pd.DataFrame, projects: pd.DataFrame,
             f"({', '.join(map(str, gst['project_id'].head(3)))}) would be GST tax invoices, "
             "which must show the seller's GSTIN; set seller.tax_id in progbill.toml and run "
             "again (nothing was issued)")
+
+
+def check_einvoice_projects(workbooks: list[Workbook], config: Config) -> None:
+    """With e-invoicing on, each project must give what its e-invoices need: the client's
+    country (all formats), Peppol's electronic address and a reference, XRechnung's city,
+    post code and Leitweg-ID, and a tax category that fits its rate. A project that lacks one
+    is an ``einvoice-details`` error at its row, naming every column to add."""
+    from progbill.einvoice.model import EInvoiceError, derive_category
+
+    settings = config.einvoice
+    need = ["client_country"]
+    if "ubl" in settings.formats:
+        need.append("client_endpoint")
+        if settings.ubl_cius == "xrechnung":
+            need += ["client_city", "client_postal_code", "buyer_reference"]
+    for wb in workbooks:
+        problems = []
+        for record in wb.projects.to_dict("records"):
+            pid = str(record["project_id"])
+            at = Location(wb.name, record["_sheet"] or None, int(record["_row"]))
+            lacking = [name for name in need if not str(record.get(name) or "").strip()]
+            if "ubl" in settings.formats and settings.ubl_cius == "peppol" and not (
+                    str(record.get("buyer_reference") or "").strip()
+                    or str(record.get("po_number") or "").strip()):
+                lacking.append("buyer_reference or po_number")
+            if lacking:
+                problems.append(Problem(
+                    "einvoice-details", Severity.ERROR,
+                    f"project {pid} needs {', '.join(lacking)} for its e-invoices "
+                    f"({', '.join(settings.formats)}); add the column"
+                    f"{'s' if len(lacking) > 1 else ''} to the projects sheet or register",
+                    at))
+                continue
+            country = str(record.get("client_country") or "").strip()
+            if len(country) != 2 or not country.isalpha():
+                problems.append(Problem(
+                    "einvoice-details", Severity.ERROR,
+                    f"project {pid}: client_country {country!r} is not a two-letter ISO "
+                    "country code such as DE, FR or BE", replace(at, column="client_country")))
+            endpoint = str(record.get("client_endpoint") or "").strip()
+            if endpoint and not re.fullmatch(r"[0-9A-Z]{2,4}:\S+", endpoint):
+                problems.append(Problem(
+                    "einvoice-details", Severity.ERROR,
+                    f"project {pid}: client_endpoint {endpoint!r} is not written SCHEME:ID, "
+                    "e.g. 0208:0207451227 (the EAS scheme, a colon, the identifier)",
+                    replace(at, column="client_endpoint")))
+            rate = record.get("tax_rate")
+            rate = config.billing.tax_rate if is_missing(rate) else Decimal(str(rate))
+            try:
+                derive_category(str(record.get("tax_category") or ""), rate,
+                                bool(record.get("reverse_charge")))
+            except EInvoiceError as exc:
+                problems.append(Problem("einvoice-details", Severity.ERROR,
+                                        f"project {pid}: {exc}",
+                                        replace(at, column="tax_category")))
+            if str(record.get("tax_label")) == "GST":
+                problems.append(Problem(
+                    "einvoice-details", Severity.ERROR,
+                    f"project {pid} is billed with India's GST, which EN 16931 e-invoices "
+                    "(factur-x, ubl) cannot carry; turn einvoice.formats off for it",
+                    replace(at, column="tax_rate")))
+        wb.add(problems)
 
 
 def check_payment_workbooks(workbooks: list[Workbook], store: Store | None) -> None:
@@ -399,6 +470,8 @@ def evaluate_workbooks(workbooks: list[Workbook], store: Store | None, config: C
     for wb in ok:
         wb.add([p for p in over if p.location.file == wb.name])
     _warn_unprintable([wb for wb in ok if wb.ok], projects, lines, config)
+    if config.einvoice.enabled:
+        check_einvoice_projects([wb for wb in ok if wb.ok], config)
     accepted = {wb.name for wb in ok if wb.ok}
     projects = projects[projects["_source"].isin(accepted)].reset_index(drop=True)
     computed = computed[computed["_source"].isin(accepted)].reset_index(drop=True)
@@ -436,6 +509,7 @@ class _Month:
     render: dict[str, str]
     sources: dict[str, str]
     from_inbox: bool
+    einvoices_checked: set[str] = field(default_factory=set)  # projects whose e-invoices passed
 
 
 def _start(root: Path, options: RunOptions) -> tuple[Workspace, Config, RunReport]:
@@ -470,10 +544,73 @@ def _read_and_bill(ws: Workspace, config: Config, store: Store, options: RunOpti
                          config.billing, options.period, options.run_date or report.started.date())
         check_required_settings(bill.documents, evaluation.projects, config)
     seller, assets = _seller_snapshot(config, ws.root, report.notes)
-    render = {"locale": config.output.locale, "page_size": config.output.page_size,
-              "amount_in_words": config.output.amount_in_words}
+    render: dict[str, Any] = {"locale": config.output.locale,
+                              "page_size": config.output.page_size,
+                              "amount_in_words": config.output.amount_in_words}
+    if config.einvoice.enabled:
+        render["einvoice"] = {"formats": list(config.einvoice.formats),
+                              "cius": config.einvoice.ubl_cius,
+                              "type_codes": config.einvoice.type_codes,
+                              "tax_base": config.billing.tax_base}
     sources = {wb.name: wb.sha256 for wb in workbooks}
-    return _Month(workbooks, evaluation, bill, seller, assets, render, sources, from_inbox)
+    checked: set[str] = set()
+    if config.einvoice.enabled and not bill.empty:
+        with clock.stage("bill"):
+            bill, evaluation, checked = _check_einvoices(
+                bill, evaluation, config, seller, render, sources, report, options)
+    return _Month(workbooks, evaluation, bill, seller, assets, render, sources, from_inbox,
+                  checked)
+
+
+def _check_einvoices(bill: Bill, evaluation: Evaluation, config: Config,
+                     seller: dict[str, Any], render: dict[str, Any], sources: dict[str, str],
+                     report: RunReport, options: RunOptions,
+                     ) -> tuple[Bill, Evaluation, set[str]]:
+    """Build and check every document's e-invoices before anything is issued. A project whose
+    e-invoice fails a rule rejects its workbook (``einvoice-invalid``, with each failed rule),
+    and the run bills the others; returns the projects whose e-invoices passed."""
+    from progbill.einvoice.documents import einvoice_files
+    from progbill.einvoice.validate import shared_validator
+
+    rules = config.resolve(config.einvoice.rules_dir) if config.einvoice.rules_dir else None
+    validator = shared_validator(rules)
+    numbered = draft_numbers(bill.documents)
+    records = document_records(numbered, evaluation.projects, report.run_id, seller, render,
+                               sources)
+    taxes = tax_records(bill, numbered)
+    failed: dict[str, list[str]] = {}
+    passed: set[str] = set()
+    for record, key in zip(records, numbered["doc_key"], strict=True):
+        lines = bill.lines[bill.lines["doc_key"] == key]
+        files = einvoice_files(record, lines, taxes[taxes["doc_key"] == key], validator)
+        report.notes.extend(n for n in _rules_not_run(files.not_run) if n not in report.notes)
+        pid = str(record["project_id"])
+        if files.failures:
+            failed[pid] = [f.replace(str(record["number"]), f"the document of {pid}")
+                           for f in files.failures]
+        else:
+            passed.add(pid)
+    if not failed:
+        return bill, evaluation, passed
+    projects = evaluation.projects
+    for pid, failures in failed.items():
+        row = projects[projects["project_id"] == pid].iloc[0]
+        wb = next(w for w in evaluation.workbooks if w.name == row["_source"])
+        wb.add([Problem("einvoice-invalid", Severity.ERROR,
+                        f"project {pid}: its e-invoice would fail the e-invoice rules, so "
+                        f"nothing of this workbook was issued: {failure}",
+                        Location(wb.name, row["_sheet"] or None, int(row["_row"])))
+                for failure in failures[:10]])
+    accepted = {wb.name for wb in evaluation.workbooks if wb.ok}
+    projects = projects[projects["_source"].isin(accepted)].reset_index(drop=True)
+    computed = evaluation.computed[evaluation.computed["_source"].isin(accepted)
+                                   ].reset_index(drop=True)
+    evaluation = Evaluation(evaluation.workbooks, projects, computed, evaluation.state)
+    bill = Bill.nothing()
+    if len(computed):
+        bill = issue(projects, computed, evaluation.state, config.billing, options.period,
+                     options.run_date or report.started.date())
+    return bill, evaluation, passed & set(projects["project_id"])
 
 
 def run(root: Path, options: RunOptions) -> RunReport:
@@ -511,8 +648,10 @@ def run(root: Path, options: RunOptions) -> RunReport:
             ]
             # From here on the documents are issued: whatever fails is reported as pending,
             # never as "nothing was done", and the next run completes it.
+            checked = set(numbered.loc[numbered["project_id"].isin(month.einvoices_checked),
+                                       "number"]) if len(numbered) else set()
             _publish(ws, store, config, options, report, renderer, month.workbooks, moves,
-                     clock)
+                     clock, checked)
     return report
 
 
@@ -539,8 +678,10 @@ def draft(root: Path, options: RunOptions) -> RunReport:
 
 def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
              report: RunReport, renderer: Any, workbooks: list[Workbook],
-             moves: dict[str, Path], clock: _Stopwatch) -> None:
-    """Every step after the commit; each one that fails becomes a pending item."""
+             moves: dict[str, Path], clock: _Stopwatch, checked: set[str] | None = None,
+             ) -> None:
+    """Every step after the commit; each one that fails becomes a pending item. ``checked``:
+    documents whose e-invoices passed their rules before they were issued (this run)."""
 
     def attempt(step: str, what: str, action: Callable[[], Any]) -> Any:
         return _attempt(report.pending, ws, step, what, action)
@@ -548,10 +689,12 @@ def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
     if renderer is not None:
         with clock.stage("render"):
             rendered = attempt("pdf", "PDFs", lambda: _render_missing(
-                store, ws, renderer, options.workers, options.progress))
+                store, ws, renderer, config, options.workers, options.progress, checked))
             if rendered is not None:
-                report.pdfs_rendered = len(rendered[0])
-                report.pending.extend(rendered[1])
+                report.pdfs_rendered = len(rendered.done)
+                report.pending.extend(rendered.pending)
+                report.einvoice_failures.extend(rendered.einvoice_failures)
+                report.notes.extend(_rules_not_run(rendered.rules_not_run))
     with clock.stage("publish"):
         index = attempt("pdf", "PDFs", store.pdf_index)
         if index is not None:
@@ -665,9 +808,26 @@ def _seller_snapshot(config: Config, root: Path, notes: list[str],
     return seller, assets
 
 
-def _render_missing(store: Store, ws: Workspace, renderer: Any, workers: int | None = None,
-                    progress: Progress | None = None) -> tuple[list[str], list[Pending]]:
-    return render_missing_pdfs(store, ws, renderer, stored_context, workers, progress)
+def _render_missing(store: Store, ws: Workspace, renderer: Any, config: Config,
+                    workers: int | None = None, progress: Progress | None = None,
+                    checked: set[str] | None = None) -> Any:
+    """Render missing PDFs (and e-invoices); the e-invoices of ``checked`` documents passed
+    their rules before they were issued in this run and are not checked twice."""
+    from progbill.einvoice.validate import shared_validator
+
+    rules = config.resolve(config.einvoice.rules_dir) if config.einvoice.rules_dir else None
+    validator = shared_validator(rules)
+    trusted = checked or set()
+
+    def context_of(store: Store, number: str) -> dict[str, Any]:
+        return stored_context(store, number, validator, check=number not in trusted)
+
+    return render_missing_pdfs(store, ws, renderer, context_of, workers, progress)
+
+
+def _rules_not_run(not_run: dict[str, str]) -> list[str]:
+    return [f"e-invoice rules {name} were not checked: {why}"
+            for name, why in sorted(not_run.items())]
 
 
 def _renderer(config: Config) -> Any:
@@ -678,15 +838,33 @@ def _renderer(config: Config) -> Any:
     return Renderer(template_dir)
 
 
-def stored_context(store: Store, number: str) -> dict[str, Any]:
+def stored_context(store: Store, number: str, validator: Any = None,
+                   check: bool = True) -> dict[str, Any]:
+    """A stored document's template context; with a validator, also its e-invoice files
+    (``_factur_x``: the CII the PDF carries, ``_ubl``), each checked against its rules
+    (``_einvoice_failures``: why it may not be published; ``_einvoice_not_run``)."""
     from progbill.render.context import build_context, data_url
 
     doc = store.document(number)
     assert doc is not None
     logo = json.loads(str(doc["seller_json"])).get("logo_sha256")
     asset = store.asset(logo) if logo else None
-    return build_context(doc, store.document_lines(number), store.document_taxes(number),
-                         logo_url=data_url(*asset) if asset else "")
+    lines, taxes = store.document_lines(number), store.document_taxes(number)
+    context = build_context(doc, lines, taxes, logo_url=data_url(*asset) if asset else "")
+    if validator is not None and doc.get("einvoice_json"):
+        from progbill.einvoice.documents import einvoice_files
+
+        files = einvoice_files(doc, lines, taxes, validator, check=check)
+        context["_einvoice_not_run"] = files.not_run
+        if files.failures:
+            context["_einvoice_failures"] = [
+                f"{number} (project {doc['project_id']}) was not published: {failure}"
+                for failure in files.failures]
+        if files.cii is not None:
+            context["_factur_x"] = files.cii
+        if files.ubl is not None:
+            context["_ubl"] = files.ubl
+    return context
 
 
 def _render_drafts(ws: Workspace, renderer: Any, bill: Any, projects: pd.DataFrame,
@@ -767,10 +945,12 @@ def rebuild(root: Path, config_path: Path | None = None, workers: int | None = N
         renderer = _renderer(config)  # a broken template stops here, before anything is done
         with open_store(ws.db_path) as store:
             rendered = _attempt(report.pending, ws, "pdf", "PDFs", lambda: _render_missing(
-                store, ws, renderer, workers))
+                store, ws, renderer, config, workers))
             if rendered is not None:
-                report.pdfs_rendered = rendered[0]
-                report.pending.extend(rendered[1])
+                report.pdfs_rendered = rendered.done
+                report.pending.extend(rendered.pending)
+                report.einvoice_failures.extend(rendered.einvoice_failures)
+                report.notes.extend(_rules_not_run(rendered.rules_not_run))
             ledger = _attempt(report.pending, ws, "ledger", "ledger.xlsx", lambda: publish_ledger(
                 store, ws, report.notes, config.output.ledger_backups, as_of))
             report.ledger = str(ledger.relative_to(ws.root)) if ledger is not None else None

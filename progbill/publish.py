@@ -21,9 +21,9 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,29 +117,73 @@ def missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
     return missing
 
 
+def xml_relative_path(number: str, period: str) -> str:
+    """A document's UBL e-invoice, beside its PDF: ``invoices/2026-11/INV-2026-00001.xml``."""
+    return pdf_relative_path(number, period)[:-4] + ".xml"
+
+
+@dataclass
+class Rendered:
+    """What :func:`render_missing_pdfs` did: PDFs (and XML) written, steps pending, and
+    documents whose e-invoice failed its rules (nothing of them was published)."""
+
+    done: list[str] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    einvoice_failures: list[str] = field(default_factory=list)
+    rules_not_run: dict[str, str] = field(default_factory=dict)
+    xml_written: int = 0
+
+
+def _write_once(ws: Workspace, relative: str, data: bytes, number: str) -> Pending | None:
+    """Write an issued document's file unless it is there already; a different file at its
+    path is left alone and reported."""
+    target = ws.root / relative
+    if target.exists():
+        if file_sha256(target) == sha256_bytes(data):
+            return None
+        return Pending("pdf", relative, (
+            f"a different file is already there, and {number}'s files never replace other "
+            "bytes; move that file out of invoices/ (it is not this document), then run "
+            "`progbill ledger`"))
+    atomic_write_bytes(target, data)
+    return None
+
+
 def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any,
                         context_of: Callable[[Store, str], dict[str, Any]],
                         workers: int | None = None, progress: Progress | None = None,
-                        ) -> tuple[list[str], list[Pending]]:
-    """Render every document whose PDF is missing; return those written and those pending.
+                        ) -> Rendered:
+    """Render every document whose PDF is missing (and write its UBL e-invoice beside it, or
+    only that where the PDF is there but the XML is not).
 
     Each PDF is written atomically as it arrives; the store records them in batches (a PDF
     written but not yet recorded is rendered again next time, to the same bytes). A file already
     at a document's path with other bytes is left as it is and reported: an issued document's
     PDF is never replaced by different bytes. The first write that fails stops rendering (a full
-    disk or a read-only folder fails every write alike); what is left is pending."""
+    disk or a read-only folder fails every write alike); what is left is pending. A document
+    whose e-invoice fails its rules is not rendered at all: it is reported, never published."""
     from progbill.render.pool import render_all
 
+    out = Rendered()
     missing = missing_pdfs(store.pdf_index(), ws)
-    if not missing:
-        return [], []
     periods = dict(missing)
-    jobs = ((number, context_of(store, number)) for number, _ in missing)
-    done: list[str] = []
-    pending: list[Pending] = []
+    ubl: dict[str, bytes] = {}
+
+    def jobs() -> Iterator[tuple[str, dict[str, Any]]]:
+        for number, _ in missing:
+            context = context_of(store, number)
+            out.rules_not_run.update(context.pop("_einvoice_not_run", {}))
+            failures = context.pop("_einvoice_failures", [])
+            if failures:
+                out.einvoice_failures.extend(failures)
+                continue
+            if context.get("_ubl"):
+                ubl[number] = context.pop("_ubl")
+            yield number, context
+
     batch: list[tuple[str, str, str]] = []
     stopped: Pending | None = None
-    rendering = render_all(jobs, renderer, workers, count=len(missing))
+    rendering = render_all(jobs(), renderer, workers, count=len(missing))
     with closing(rendering) as rendered:  # type: ignore[type-var]
         for number, data in rendered:
             relative = pdf_relative_path(number, periods[number])
@@ -147,32 +191,68 @@ def render_missing_pdfs(store: Store, ws: Workspace, renderer: Any,
             digest = sha256_bytes(data)
             on_disk = file_sha256(target) if target.exists() else None
             if target.exists() and on_disk != digest:
-                pending.append(Pending("pdf", relative, (
+                out.pending.append(Pending("pdf", relative, (
                     f"a different file is already there (SHA-256 {str(on_disk)[:12]}...), and "
                     f"{number}'s PDF never replaces other bytes; move that file out of "
                     "invoices/ (it is not this document), then run `progbill ledger`")))
                 continue
-            if on_disk is None:
-                try:
+            try:
+                xml = ubl.pop(number, None)
+                if xml is not None:
+                    clash = _write_once(ws, xml_relative_path(number, periods[number]), xml,
+                                        number)
+                    if clash is not None:
+                        out.pending.append(clash)
+                        continue
+                    out.xml_written += 1
+                if on_disk is None:
                     atomic_write_bytes(target, data)
                     checkpoint("pdf:written")
-                except OSError as exc:
-                    stopped = Pending("pdf", relative, describe(exc, ws.root))
-                    break
+            except OSError as exc:
+                stopped = Pending("pdf", relative, describe(exc, ws.root))
+                break
             batch.append((number, relative, digest))
-            done.append(number)
+            out.done.append(number)
             if len(batch) >= 100:
                 store.set_pdfs(batch)
                 batch = []
             if progress:
-                progress("render", len(done), len(missing))
+                progress("render", len(out.done), len(missing))
     if batch:
         store.set_pdfs(batch)
     if stopped is not None:
-        left = len(missing) - len(done) - len(pending)
-        pending.append(Pending("pdf", f"{left} PDF{'s' if left != 1 else ''}",
-                               f"not written: {stopped.reason} (first: {stopped.what})"))
-    return done, pending
+        left = len(missing) - len(out.done) - len(out.pending)
+        out.pending.append(Pending("pdf", f"{left} PDF{'s' if left != 1 else ''}",
+                                   f"not written: {stopped.reason} (first: {stopped.what})"))
+        return out
+    _write_missing_xml(store, ws, context_of, out, set(periods))
+    return out
+
+
+def _write_missing_xml(store: Store, ws: Workspace,
+                       context_of: Callable[[Store, str], dict[str, Any]], out: Rendered,
+                       rendered_now: set[str]) -> None:
+    """UBL files of documents whose PDF is there but whose XML is not (deleted, or lost)."""
+    for d in store.ubl_documents().itertuples(index=False):
+        if d.number in rendered_now:
+            continue
+        relative = xml_relative_path(d.number, d.period)
+        if (ws.root / relative).exists():
+            continue
+        context = context_of(store, d.number)
+        out.rules_not_run.update(context.get("_einvoice_not_run", {}))
+        if context.get("_einvoice_failures"):
+            out.einvoice_failures.extend(context["_einvoice_failures"])
+            continue
+        try:
+            clash = _write_once(ws, relative, context["_ubl"], d.number)
+        except OSError as exc:
+            out.pending.append(Pending("pdf", relative, describe(exc, ws.root)))
+            return
+        if clash is not None:
+            out.pending.append(clash)
+        else:
+            out.xml_written += 1
 
 
 # --------------------------------------------------------------------------------------------

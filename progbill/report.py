@@ -100,12 +100,25 @@ def format_run(report: RunReport) -> str:
     if outputs:
         lines.append("Outputs: " + "; ".join(outputs))
     lines.extend(f"Note: {n}" for n in report.notes)
+    lines.extend(_einvoice_lines(report.einvoice_failures))
     lines.extend(_pending_lines(report))
     if report.rejected:
         n = len(report.rejected)
         lines.append(f"{n} file{'s were' if n > 1 else ' was'} rejected; fix the problems above "
                      "and run again.")
     return "\n".join(lines)
+
+
+def _einvoice_lines(failures: list[str]) -> list[str]:
+    """Documents whose e-invoice failed its rules: issued, but nothing of them published."""
+    if not failures:
+        return []
+    return ["", "E-INVOICE ERRORS: these documents are issued in progbill.db, but their PDF "
+            "and e-invoice were not published because the e-invoice fails its rules (a run "
+            "checks e-invoices before it issues anything, so the rules changed since, or "
+            "progbill has a defect; please report it with these lines):",
+            *(f"  ERROR  {f}" for f in failures),
+            "`progbill ledger` tries again with the rules in einvoice.rules_dir."]
 
 
 def _pending_lines(report: RunReport) -> list[str]:
@@ -143,6 +156,7 @@ def format_quiet(report: RunReport) -> str:
         if len(errors) > MAX_QUIET_PER_FILE:
             lines.append(f"  ... and {len(errors) - MAX_QUIET_PER_FILE} more (see "
                          f"{report.report_path or 'the run report'})")
+    lines.extend(line for line in _einvoice_lines(report.einvoice_failures) if line)
     lines.extend(line for line in _pending_lines(report) if line)
     return "\n".join(lines)
 
@@ -171,6 +185,7 @@ def format_ledger(report: LedgerReport) -> str:
                      f"{'s' if len(report.pdfs_rendered) != 1 else ''}: "
                      + _numbers(report.pdfs_rendered))
     lines.extend(f"Note: {n}" for n in report.notes)
+    lines.extend(_einvoice_lines(report.einvoice_failures))
     if report.pending:
         lines.append("Not done yet:")
         lines.extend(f"  PENDING  {p}" for p in report.pending)

@@ -64,6 +64,8 @@ class RunReport:
     report_path: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     pending: list[Pending] = field(default_factory=list)  # steps after the commit not done yet
+    # documents whose e-invoice failed its rules: issued in the store, nothing published
+    einvoice_failures: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[FileReport]:
@@ -71,8 +73,11 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all processed; 1 a file rejected; 3 documents were issued but a later step (PDFs,
-        the ledger, moving inputs, the report) is pending: the next run completes it."""
+        """0 all processed; 1 a file rejected or an e-invoice that failed its rules; 3
+        documents were issued but a later step (PDFs, the ledger, moving inputs, the report)
+        is pending: the next run completes it."""
+        if self.einvoice_failures:
+            return 1
         if self.pending:
             return EXIT_PENDING
         return 1 if self.rejected else 0
@@ -126,6 +131,7 @@ class RunReport:
             "pdfs_pending": self.pdfs_pending,
             "ledger": self.ledger,
             "notes": self.notes,
+            "einvoice_failures": self.einvoice_failures,
             "pending": [{"step": p.step, "what": p.what, "reason": p.reason}
                         for p in self.pending],
             "report": report_path or self.report_path,
@@ -175,13 +181,17 @@ class LedgerReport:
     pdfs_rendered: list[str]
     notes: list[str]
     pending: list[Pending] = field(default_factory=list)
+    einvoice_failures: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
+        if self.einvoice_failures:
+            return 1
         return EXIT_PENDING if self.pending else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"ledger": self.ledger, "pdfs_rendered": self.pdfs_rendered, "notes": self.notes,
+                "einvoice_failures": self.einvoice_failures,
                 "pending": [{"step": p.step, "what": p.what, "reason": p.reason}
                             for p in self.pending], "exit_code": self.exit_code}
 

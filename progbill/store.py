@@ -45,12 +45,18 @@ import pandas as pd
 
 from progbill.billing.core import Bill, LedgerState, number_documents
 from progbill.billing.settings import BillingSettings
-from progbill.columns import AMOUNT_COLUMNS, LINE_QUANTITIES, PROJECT_DETAILS, is_missing
+from progbill.columns import (
+    AMOUNT_COLUMNS,
+    EINVOICE_FIELDS,
+    LINE_QUANTITIES,
+    PROJECT_DETAILS,
+    is_missing,
+)
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 4  # 2: voided documents (progbill repair); 3: project details, schedules;
-# 4: payments
+SCHEMA_VERSION = 5  # 2: voided documents (progbill repair); 3: project details, schedules;
+# 4: payments; 5: e-invoice details of each document (einvoice_json)
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -65,6 +71,7 @@ DOCUMENT_COLUMNS = (
     *_DOCUMENT_MONEY, "tax_rate", "tax_label", "reverse_charge", "corrects_number",
     "corrects_date",
     "source_file", "source_sha256", "seller_json", "render_json", "pdf_path", "pdf_sha256",
+    "einvoice_json",
 )
 # A quantity x rate line's figures (LINE_QUANTITIES) are kept as exact decimal text ('' on
 # other lines); schema 3 added them after the money columns.
@@ -101,6 +108,7 @@ CREATE TABLE IF NOT EXISTS documents (
     source_file TEXT NOT NULL, source_sha256 TEXT NOT NULL,
     seller_json TEXT NOT NULL, render_json TEXT NOT NULL,
     pdf_path TEXT, pdf_sha256 TEXT,
+    einvoice_json TEXT NOT NULL DEFAULT '',
     UNIQUE (series, fy, seq)
 );
 CREATE INDEX IF NOT EXISTS documents_project ON documents(project_id);
@@ -225,6 +233,8 @@ class Store:
                 return
             if version and int(version[0]) < 3:
                 self._add_quantity_columns()
+            if version and int(version[0]) < 5:
+                self._add_einvoice_column()
         # executescript commits any open transaction itself, so the script carries its own.
         self.db.executescript(
             f"BEGIN IMMEDIATE;\n{_SCHEMA}\nINSERT OR REPLACE INTO meta(key, value) "
@@ -238,6 +248,15 @@ class Store:
                          for c in LINE_QUANTITIES if c not in have)
         if script:
             self.db.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
+
+    def _add_einvoice_column(self) -> None:
+        """Schema 5: each document's e-invoice details ('' for documents issued before, and
+        whenever e-invoicing is off). The immutability trigger is made again to cover it."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+        script = "" if "einvoice_json" in have else \
+            "ALTER TABLE documents ADD COLUMN einvoice_json TEXT NOT NULL DEFAULT '';\n"
+        script += "DROP TRIGGER IF EXISTS documents_are_immutable;\n"
+        self.db.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
 
     def payments(self) -> pd.DataFrame:
         """Every payment recorded (accepted or rejected, with its problem), in order."""
@@ -589,6 +608,14 @@ class Store:
             "SELECT number, period, pdf_path, number IN (SELECT number FROM voided) AS voided "
             "FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db)
 
+    def ubl_documents(self) -> pd.DataFrame:
+        """number, period and project of every document issued with a UBL e-invoice (not
+        voided): their XML files sit beside their PDFs."""
+        return pd.read_sql_query(
+            "SELECT number, period, project_id FROM documents WHERE einvoice_json LIKE "
+            "'%\"ubl\"%' AND number NOT IN (SELECT number FROM voided) "
+            "ORDER BY invoice_date, run_id, series, fy, seq", self.db)
+
     def voided(self) -> dict[str, str]:
         """Voided documents and why."""
         return dict(self.db.execute("SELECT number, reason FROM voided"))
@@ -801,6 +828,20 @@ def store_error(exc: sqlite3.DatabaseError, path: Path) -> WorkspaceError:
         "backup of progbill.db into the workspace.")
 
 
+def einvoice_details(doc: Any, project: dict[str, Any], render: dict[str, Any]) -> str:
+    """What a document's e-invoice needs beyond its PDF's fields, fixed when it is issued (so a
+    re-render gives the same bytes): the formats and rules chosen, the buyer's e-invoice
+    details and the preceding invoice (BG-3). '' when e-invoicing is off."""
+    settings = render.get("einvoice")
+    if not settings:
+        return ""
+    details = {**settings, **{k: str(project.get(k) or "") for k in EINVOICE_FIELDS}}
+    number, issued = getattr(doc, "preceding_number", None), getattr(doc, "preceding_date", None)
+    details["preceding"] = [[str(number), issued.isoformat()]] \
+        if isinstance(number, str) and issued is not None and not is_missing(issued) else []
+    return json.dumps(details, sort_keys=True)
+
+
 def document_records(
     numbered: pd.DataFrame, projects: pd.DataFrame, run_id: str, seller: dict[str, str],
     render: dict[str, str], sources: dict[str, str],
@@ -831,9 +872,11 @@ def document_records(
             "source_file": project["_source"],
             "source_sha256": sources.get(project["_source"], ""),
             "seller_json": json.dumps(seller, sort_keys=True),
-            "render_json": json.dumps(render, sort_keys=True),
+            "render_json": json.dumps({k: v for k, v in render.items() if k != "einvoice"},
+                                      sort_keys=True),
             "pdf_path": None,
             "pdf_sha256": None,
+            "einvoice_json": einvoice_details(doc, project, render),
         })
         records.append(record)
     return records

@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -622,6 +623,7 @@ def issue(
 
     taxes: list[tuple[int, str, Decimal, int, int]] = []
     tax_totals, kinds, rates, terms_days, corrects = [], [], [], [], []
+    preceding: list[tuple[Any, Any]] = []  # the project's latest invoice (e-invoice BG-3)
     for key, rate, reverse, label, place, terms, last_number, last_date in zip(
         keys, info["tax_rate"], info["reverse_charge"], info["tax_label"],
         info["place_of_supply"], info["payment_terms_days"], last["last_invoice_number"],
@@ -644,6 +646,8 @@ def issue(
                           else settings.payment_terms_days)
         cited = kind == CREDIT_NOTE and isinstance(last_number, str)
         corrects.append((last_number if cited else None, last_date if cited else None))
+        known = isinstance(last_number, str)
+        preceding.append((last_number if known else None, last_date if known else None))
 
     tax = np.asarray(tax_totals, dtype=np.int64)
     contract = sums["scheduled_value"].to_numpy(dtype=np.int64)
@@ -670,6 +674,8 @@ def issue(
         "reverse_charge": info["reverse_charge"].astype(bool).to_numpy(),
         "corrects_number": [c[0] for c in corrects],
         "corrects_date": [c[1] for c in corrects],
+        "preceding_number": [p[0] for p in preceding],
+        "preceding_date": [p[1] for p in preceding],
         "original_contract": contract - change_orders,
         "change_orders": change_orders,
         "contract_to_date": contract,
@@ -692,7 +698,8 @@ _DOCUMENT_COLUMNS = (
     "doc_key", "type", "series", "fy", "period", "invoice_date", "due_date",
     "payment_terms_days", "project_id", "currency", "completed_this_period",
     "retainage_this_period", "tax_base", "tax", "amount_due", "tax_rate", "reverse_charge",
-    "corrects_number", "corrects_date", "original_contract", "change_orders",
+    "corrects_number", "corrects_date", "preceding_number", "preceding_date",
+    "original_contract", "change_orders",
     "contract_to_date", "completed_stored_to_date", "work_to_date", "stored_to_date",
     "retainage_work", "retainage_stored", "retainage_to_date", "earned_less_retainage",
     "previous_certificates", "balance_to_finish_incl_retainage",

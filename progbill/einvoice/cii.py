@@ -122,7 +122,9 @@ def write_cii(invoice: EInvoice) -> bytes:
     project = _ram(agreement, "SpecifiedProcuringProject")
     _ram(project, "ID", invoice.project_id)
     _ram(project, "Name", invoice.project_name)
-    _ram(transaction, "ApplicableHeaderTradeDelivery")
+    delivery = _ram(transaction, "ApplicableHeaderTradeDelivery")  # BT-72: the period's end
+    _date(_ram(delivery, "ActualDeliverySupplyChainEvent"), "OccurrenceDateTime",
+          invoice.period_end)
 
     settlement = _ram(transaction, "ApplicableHeaderTradeSettlement")
     _ram(settlement, "InvoiceCurrencyCode", invoice.currency)

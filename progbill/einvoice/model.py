@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from progbill.columns import is_missing
-from progbill.money import exponent, from_minor, percent_of
+from progbill.money import from_minor, percent_of
 
 CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")
 EXEMPTION = {  # BT-120, and the VATEX code (BT-121) where one fits
@@ -216,8 +216,18 @@ def _line_note(ln: Any, currency: str) -> str:
     return note
 
 
-def build(doc: dict[str, Any], lines: pd.DataFrame, taxes: pd.DataFrame,
-          previous_quantities: dict[str, Decimal] | None = None) -> EInvoice:
+def _quantity_of(amount: Decimal, rate: Decimal) -> Decimal | None:
+    """This bill's quantity of a quantity x rate line: the amount over the rate, when that is a
+    quantity of at most 6 decimals whose product with the rate is the amount exactly (else the
+    line is written as quantity 1 and its amount: a rounded product cannot be restated)."""
+    quantity = amount / rate
+    exact = quantity.quantize(Decimal("0.000001"))
+    if exact * rate != amount:
+        return None
+    return exact.normalize() if exact != 0 else None
+
+
+def build(doc: dict[str, Any], lines: pd.DataFrame, taxes: pd.DataFrame) -> EInvoice:
     """The EN 16931 invoice of one stored document (see the module's docstring)."""
     seller_conf = json.loads(str(doc["seller_json"]))
     info = json.loads(str(doc.get("einvoice_json") or "{}"))
@@ -234,7 +244,6 @@ def build(doc: dict[str, Any], lines: pd.DataFrame, taxes: pd.DataFrame,
             "its tax is India's GST (CGST/SGST/IGST), which EN 16931 e-invoices cannot carry; "
             "remove factur-x and ubl from einvoice.formats for GST documents")
     gross_base = info.get("tax_base", "gross") == "gross"
-    previous_quantities = previous_quantities or {}
 
     xml_lines: list[Line] = []
     for ln in lines.itertuples(index=False):
@@ -245,13 +254,9 @@ def build(doc: dict[str, Any], lines: pd.DataFrame, taxes: pd.DataFrame,
         quantity, price, unit = Decimal(1 if net > 0 else -1), from_minor(abs(net), currency), \
             "C62"
         rate_value = _decimal(getattr(ln, "rate", None))
-        to_date = _decimal(getattr(ln, "quantity_to_date", None))
-        if rate_value is not None and rate_value > 0 and to_date is not None \
-                and int(ln.billed) == int(ln.this_period):
-            this_bill = to_date - previous_quantities.get(str(ln.line_id), Decimal(0))
-            amount = this_bill * rate_value
-            if amount == amount.quantize(Decimal(1).scaleb(-exponent(currency))) \
-                    and amount == from_minor(billed, currency):
+        if rate_value is not None and rate_value > 0 and int(ln.billed) == int(ln.this_period):
+            this_bill = _quantity_of(from_minor(billed, currency), rate_value)
+            if this_bill is not None:
                 quantity = sign * this_bill
                 price = rate_value
                 unit = unit_code(str(getattr(ln, "unit", "") or ""))

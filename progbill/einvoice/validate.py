@@ -82,6 +82,13 @@ class Result:
     def ok(self) -> bool:
         return not self.errors
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.name, "syntax": self.syntax, "ok": self.ok, "ran": self.ran,
+                "not_run": self.not_run,
+                "findings": [{"rule": f.rule, "flag": f.flag, "rule_set": f.rule_set,
+                              "location": f.location, "message": f.message}
+                             for f in self.findings]}
+
 
 class EInvoiceFileError(ValueError):
     """A file that is not an e-invoice progbill can check, in words."""
@@ -169,14 +176,14 @@ class Validator:
                 path = _package_root() / PACKAGED_XSLT[rule_set][1]
                 executable = compiler.compile_stylesheet(stylesheet_file=str(path))
             else:
-                path = self.schematron_path(rule_set)
-                if path is None:
+                found = self.schematron_path(rule_set)
+                if found is None:
                     raise SchematronError(str(self.available(rule_set)))
-                text = translate(path, self.rules_dir)
+                text = translate(found, self.rules_dir)
                 try:
                     executable = compiler.compile_stylesheet(stylesheet_text=text)
                 except Exception as exc:  # saxonche raises PySaxonApiError
-                    raise SchematronError(f"{path.name} could not be compiled: {exc}") from exc
+                    raise SchematronError(f"{found.name} could not be compiled: {exc}") from exc
             if executable is None:
                 raise SchematronError(f"rule set {rule_set} could not be compiled")
             self._xslt[rule_set] = executable

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from progbill.columns import EINVOICE_FIELDS
 from progbill.money import (
     MoneyError,
     exponent,
@@ -177,6 +178,7 @@ def project_record(row: Row, default_currency: str, out: Collector,
         "reverse_charge": bool(v.get("reverse_charge") or False),
         "tax_code": v.get("tax_code") or "",
         "client_id": v.get("client_id") or "",
+        **{name: str(v.get(name) or "").strip() for name in EINVOICE_FIELDS},
         "_source": out.file,
         "_sheet": row.table.sheet_name,
         "_row": row.r + 1,

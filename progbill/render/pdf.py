@@ -212,8 +212,81 @@ class Renderer:
                                        base_url=self.template_dir.as_uri() + "/",
                                        url_fetcher=self.fetcher)
         scripts = self.scripts if self.scripts and _needs_more_than(context, self.plain) else []
-        return document.write_pdf(stylesheets=[*self.stylesheets, *scripts, page],
-                                  font_config=self.font_config, uncompressed_pdf=False)
+        factur_x = context.get("_factur_x")
+        if not factur_x:
+            return document.write_pdf(stylesheets=[*self.stylesheets, *scripts, page],
+                                      font_config=self.font_config, uncompressed_pdf=False)
+        return self._factur_x(document, [*self.stylesheets, *scripts, page], factur_x,
+                              str(context["document"]["invoice_date_iso"]))
+
+    def _factur_x(self, document: Any, stylesheets: list[Any], xml: bytes,
+                  issued: str) -> bytes:
+        """A PDF/A-3b carrying ``factur-x.xml`` (AFRelationship Data) and the Factur-X XMP
+        metadata, with every date taken from the document so re-rendering gives the same
+        bytes."""
+        from datetime import datetime
+
+        from weasyprint import Attachment
+
+        from progbill.render.context import data_url
+
+        when = datetime.fromisoformat(issued)
+        rendered = document.render(font_config=self.font_config, stylesheets=stylesheets,
+                                   pdf_variant="pdf/a-3b")
+        rendered.metadata.__class__ = _facturx_metadata_class(type(rendered.metadata))
+        attachment = Attachment(url=data_url("text/xml", xml), name="factur-x.xml",
+                                description="Factur-X invoice (EN 16931, CII)",
+                                created=when, modified=when, relationship="Data",
+                                url_fetcher=self.fetcher)
+        return rendered.write_pdf(attachments=[attachment], pdf_variant="pdf/a-3b",
+                                  uncompressed_pdf=False)  # type: ignore[no-any-return]
+
+
+_FX_PROPERTIES = (
+    ("DocumentFileName", "name of the embedded XML invoice file"),
+    ("DocumentType", "INVOICE"),
+    ("Version", "The actual version of the Factur-X XML schema"),
+    ("ConformanceLevel", "The conformance level of the embedded Factur-X data"),
+)
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_FX = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+FACTUR_X_XMP = (
+    # the PDF/A extension schema that declares the fx: properties ...
+    f'<rdf:Description xmlns:rdf="{_RDF}" rdf:about="" '
+    'xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" '
+    'xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" '
+    'xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">'
+    '<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">'
+    "<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>"
+    f"<pdfaSchema:namespaceURI>{_FX}</pdfaSchema:namespaceURI>"
+    "<pdfaSchema:prefix>fx</pdfaSchema:prefix><pdfaSchema:property><rdf:Seq>"
+    + "".join('<rdf:li rdf:parseType="Resource">'
+              f"<pdfaProperty:name>{name}</pdfaProperty:name>"
+              "<pdfaProperty:valueType>Text</pdfaProperty:valueType>"
+              "<pdfaProperty:category>external</pdfaProperty:category>"
+              f"<pdfaProperty:description>{text}</pdfaProperty:description></rdf:li>"
+              for name, text in _FX_PROPERTIES)
+    + "</rdf:Seq></pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas>"
+    "</rdf:Description>"
+    # ... and their values (Factur-X 1.0 XMP, EN 16931 profile)
+    f'<rdf:Description xmlns:rdf="{_RDF}" rdf:about="" xmlns:fx="{_FX}">'
+    "<fx:DocumentType>INVOICE</fx:DocumentType>"
+    "<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>"
+    "<fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>"
+    "</rdf:Description>"
+)
+
+
+def _facturx_metadata_class(base: type) -> type:
+    """WeasyPrint's metadata with the Factur-X descriptions inside its one ``rdf:RDF``."""
+
+    class FacturXMetadata(base):  # type: ignore[misc, valid-type]
+        def generate_rdf_metadata(self, *args: Any) -> bytes:
+            rdf = super().generate_rdf_metadata(*args)
+            closing = rdf.rindex(b"</rdf:RDF>")
+            return rdf[:closing] + FACTUR_X_XMP.encode() + rdf[closing:]
+
+    return FacturXMetadata
 
 
 def _fonts_drawable(css_path: Path) -> frozenset[int]:
