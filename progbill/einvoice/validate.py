@@ -20,6 +20,7 @@ works as it is. A rule set that cannot be found is reported as not run, never as
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
@@ -267,6 +268,15 @@ class Validator:
         return list(_findings(output or "", rule_set))
 
 
+_NAMESPACED_STEP = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='[^']*'\]")
+
+
+def short_location(location: str) -> str:
+    """``/*:Invoice[namespace-uri()='...'][1]/*:TaxTotal[...][1]`` as ``/Invoice[1]/TaxTotal[1]``
+    (the compiled XSLT's locations name each step's namespace)."""
+    return _NAMESPACED_STEP.sub(r"\1", location)
+
+
 def _findings(svrl: str, rule_set: str) -> list[Finding]:
     root = etree.fromstring(svrl.encode("utf-8"), safe_parser())
     found = []
@@ -274,7 +284,7 @@ def _findings(svrl: str, rule_set: str) -> list[Finding]:
         text = " ".join("".join(element.itertext()).split())
         found.append(Finding(element.get("id", "") or "(no id)",
                              element.get("flag", "") or element.get("role", "") or "",
-                             rule_set, element.get("location", ""), text))
+                             rule_set, short_location(element.get("location", "")), text))
     return found
 
 

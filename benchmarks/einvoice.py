@@ -1,0 +1,130 @@
+"""What e-invoicing adds to a document: building its XML, checking it, and the PDF/A-3b.
+
+Bills 40 projects of 10 lines (one German seller, Factur-X + XRechnung UBL), then, per document
+in one process with every rule set loaded once: the plain PDF render, the Factur-X PDF render,
+building the CII and UBL files, and validating them with every rule set a run uses. The goal
+(issue 12): validation adds at most 15% to a document's render time.
+
+    python benchmarks/einvoice.py [--rules-dir ../shared/einvoice/sch] [--projects 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SETTINGS = """
+[seller]
+name = "Bau Nord GmbH"
+address = "Hafenstrasse 12"
+city = "Hamburg"
+postal_code = "20457"
+country = "DE"
+tax_id = "DE123456789"
+email = "rechnung@baunord.example"
+phone = "+49 40 1234567"
+endpoint_scheme = "EM"
+endpoint_id = "rechnung@baunord.example"
+iban = "DE02120300000000202051"
+
+[billing]
+currency = "EUR"
+tax_rate = 19
+retainage_pct = 5
+
+[einvoice]
+formats = ["factur-x", "ubl"]
+ubl_cius = "xrechnung"
+type_codes = "construction"
+rules_dir = "{rules}"
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules-dir", type=Path, default=ROOT.parent / "shared" / "einvoice"
+                        / "sch")
+    parser.add_argument("--projects", type=int, default=40)
+    args = parser.parse_args()
+
+    from progbill.einvoice.documents import details_of, rule_sets
+    from progbill.einvoice.validate import Validator
+    from progbill.pipeline import RunOptions, run, stored_context
+    from progbill.billing.periods import Period
+    from progbill.render.pdf import Renderer
+    from progbill.store import Store
+    from progbill.workspace import init_workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Path(tmp) / "ws"
+        init_workspace(ws)
+        (ws / "progbill.toml").write_text(SETTINGS.format(rules=args.rules_dir.resolve()))
+        inbox = Path(tmp) / "in"
+        inbox.mkdir()
+        with (inbox / "jobs.csv").open("w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(["Project", "Client", "Country", "City", "Postal code", "Peppol ID",
+                          "Leitweg-ID", "Line", "Description", "Amount", "% Complete"])
+            for p in range(args.projects):
+                for line in range(10):
+                    out.writerow([f"P-{p:04d}", f"Kunde {p}", "DE", "Berlin", "10115",
+                                  f"EM:k{p}@kunde.example", f"991-{p:05d}-{p % 9}",
+                                  line + 1, f"Gewerk {line + 1}", "12345.67", 10 + line * 5])
+        start = time.perf_counter()
+        report = run(ws, RunOptions(paths=(inbox,), period=Period.parse("2026-11"), workers=1,
+                                    no_pdf=True))
+        run_seconds = time.perf_counter() - start
+        numbers = [d.number for d in report.documents]
+        if not numbers:
+            raise SystemExit(f"nothing billed: {[str(p) for f in report.files for p in f.problems][:3]}")
+        validator = Validator(args.rules_dir if args.rules_dir.is_dir() else None)
+        loaded = time.perf_counter()
+        validator.load(["facturx-cii", "en16931-cii", "xrechnung-cii", "en16931-ubl",
+                        "xrechnung-ubl"])
+        load_seconds = time.perf_counter() - loaded
+        renderer = Renderer()
+        rows: dict[str, list[float]] = {k: [] for k in (
+            "render plain PDF", "render Factur-X PDF/A-3b", "build CII + UBL",
+            "validate CII + UBL")}
+        with Store(ws / "progbill.db") as store:
+            for number in numbers:
+                t0 = time.perf_counter()
+                context = stored_context(store, number, validator, check=False)
+                t1 = time.perf_counter()
+                doc = store.document(number)
+                cii_sets, ubl_sets = rule_sets(details_of(doc))  # type: ignore[arg-type]
+                validator.validate(context["_factur_x"], number, cii_sets)
+                validator.validate(context["_ubl"], number, ubl_sets)
+                t2 = time.perf_counter()
+                factur_x = context.pop("_factur_x")
+                context.pop("_ubl")
+                renderer.pdf(context)
+                t3 = time.perf_counter()
+                renderer.pdf({**context, "_factur_x": factur_x})
+                t4 = time.perf_counter()
+                rows["build CII + UBL"].append(t1 - t0)
+                rows["validate CII + UBL"].append(t2 - t1)
+                rows["render plain PDF"].append(t3 - t2)
+                rows["render Factur-X PDF/A-3b"].append(t4 - t3)
+    print(f"{len(numbers)} documents of 10 lines; run (no PDF, e-invoices checked before "
+          f"issuing) {run_seconds:.2f} s; rule sets loaded in {load_seconds:.2f} s")
+    print(f"{'per document (median, ms)':32} {'ms':>8}")
+    for name, values in rows.items():
+        print(f"{name:32} {statistics.median(values) * 1000:8.1f}")
+    plain = statistics.median(rows["render plain PDF"])
+    added = statistics.median(rows["validate CII + UBL"])
+    print(f"validation / plain render: {added / plain:.1%} (goal: at most 15%)")
+    print(f"Factur-X PDF / plain PDF: "
+          f"{statistics.median(rows['render Factur-X PDF/A-3b']) / plain:.2f}")
+
+
+if __name__ == "__main__":
+    main()
