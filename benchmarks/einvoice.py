@@ -55,10 +55,10 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=40)
     args = parser.parse_args()
 
+    from progbill.billing.periods import Period
     from progbill.einvoice.documents import details_of, rule_sets
     from progbill.einvoice.validate import Validator
     from progbill.pipeline import RunOptions, run, stored_context
-    from progbill.billing.periods import Period
     from progbill.render.pdf import Renderer
     from progbill.store import Store
     from progbill.workspace import init_workspace
@@ -84,7 +84,8 @@ def main() -> None:
         run_seconds = time.perf_counter() - start
         numbers = [d.number for d in report.documents]
         if not numbers:
-            raise SystemExit(f"nothing billed: {[str(p) for f in report.files for p in f.problems][:3]}")
+            problems = [str(p) for f in report.files for p in f.problems]
+            raise SystemExit(f"nothing billed: {problems[:3]}")
         validator = Validator(args.rules_dir if args.rules_dir.is_dir() else None)
         loaded = time.perf_counter()
         validator.load(["facturx-cii", "en16931-cii", "xrechnung-cii", "en16931-ubl",
@@ -94,6 +95,7 @@ def main() -> None:
         rows: dict[str, list[float]] = {k: [] for k in (
             "render plain PDF", "render Factur-X PDF/A-3b", "build CII + UBL",
             "validate CII + UBL")}
+        each: dict[str, list[float]] = {}
         with Store(ws / "progbill.db") as store:
             for number in numbers:
                 t0 = time.perf_counter()
@@ -104,6 +106,11 @@ def main() -> None:
                 validator.validate(context["_factur_x"], number, cii_sets)
                 validator.validate(context["_ubl"], number, ubl_sets)
                 t2 = time.perf_counter()
+                for data, sets in ((context["_factur_x"], cii_sets), (context["_ubl"], ubl_sets)):
+                    for one in sets:
+                        t = time.perf_counter()
+                        validator.validate(data, number, [one])
+                        each.setdefault(one, []).append(time.perf_counter() - t)
                 factur_x = context.pop("_factur_x")
                 context.pop("_ubl")
                 renderer.pdf(context)
@@ -119,6 +126,8 @@ def main() -> None:
     print(f"{'per document (median, ms)':32} {'ms':>8}")
     for name, values in rows.items():
         print(f"{name:32} {statistics.median(values) * 1000:8.1f}")
+    for name, values in each.items():
+        print(f"  {name + ' (with XSD)':30} {statistics.median(values) * 1000:8.1f}")
     plain = statistics.median(rows["render plain PDF"])
     added = statistics.median(rows["validate CII + UBL"])
     print(f"validation / plain render: {added / plain:.1%} (goal: at most 15%)")

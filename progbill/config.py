@@ -349,6 +349,15 @@ email = ""
 phone = ""
 logo = ""                      # image path relative to this folder, e.g. "logo.png"
 bank_details = ""              # printed under the totals, e.g. "Bank: ... IBAN: ..."
+# for structured e-invoices ([einvoice] below; README "E-invoices"):
+country = ""                   # ISO code, e.g. DE
+city = ""
+postal_code = ""
+endpoint_scheme = ""           # Peppol EAS scheme of your electronic address, e.g. 0208
+endpoint_id = ""               # e.g. 0202239951
+iban = ""
+bic = ""
+contact = ""                   # contact person (default: the seller's name)
 
 [billing]
 currency = "USD"               # when a workbook gives none (ISO 4217)
@@ -371,6 +380,12 @@ ledger_backups = 5             # earlier ledger.xlsx versions kept in backups/
 store_backups = 5              # copies of progbill.db kept in backups/ (progbill restore)
 max_logo_pixels = 20000000     # a larger logo image is left off the documents, with a warning
 amount_in_words = "auto"       # "auto" (on GST tax invoices), "always" or "never"
+
+[einvoice]                     # structured e-invoices beside the PDFs (README "E-invoices")
+formats = []                   # off; ["factur-x"], ["ubl"] or both
+ubl_cius = "peppol"            # or "xrechnung"
+type_codes = "standard"        # 380/381, or "construction" (875 partial construction invoice)
+rules_dir = ""                 # the official Peppol / XRechnung / CEN schematron releases
 
 [watch]                        # `progbill watch`: the drop-folder service
 period = "previous-month"      # the month each run bills: previous-month, current-month, YYYY-MM

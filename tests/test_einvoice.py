@@ -325,7 +325,8 @@ def _month(folder: Path, earth: int, wall_to_date: int, *, release: bool = False
             [*client, "2", "Masonry", "50000.00", "", "500", "m2", "100", wall_to_date]]
     if vienna is not None:
         rows.append(["BN-2", "Wiener Bau AG", "Ring 1", "ATU12345678", "AT", "Wien", "1010",
-                     "9914:ATU12345678" if peppol else "EM:rechnung@wienerbau.example", "WB-77", "", "yes", "no", "1",
+                     "9914:ATU12345678" if peppol else "EM:rechnung@wienerbau.example",
+                     "WB-77", "", "yes", "no", "1",
                      "Steel frame", "80000.00", vienna, "", "", "", ""])
     write_csv(folder / "jobs.csv", rows)
     return folder

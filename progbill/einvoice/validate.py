@@ -241,6 +241,7 @@ class Validator:
                 result.findings.append(Finding("XSD", "fatal", "xsd", f"line {error.line}",
                                                error.message))
         result.ran.append("xsd")
+        node = None
         for rule_set in wanted:
             kind = PACKAGED_XSLT.get(rule_set, SCHEMATRON_FILES.get(rule_set, ("", "")))[0]
             if kind != syntax:
@@ -249,18 +250,20 @@ class Validator:
             if why is not None:
                 result.not_run[rule_set] = why
                 continue
-            result.findings.extend(self._run(rule_set, data))
+            if node is None:  # parsed once for every rule set
+                with self._lock:
+                    node = self._saxon().parse_xml(xml_text=data.decode("utf-8"))
+            result.findings.extend(self._run(rule_set, node))
             result.ran.append(rule_set)
         return result
 
-    def _run(self, rule_set: str, data: bytes) -> list[Finding]:
+    def _run(self, rule_set: str, node: Any) -> list[Finding]:
         try:
             executable = self._executable(rule_set)
         except SchematronError as exc:
             return [Finding("SCH-RULES-ERROR", "fatal", rule_set, "-", str(exc))]
         with self._lock:  # one Saxon processor; its calls are not shared between threads
             try:
-                node = self._saxon().parse_xml(xml_text=data.decode("utf-8"))
                 output = executable.transform_to_string(xdm_node=node)
             except Exception as exc:  # a dynamic error in the rules, as XSLT reports it
                 return [Finding("SCH-DYNAMIC-ERROR", "fatal", rule_set, "/",
