@@ -110,6 +110,15 @@ def lines_of(text: str) -> list[str]:
             if line.strip()]
 
 
+def with_town(lines: list[str], postal_code: str, city: str) -> list[str]:
+    """An address's lines with the post code and town given apart (e-invoice settings) added
+    as a last line, unless the address already says them."""
+    town = " ".join(x for x in (str(postal_code or "").strip(), str(city or "").strip()) if x)
+    if not town or any(town.casefold() in line.casefold() for line in lines):
+        return lines
+    return [*lines, town]
+
+
 def tax_regime(tax_label: str, tax_labels: set[str]) -> str:
     if tax_labels & GST_LABELS or tax_label == "GST":
         return "gst"
@@ -133,6 +142,7 @@ def build_context(
     """
     seller = json.loads(doc["seller_json"])
     render = json.loads(doc["render_json"])
+    buyer = json.loads(str(doc.get("einvoice_json") or "{}") or "{}")
     fmt = Formatter(render.get("locale", "en_US"), doc["currency"])
     credit = doc["type"] == "Credit Note"
     sign = -1 if credit else 1
@@ -277,7 +287,8 @@ def build_context(
         },
         "seller": {
             "name": seller.get("name", ""),
-            "address_lines": lines_of(seller.get("address", "")),
+            "address_lines": with_town(lines_of(seller.get("address", "")),
+                                       seller.get("postal_code", ""), seller.get("city", "")),
             "tax_id": seller.get("tax_id", ""),
             "state": seller.get("state", ""),
             "email": seller.get("email", ""),
@@ -287,7 +298,9 @@ def build_context(
         },
         "client": {
             "name": str(doc["client"]),
-            "address_lines": lines_of(str(doc["client_address"] or "")),
+            "address_lines": with_town(lines_of(str(doc["client_address"] or "")),
+                                       buyer.get("client_postal_code", ""),
+                                       buyer.get("client_city", "")),
             "email": str(doc["client_email"] or ""),
             "tax_id": str(doc["client_tax_id"] or ""),
             "place_of_supply": str(doc["place_of_supply"] or ""),
