@@ -405,8 +405,16 @@ def test_a_year_of_progress_invoices_through_the_cli_valid_in_every_format(tmp_p
     # the Factur-X XML inside the PDF says the same
     from progbill.einvoice.documents import factur_x_xml
 
-    cii, markers = factur_x_xml((invoices / "2026-10" / "INV-2026-00003.pdf").read_bytes(), "")
+    pdf_bytes = (invoices / "2026-10" / "INV-2026-00003.pdf").read_bytes()
+    cii, markers = factur_x_xml(pdf_bytes, "")
     assert markers == []
+    import pypdf
+
+    catalog = pypdf.PdfReader(io.BytesIO(pdf_bytes)).trailer["/Root"]
+    listed = [ref.get_object() for ref in catalog["/AF"]]
+    assert [(f["/F"], f["/AFRelationship"]) for f in listed] == [("factur-x.xml", "/Data")]
+    xmp = catalog["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and "<fx:ConformanceLevel>EN 16931<" in xmp
     root = etree.fromstring(cii)
     assert sum(Decimal(x) for x in root.xpath("//ram:LineTotalAmount/text()",
                                               namespaces=RAM)[:-1]) == Decimal("38000.00")

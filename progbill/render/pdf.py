@@ -239,7 +239,8 @@ class Renderer:
                                 created=when, modified=when, relationship="Data",
                                 url_fetcher=self.fetcher)
         return rendered.write_pdf(attachments=[attachment], pdf_variant="pdf/a-3b",
-                                  uncompressed_pdf=False)  # type: ignore[no-any-return]
+                                  uncompressed_pdf=False,
+                                  finisher=_list_attachments_once)  # type: ignore[no-any-return]
 
 
 _FX_PROPERTIES = (
@@ -275,6 +276,16 @@ FACTUR_X_XMP = (
     "<fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>"
     "</rdf:Description>"
 )
+
+
+def _list_attachments_once(document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists an attachment twice in the catalog's /AF (from the embedded files
+    and from the file specifications): once is what PDF/A-3 means."""
+    import pydyf
+
+    listed = pdf.catalog.get("AF")
+    if listed is not None:
+        pdf.catalog["AF"] = pydyf.Array(list(dict.fromkeys(listed)))
 
 
 def _facturx_metadata_class(base: type) -> type:
