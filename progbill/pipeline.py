@@ -580,16 +580,18 @@ def _check_einvoices(bill: Bill, evaluation: Evaluation, config: Config,
     taxes = tax_records(bill, numbered)
     failed: dict[str, list[str]] = {}
     passed: set[str] = set()
+    not_run: dict[str, str] = {}
     for record, key in zip(records, numbered["doc_key"], strict=True):
         lines = bill.lines[bill.lines["doc_key"] == key]
         files = einvoice_files(record, lines, taxes[taxes["doc_key"] == key], validator)
-        report.notes.extend(n for n in _rules_not_run(files.not_run) if n not in report.notes)
+        not_run.update(files.not_run)
         pid = str(record["project_id"])
         if files.failures:
             failed[pid] = [f.replace(str(record["number"]), f"the document of {pid}")
                            for f in files.failures]
         else:
             passed.add(pid)
+    report.notes.extend(_rules_not_run(not_run))
     if not failed:
         return bill, evaluation, passed
     projects = evaluation.projects
@@ -826,8 +828,12 @@ def _render_missing(store: Store, ws: Workspace, renderer: Any, config: Config,
 
 
 def _rules_not_run(not_run: dict[str, str]) -> list[str]:
-    return [f"e-invoice rules {name} were not checked: {why}"
-            for name, why in sorted(not_run.items())]
+    """One note per reason, naming the rule sets it kept from running."""
+    reasons: dict[str, list[str]] = {}
+    for name, why in sorted(not_run.items()):
+        reasons.setdefault(why, []).append(name)
+    return [f"e-invoice rules {', '.join(names)} were not checked: {why}"
+            for why, names in reasons.items()]
 
 
 def _renderer(config: Config) -> Any:

@@ -9,6 +9,10 @@
 * Sahyadri Structural Consultants (INR, 18% GST): flat .xlsx with percent-formatted progress,
   GSTIN, SAC codes and place of supply; one project onboarded with amounts billed before
   progbill.
+* Bau Nord GmbH (EUR, 19% VAT, e-invoices), in einvoice/: flat .csv with the buyers' e-invoice
+  columns (country, town, post code, Peppol address, Leitweg-ID), a German public client billed
+  by quantities and an Austrian client under reverse charge whose progress is corrected down in
+  November (a credit note). Its settings: settings/baunord.toml.
 
 The files are committed; this script documents and reproduces them.
 """
@@ -261,6 +265,50 @@ def sahyadri(month: str, folder: Path) -> None:
     book.save(folder / "sahyadri-consultants-progress.xlsx")
 
 
+# ----------------------------------------------------------------------------------------------
+# Bau Nord GmbH: flat csv with the e-invoice columns (README "E-invoices")
+
+BAUNORD_HEADER = ["Project", "Project Title", "Client", "Address", "City", "Postal Code",
+                  "Country", "VAT Number", "Peppol ID", "Leitweg-ID", "PO", "Reverse Charge",
+                  "Line", "Description", "Amount", "% Complete", "Unit", "Rate", "Qty",
+                  "Qty to date"]
+BAUNORD_PROJECTS = {
+    "BN-301": ["Kita Am Park - Rohbau", "Stadt Musterstadt - Hochbauamt", "Rathausplatz 1",
+               "Musterstadt", "12345", "DE", "DE987654321", "0204:04011000-12345-03",
+               "04011000-12345-03", "HBA-2026-114", "no"],
+    "BN-305": ["Lagerhalle Salzburg - Stahlbau", "Alpen Logistik GmbH", "Industriestrasse 8",
+               "Salzburg", "5020", "AT", "ATU12345678", "9914:ATU12345678", "AL-7781",
+               "AL-7781", "yes"],
+}
+# project, line, description, amount, unit, rate, quantity, {month: percent or quantity to date}
+BAUNORD_LINES = [
+    ("BN-301", "01", "Baustelleneinrichtung", "18500.00", "", "", "",
+     {"2026-10": 100, "2026-11": 100}),
+    ("BN-301", "02", "Erdarbeiten, Aushub", "29400.00", "m3", "24.50", "1200",
+     {"2026-10": "1200", "2026-11": "1200"}),
+    ("BN-301", "03", "Stahlbeton Fundamente und Decken", "263500.00", "m3", "310.00", "850",
+     {"2026-10": "310", "2026-11": "620"}),
+    ("BN-301", "04", "Mauerwerk", "163200.00", "m2", "68.00", "2400",
+     {"2026-10": "0", "2026-11": "900"}),
+    ("BN-305", "01", "Stahlbau Halle", "240000.00", "", "", "",
+     {"2026-10": 35, "2026-11": 30}),
+    ("BN-305", "02", "Dach und Fassade", "96000.00", "", "", "",
+     {"2026-10": 0, "2026-11": 0}),
+]
+
+
+def baunord(month: str, folder: Path) -> None:
+    rows = [BAUNORD_HEADER]
+    for pid, line, text, amount, unit, rate, quantity, progress in BAUNORD_LINES:
+        done = progress[month]
+        percent, to_date = (done, "") if not rate else ("", done)
+        rows.append([pid, *BAUNORD_PROJECTS[pid][:-1], BAUNORD_PROJECTS[pid][-1], line, text,
+                     amount, percent, unit, rate, quantity, to_date])
+    with (folder / "baunord-leistungsstand.csv").open("w", newline="",
+                                                     encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
 def main() -> None:
     for month in MONTHS:
         folder = HERE / month
@@ -269,6 +317,10 @@ def main() -> None:
         northlight(month, folder)
         sahyadri(month, folder)
         print(f"wrote {folder}")
+        einvoice = HERE / "einvoice" / month
+        einvoice.mkdir(parents=True, exist_ok=True)
+        baunord(month, einvoice)
+        print(f"wrote {einvoice}")
 
 
 if __name__ == "__main__":

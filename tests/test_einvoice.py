@@ -571,3 +571,55 @@ def test_a_hostile_xml_file_is_refused_by_check_einvoice(tmp_path):
                     "&a;</Invoice>")
     code, out = run_cli("check-einvoice", str(bomb))
     assert code == 1 and "cannot be checked" in out and "DOCTYPE" in out, out
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_workbooks"
+
+
+def test_the_e_invoicing_sample_business_without_a_rules_folder_says_what_it_did_not_check(
+        tmp_path):
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws))[0] == 0
+    code, out = run_cli("run", str(SAMPLES / "einvoice" / "2026-10"), "--period", "2026-10",
+                        "-w", str(ws), "--config", str(SAMPLES / "settings" / "baunord.toml"))
+    assert code == 0, out
+    assert ("e-invoice rules en16931-cii, xrechnung-cii, xrechnung-ubl were not checked: needs "
+            "the official schematron sources") in out
+    assert len(list((ws / "invoices" / "2026-10").glob("*.xml"))) == 2
+
+
+@needs_rules
+def test_the_e_invoicing_sample_business_bills_two_months_valid_in_every_rule_set(tmp_path):
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws))[0] == 0
+    config = tmp_path / "baunord.toml"
+    config.write_text((SAMPLES / "settings" / "baunord.toml").read_text().replace(
+        'rules_dir = ""', f'rules_dir = "{RULES}"'))
+    for month in ("2026-10", "2026-11"):
+        code, out = run_cli("run", str(SAMPLES / "einvoice" / month), "--period", month, "-w",
+                            str(ws), "--config", str(config))
+        assert code == 0 and "not checked" not in out, out
+    files = sorted((ws / "invoices").rglob("*.*"))
+    assert len(files) == 8
+    for result in check_paths(files, Validator(RULES)):
+        assert result.ok and len(result.ran) >= 3, "\n".join(map(str, result.errors))
+    # November, BN-301: concrete 310 m3 x 310.00 + masonry 900 m2 x 68.00 = 157,300.00 this
+    # period (of 401,700.00 to date); less 5% retainage 7,865.00, plus 19% VAT 29,887.00
+    november = ws / "invoices" / "2026-11"
+    lines, payable, cited = _xml_amounts(november / "INV-2026-00003.xml")
+    assert (lines, payable, cited) == (Decimal("157300.00"), Decimal("179322.00"),
+                                       ["INV-2026-00001"])
+    text = _pdf_text(november / "INV-2026-00003.pdf")
+    assert "157.300,00" in text and "179.322,00" in text
+    ubl = etree.parse(str(november / "INV-2026-00003.xml")).getroot()
+    quantities = ubl.xpath("cac:InvoiceLine/cbc:InvoicedQuantity", namespaces=UBL)
+    assert [(q.text, q.get("unitCode")) for q in quantities] == [("310", "MTQ"), ("900", "MTK")]
+    # BN-305's steelwork was corrected from 35% to 30%: a credit note of 12,000.00 less the
+    # 600.00 retainage returned, reverse charge (AE, no VAT), citing the invoice it corrects
+    lines, payable, cited = _xml_amounts(november / "CN-2026-00001.xml")
+    assert (lines, payable, cited) == (Decimal("12000.00"), Decimal("11400.00"),
+                                       ["INV-2026-00002"])
+    credit = etree.parse(str(november / "CN-2026-00001.xml")).getroot()
+    assert credit.xpath("string(cbc:CreditNoteTypeCode)", namespaces=UBL) == "381"
+    assert credit.xpath("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:ID/text()",
+                        namespaces=UBL) == ["AE"]
