@@ -344,6 +344,43 @@ def statements(ctx: click.Context, workspace: Path, config: Path | None,
     _guard(ctx.obj["debug"], action)
 
 
+@cli.command()
+@click.option("--period", "-p", required=True, callback=_period, metavar="YYYY-MM",
+              help="The billing month whose documents (and receipts) are exported.")
+@click.option("--to", "to", required=True, metavar="FORMAT",
+              help="journal, quickbooks, xero, zoho, tally, datev or sage.")
+@click.option("--rate", "rates", multiple=True, metavar="CUR=RATE",
+              help="An exchange rate into the books' currency, e.g. --rate USD=0.92 "
+                   "(repeat for each currency; also read from inbox/rates.csv).")
+@workspace_option
+@config_option
+@json_option
+@click.pass_context
+def export(ctx: click.Context, period: Period, to: str, rates: tuple[str, ...],
+           workspace: Path, config: Path | None, as_json: bool) -> None:
+    """Write the period's documents and receipts for your accounting package, into
+    exports/PERIOD/FORMAT/.
+
+    \b
+    Example:
+      progbill export --period 2026-11 --to datev -w billing
+    """
+    from progbill.books.export import export as export_period
+
+    def action() -> int:
+        report = export_period(workspace, str(period), to, list(rates), config)
+        if as_json:
+            echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            echo(f"Exported {report.documents} document{'s' if report.documents != 1 else ''}"
+                 f" and {report.payments} receipt{'s' if report.payments != 1 else ''} of "
+                 f"{report.period} for {report.format} (debits {report.debits}) into "
+                 f"{report.folder}/:" + "".join(f"\n  {name}" for name in report.files))
+        return report.exit_code
+
+    _guard(ctx.obj["debug"], action)
+
+
 @cli.command("check-einvoice")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))

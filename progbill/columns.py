@@ -21,6 +21,7 @@ PROJECT_FIELDS = (
     "payment_terms_days", "po_number", "contract_value", "release_retainage", "place_of_supply",
     "reverse_charge", "tax_code", "client_id", "client_country", "client_city",
     "client_postal_code", "client_endpoint", "buyer_reference", "tax_category",
+    "revenue_account",
 )
 # The project columns only structured e-invoices use (README "E-invoices").
 EINVOICE_FIELDS = ("client_country", "client_city", "client_postal_code", "client_endpoint",
@@ -33,7 +34,7 @@ PROJECT_DETAILS = (
     "project_name", "client", "client_address", "client_email", "client_tax_id", "currency",
     "retainage_pct", "stored_retainage_pct", "tax_rate", "tax_label", "payment_terms_days",
     "po_number", "place_of_supply", "reverse_charge", "tax_code", "client_id",
-    *EINVOICE_FIELDS,
+    *EINVOICE_FIELDS, "revenue_account",
 )
 
 # A line as the readers deliver it, and billing reads it.

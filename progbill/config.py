@@ -79,6 +79,54 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class TaxAccount:
+    """A tax account of ``[[accounts.tax]]``: the documents' tax lines it takes (label, rate,
+    reverse charge or not) and the codes packages need with it."""
+
+    label: str  # the document's tax label: VAT, GST, CGST, SGST, IGST, Tax
+    rate: Decimal
+    account: str
+    reverse_charge: bool = False
+    sage_tax_code: str = ""  # T0-T9
+    datev_bu: str = ""  # DATEV BU-Schlüssel (tax key)
+    xero_tax_type: str = ""  # e.g. OUTPUT2, ZERORATEDOUTPUT, ECOUTPUTSERVICES
+    quickbooks_tax_code: str = ""  # the tax code's name in QuickBooks
+    zoho_tax_name: str = ""  # the tax's name in Zoho Books
+
+    def matches(self, label: str, rate: Decimal, reverse_charge: bool) -> bool:
+        return (self.label.casefold() == label.casefold() and self.rate == rate
+                and self.reverse_charge == reverse_charge)
+
+
+@dataclass(frozen=True)
+class AccountsSettings:
+    """``[accounts]``: progbill's amounts mapped to the user's chart of accounts."""
+
+    receivable: str = ""
+    retainage_receivable: str = ""
+    revenue: str = ""
+    stored_materials: str = ""  # default: revenue
+    bank: str = ""
+    rounding: str = ""
+    currency: str = ""  # the books' currency; default billing.currency
+    taxes: tuple[TaxAccount, ...] = ()
+
+    def tax_for(self, label: str, rate: Decimal, reverse_charge: bool) -> TaxAccount | None:
+        return next((t for t in self.taxes if t.matches(label, rate, reverse_charge)), None)
+
+
+@dataclass(frozen=True)
+class DatevSettings:
+    """``[datev]``: what the DATEV EXTF header needs."""
+
+    consultant: int = 0  # Beraternummer
+    client: int = 0  # Mandantennummer
+    fiscal_year_start: str = ""  # MM-DD, e.g. 01-01
+    account_length: int = 4  # Sachkontenlänge
+    chart: str = ""  # SKR03 / SKR04 (information only)
+
+
+@dataclass(frozen=True)
 class Config:
     seller: Seller = field(default_factory=Seller)
     billing: BillingSettings = field(default_factory=BillingSettings)
@@ -86,6 +134,8 @@ class Config:
     input: InputSettings = field(default_factory=InputSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     einvoice: EInvoiceSettings = field(default_factory=EInvoiceSettings)
+    accounts: AccountsSettings = field(default_factory=AccountsSettings)
+    datev: DatevSettings = field(default_factory=DatevSettings)
     path: Path | None = None  # where it was read from
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths (logo, templates) start here
 
@@ -94,7 +144,7 @@ class Config:
         return path if path.is_absolute() else self.base_dir / path
 
 
-_SECTIONS = {"seller", "billing", "output", "input", "watch", "einvoice"}
+_SECTIONS = {"seller", "billing", "output", "input", "watch", "einvoice", "accounts", "datev"}
 
 
 def _text(section: str, key: str, value: Any) -> str:
@@ -146,7 +196,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
     if unknown:
         raise ConfigError(f"unknown section{'s' if len(unknown) > 1 else ''} "
                           f"[{'], ['.join(unknown)}]; allowed: [seller], [billing], [output], "
-                          "[input], [watch], [einvoice]")
+                          "[input], [watch], [einvoice], [accounts], [datev]")
     seller_t = _check_keys("seller", data.get("seller", {}), set(Seller.__dataclass_fields__))
     seller = Seller(**{k: _text("seller", k, v) for k, v in seller_t.items()})
 
@@ -239,8 +289,85 @@ def parse_config(data: dict[str, Any], path: Path | None = None,
                                   f"got {value!r}")
             w[key] = float(value)
     einvoice = _einvoice(data.get("einvoice", {}), seller)
+    accounts = _accounts(data.get("accounts", {}))
+    datev = _datev(data.get("datev", {}))
     return Config(seller, billing, output, InputSettings(**i), WatchSettings(**w), einvoice,
-                  path, base_dir or (path.parent if path else Path.cwd()))
+                  accounts, datev, path, base_dir or (path.parent if path else Path.cwd()))
+
+
+def _accounts(table: Any) -> AccountsSettings:
+    """``[accounts]`` and its ``[[accounts.tax]]`` entries."""
+    fields = set(AccountsSettings.__dataclass_fields__) - {"taxes"} | {"tax"}
+    table = _check_keys("accounts", table, fields)
+    a: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "tax":
+            if not isinstance(value, list):
+                raise ConfigError("accounts.tax: write each tax account as its own "
+                                  "[[accounts.tax]] table (README \"Posting to your books\")")
+            a["taxes"] = tuple(_tax_account(i + 1, entry) for i, entry in enumerate(value))
+        elif key == "currency":
+            code = _text("accounts", key, value).upper()
+            if not is_known_currency(code):
+                raise ConfigError(f"accounts.currency: {value!r} is not an ISO 4217 code")
+            a[key] = code
+        else:
+            a[key] = _text("accounts", key, value).strip()
+    seen: set[tuple[str, Decimal, bool]] = set()
+    for tax in a.get("taxes", ()):
+        key = (tax.label.casefold(), tax.rate, tax.reverse_charge)
+        if key in seen:
+            raise ConfigError(f"[[accounts.tax]]: {tax.label} {tax.rate}% "
+                              f"{'(reverse charge) ' if tax.reverse_charge else ''}is mapped "
+                              "twice; keep one entry")
+        seen.add(key)
+    return AccountsSettings(**a)
+
+
+def _tax_account(position: int, entry: Any) -> TaxAccount:
+    where = f"accounts.tax (entry {position})"
+    entry = _check_keys(where, entry, set(TaxAccount.__dataclass_fields__))
+    for required in ("label", "rate", "account"):
+        if required not in entry:
+            raise ConfigError(f"{where}: needs {required} (label, rate and account name the "
+                              "documents' tax lines it takes and where they are posted)")
+    t: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key == "rate":
+            t[key] = _percent(where, key, value)
+        elif key == "reverse_charge":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}.reverse_charge: expected true or false")
+            t[key] = value
+        else:
+            t[key] = _text(where, key, value).strip()
+    code = t.get("sage_tax_code", "")
+    if code and not (len(code) == 2 and code[0] == "T" and code[1].isdigit()):
+        raise ConfigError(f"{where}.sage_tax_code: {code!r} is not a Sage tax code T0-T9")
+    return TaxAccount(**t)
+
+
+def _datev(table: Any) -> DatevSettings:
+    table = _check_keys("datev", table, set(DatevSettings.__dataclass_fields__))
+    d: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "consultant":
+            d[key] = _int("datev", key, value, 1001, 9_999_999)
+        elif key == "client":
+            d[key] = _int("datev", key, value, 1, 99_999)
+        elif key == "account_length":
+            d[key] = _int("datev", key, value, 4, 8)
+        elif key == "fiscal_year_start":
+            text = _text("datev", key, value)
+            import re
+
+            if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", text):
+                raise ConfigError(f"datev.fiscal_year_start: {text!r} is not a month and day "
+                                  "written MM-DD, such as 01-01")
+            d[key] = text
+        else:
+            d[key] = _text("datev", key, value)
+    return DatevSettings(**d)
 
 
 def _einvoice(table: Any, seller: Seller) -> EInvoiceSettings:

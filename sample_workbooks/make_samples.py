@@ -268,17 +268,17 @@ def sahyadri(month: str, folder: Path) -> None:
 # ----------------------------------------------------------------------------------------------
 # Bau Nord GmbH: flat csv with the e-invoice columns (README "E-invoices")
 
-BAUNORD_HEADER = ["Project", "Project Title", "Client", "Address", "City", "Postal Code",
-                  "Country", "VAT Number", "Peppol ID", "Leitweg-ID", "PO", "Reverse Charge",
-                  "Line", "Description", "Amount", "% Complete", "Unit", "Rate", "Qty",
+BAUNORD_HEADER = ["Project", "Project Title", "Client", "Customer ID", "Address", "City",
+                  "Postal Code", "Country", "VAT Number", "Peppol ID", "Leitweg-ID", "PO",
+                  "VAT %", "Reverse Charge", "Line", "Description", "Amount", "% Complete", "Unit", "Rate", "Qty",
                   "Qty to date"]
 BAUNORD_PROJECTS = {
-    "BN-301": ["Kita Am Park - Rohbau", "Stadt Musterstadt - Hochbauamt", "Rathausplatz 1",
-               "Musterstadt", "12345", "DE", "DE987654321", "0204:04011000-12345-03",
-               "04011000-12345-03", "HBA-2026-114", "no"],
-    "BN-305": ["Lagerhalle Salzburg - Stahlbau", "Alpen Logistik GmbH", "Industriestrasse 8",
-               "Salzburg", "5020", "AT", "ATU12345678", "9914:ATU12345678", "AL-7781",
-               "AL-7781", "yes"],
+    "BN-301": ["Kita Am Park - Rohbau", "Stadt Musterstadt - Hochbauamt", "10001",
+               "Rathausplatz 1", "Musterstadt", "12345", "DE", "DE987654321",
+               "0204:04011000-12345-03", "04011000-12345-03", "HBA-2026-114", "19", "no"],
+    "BN-305": ["Lagerhalle Salzburg - Stahlbau", "Alpen Logistik GmbH", "10002",
+               "Industriestrasse 8", "Salzburg", "5020", "AT", "ATU12345678",
+               "9914:ATU12345678", "AL-7781", "AL-7781", "19", "yes"],
 }
 # project, line, description, amount, unit, rate, quantity, {month: percent or quantity to date}
 BAUNORD_LINES = [

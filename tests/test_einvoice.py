@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import run_cli, write_csv
 from lxml import etree
 
 from progbill.einvoice.cii import write_cii
@@ -24,7 +25,6 @@ from progbill.einvoice.schematron import translate
 from progbill.einvoice.ubl import write_ubl
 from progbill.einvoice.validate import Validator
 from progbill.money import percent_of
-from tests.helpers import run_cli, write_csv
 
 SHARED_EINVOICE = Path(__file__).resolve().parents[2] / "shared" / "einvoice"
 RULES = SHARED_EINVOICE / "sch"

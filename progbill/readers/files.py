@@ -55,6 +55,9 @@ class Skipped:
     reason: str
 
 
+RATES_STEM = "rates"  # inbox/rates.csv or rates.xlsx: exchange rates for exports
+
+
 def is_candidate(path: Path) -> str | None:
     """None if ``path`` should be read, else the reason it is skipped."""
     name = path.name
@@ -64,6 +67,8 @@ def is_candidate(path: Path) -> str | None:
         return "a hidden or temporary file"
     if path.suffix.lower() not in ACCEPTED:
         return f"not a spreadsheet type progbill reads ({', '.join(sorted(ACCEPTED))})"
+    if path.stem.casefold() == RATES_STEM:
+        return "exchange rates for `progbill export` (not billed; it stays in the inbox)"
     return None
 
 

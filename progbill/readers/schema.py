@@ -65,6 +65,9 @@ PROJECT_COLUMNS: tuple[Column, ...] = (
     Column("buyer_reference", TEXT, ("leitweg-id", "leitweg id", "leitwegid",
                                      "buyer ref", "your reference")),
     Column("tax_category", TEXT, ("vat category", "vat category code", "tax category code")),
+    # posting to the books: the project's own revenue account (README "Posting to your books")
+    Column("revenue_account", TEXT, ("revenue account", "income account", "sales account",
+                                     "erloeskonto", "erlöskonto")),
 )
 
 LINE_COLUMNS: tuple[Column, ...] = (
@@ -150,6 +153,9 @@ PAYMENT_COLUMNS: tuple[Column, ...] = (
     Column("buyer_reference", TEXT, ("leitweg-id", "leitweg id", "leitwegid",
                                      "buyer ref", "your reference")),
     Column("tax_category", TEXT, ("vat category", "vat category code", "tax category code")),
+    # posting to the books: the project's own revenue account (README "Posting to your books")
+    Column("revenue_account", TEXT, ("revenue account", "income account", "sales account",
+                                     "erloeskonto", "erlöskonto")),
 )
 
 # One of these must be present on a lines sheet (progress by percent, by status, or as money).
