@@ -109,6 +109,7 @@ class AccountsSettings:
     bank: str = ""
     rounding: str = ""
     currency: str = ""  # the books' currency; default billing.currency
+    xero_no_tax_type: str = "Tax Exempt"  # Xero's tax rate for lines and journals without tax
     taxes: tuple[TaxAccount, ...] = ()
 
     def tax_for(self, label: str, rate: Decimal, reverse_charge: bool) -> TaxAccount | None:

@@ -270,8 +270,8 @@ def sahyadri(month: str, folder: Path) -> None:
 
 BAUNORD_HEADER = ["Project", "Project Title", "Client", "Customer ID", "Address", "City",
                   "Postal Code", "Country", "VAT Number", "Peppol ID", "Leitweg-ID", "PO",
-                  "VAT %", "Reverse Charge", "Line", "Description", "Amount", "% Complete", "Unit", "Rate", "Qty",
-                  "Qty to date"]
+                  "VAT %", "Reverse Charge", "Line", "Description", "Amount", "% Complete",
+                  "Unit", "Rate", "Qty", "Qty to date"]
 BAUNORD_PROJECTS = {
     "BN-301": ["Kita Am Park - Rohbau", "Stadt Musterstadt - Hochbauamt", "10001",
                "Rathausplatz 1", "Musterstadt", "12345", "DE", "DE987654321",

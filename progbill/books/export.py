@@ -122,14 +122,36 @@ def export(root: Path, period: str, to: str, rate_options: list[str] | None = No
     entries = postings(documents, payments, config.accounts, books, rates)
     files = _write(to, documents, payments, entries, config, books, rates, period)
     folder = ws.root / "exports" / period / to
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in sorted(files.items()):
-        atomic_write_bytes(folder / name, data)
+    _replace_folder(folder, files)
     debits = sum(p.debit for p in entries)
     from progbill.money import from_minor
 
     return ExportReport(period, to, str(folder.relative_to(ws.root)), sorted(files),
                         len(documents), len(payments), f"{from_minor(debits, books):f} {books}")
+
+
+def _replace_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """The export's folder holds exactly these files: written into a new folder beside it,
+    which then takes its place (a file of an earlier export of the same period, such as a
+    second Xero batch no longer needed, never lingers to be imported twice)."""
+    import secrets
+    import shutil
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = folder.with_name(f".{folder.name}.new-{secrets.token_hex(4)}")
+    fresh.mkdir()
+    try:
+        for name, data in sorted(files.items()):
+            atomic_write_bytes(fresh / name, data)
+        old = folder.with_name(f".{folder.name}.old-{secrets.token_hex(4)}")
+        if folder.exists():
+            folder.rename(old)
+        fresh.rename(folder)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write(to: str, documents: list[Document], payments: list[Payment], entries: list,

@@ -198,7 +198,6 @@ XERO_INVOICE_COLUMNS = [
 XERO_JOURNAL_COLUMNS = ["*Narration", "*Date", "Description", "*AccountCode", "*TaxRate",
                         "*Amount", "TrackingName1", "TrackingOption1", "TrackingName2",
                         "TrackingOption2"]
-XERO_NO_TAX = "Tax Exempt"
 
 
 def _dmy(day: date) -> str:
@@ -209,38 +208,50 @@ def _whole_entry(doc: Document, postings: list[Posting]) -> list[Posting]:
     return [p for p in postings if p.entry == doc.number]
 
 
+XERO_CREDIT_COLUMNS = ["*CreditNoteNumber" if c == "*InvoiceNumber" else
+                       "*CreditNoteDate" if c == "*InvoiceDate" else
+                       "DueDate" if c == "*DueDate" else c for c in XERO_INVOICE_COLUMNS]
+
+
 def xero(documents: list[Document], payments: list[Payment], postings: list[Posting],
          accounts: AccountsSettings, books: str, period: str) -> dict[str, bytes]:
-    batches: list[list[list[Any]]] = [[]]
-    count = 0
+    """Invoices in the sales invoice import, credit notes (amounts positive) in the credit note
+    import (the same template with CreditNoteNumber and CreditNoteDate), at most 500 a file;
+    retainage and releases alone in the manual journal import; receipts as a bank statement."""
+    invoices: list[list[list[Any]]] = []
+    credits: list[list[list[Any]]] = []
     journals: list[list[Any]] = []
+    no_tax = accounts.xero_no_tax_type
     for doc in documents:
         sales = _sales_lines(doc, accounts)
         if not sales:  # a release alone: no sale, only its journal
             journals.extend([p.description, _dmy(p.date), f"{doc.project} {doc.client}",
-                             p.account, _xero_tax(p), _money(p.amount, books), "", "", "", ""]
-                            for p in _whole_entry(doc, postings))
+                             p.account, _xero_tax(p, no_tax), _money(p.amount, books), "", "",
+                             "", ""] for p in _whole_entry(doc, postings))
             continue
-        if count == XERO_MAX_INVOICES:
+        credit = doc.kind == "credit-note"
+        batches = credits if credit else invoices
+        if not batches or len({row[10] for row in batches[-1]}) == XERO_MAX_INVOICES:
             batches.append([])
-            count = 0
-        count += 1
+        sign = -1 if credit else 1
         tax, _ = _tax_of(doc, accounts)
         for i, (text, account, amount) in enumerate(sales):
             batches[-1].append([
                 doc.client, "", "", "", "", "", "", "", "", "", doc.number,
                 doc.po_number or doc.project, _dmy(doc.issued), _dmy(doc.due), "", "", text,
-                "1", _money(amount, doc.currency), "", account,
-                tax.xero_tax_type if tax is not None and tax.xero_tax_type else XERO_NO_TAX,
-                _money(doc.tax, doc.currency) if i == 0 and doc.tax else "", "", "", "", "",
-                doc.currency, ""])
+                "1", _money(sign * amount, doc.currency), "", account,
+                tax.xero_tax_type if tax is not None and tax.xero_tax_type else no_tax,
+                _money(sign * doc.tax, doc.currency) if i == 0 and doc.tax else "", "", "", "",
+                "", doc.currency, ""])
         for account, amount, text in _reclass(doc, accounts):
             journals.append([text, _dmy(doc.issued), f"{doc.project} {doc.client}", account,
-                             XERO_NO_TAX, _money(amount, doc.currency), "", "", "", ""])
+                             no_tax, _money(amount, doc.currency), "", "", "", ""])
     files = {}
-    for n, rows in enumerate(batches, start=1):
-        suffix = f"-{n}" if len(batches) > 1 else ""
-        files[f"xero-invoices-{period}{suffix}.csv"] = _csv(XERO_INVOICE_COLUMNS, rows)
+    for kind, header, batches in (("invoices", XERO_INVOICE_COLUMNS, invoices),
+                                  ("credit-notes", XERO_CREDIT_COLUMNS, credits)):
+        for n, rows in enumerate(batches, start=1):
+            suffix = f"-{n}" if len(batches) > 1 else ""
+            files[f"xero-{kind}-{period}{suffix}.csv"] = _csv(header, rows)
     if journals:
         files[f"xero-journal-{period}.csv"] = _csv(XERO_JOURNAL_COLUMNS, journals)
     if payments:
@@ -251,10 +262,10 @@ def xero(documents: list[Document], payments: list[Payment], postings: list[Post
     return files
 
 
-def _xero_tax(posting: Posting) -> str:
+def _xero_tax(posting: Posting, no_tax: str) -> str:
     if posting.tax is not None and posting.tax.xero_tax_type:
         return posting.tax.xero_tax_type
-    return XERO_NO_TAX
+    return no_tax
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,7 +511,7 @@ def zoho(documents: list[Document], payments: list[Payment], postings: list[Post
     for doc in documents:
         sales = _sales_lines(doc, accounts)
         if not sales:
-            journals.extend([p.entry, _iso(p.date), p.description, p.account, p.client,
+            journals.extend([_iso(p.date), p.entry, p.description, p.account, p.client,
                              _money(p.debit, books) if p.debit else "",
                              _money(p.credit, books) if p.credit else "", books]
                             for p in _whole_entry(doc, postings))
@@ -508,7 +519,9 @@ def zoho(documents: list[Document], payments: list[Payment], postings: list[Post
         tax, _ = _tax_of(doc, accounts)
         rate = sum((t[1] for t in doc.taxes), Decimal(0))
         split = len(doc.taxes) > 1  # CGST + SGST: a tax group
-        treatment = "overseas" if not doc.place_of_supply and doc.currency != "INR" else \
+        gst = any(t[0] in ("GST", "CGST", "SGST", "IGST") for t in doc.taxes) or bool(
+            doc.place_of_supply)
+        treatment = "" if not gst else "overseas" if not doc.place_of_supply else \
             "business_gst" if doc.client_tax_id else "consumer"
         credit = doc.kind == "credit-note"
         exchange = "" if doc.currency == books else str(rates.get(doc.currency, ""))
@@ -531,7 +544,7 @@ def zoho(documents: list[Document], payments: list[Payment], postings: list[Post
                 row += [doc.po_number, f"{doc.project} {period}"]
                 invoices.append(row)
         for account, amount, note in _reclass(doc, accounts):
-            journals.append([doc.number, _iso(doc.issued), note, account, doc.client,
+            journals.append([_iso(doc.issued), doc.number, note, account, doc.client,
                              _money(amount, doc.currency) if amount > 0 else "",
                              _money(-amount, doc.currency) if amount < 0 else "", doc.currency])
     files = {f"zoho-invoices-{period}.csv": _csv(ZOHO_INVOICE_COLUMNS, invoices)}
