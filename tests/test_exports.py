@@ -132,14 +132,14 @@ def test_a_credit_note_mirrors_and_a_release_moves_retainage_back(tmp_path):
         '[billing]\ncurrency = "EUR"\ntax_rate = 10\nretainage_pct = 10\n'
         '[accounts]\nreceivable = "1400"\nretainage_receivable = "1401"\nrevenue = "8400"\n'
         '[[accounts.tax]]\nlabel = "Tax"\nrate = 10\naccount = "1776"\n')
-    header = ["Project", "Client", "Release Retainage", "Line", "Description", "Amount",
-              "% Complete"]
+    header = ["Project", "Client", "Revenue Account", "Release Retainage", "Line",
+              "Description", "Amount", "% Complete"]
     months = {"2026-09": (50, "no"), "2026-10": (40, "no"), "2026-11": (40, "yes")}
     for month, (done, release) in months.items():
         folder = tmp_path / month
         folder.mkdir()
-        write_csv(folder / "p.csv", [header, ["P-1", "Acme", release, "1", "Work", "1000.00",
-                                              done]])
+        write_csv(folder / "p.csv", [header, ["P-1", "Acme", "8410", release, "1", "Work",
+                                              "1000.00", done]])
         assert run_cli("run", str(folder), "--period", month, "-w", str(ws), "--no-pdf")[0] == 0
 
     def entry(period: str) -> list[tuple[str, str, str, str]]:
@@ -150,14 +150,15 @@ def test_a_credit_note_mirrors_and_a_release_moves_retainage_back(tmp_path):
 
     (ws / "x.toml").write_text((ws / "progbill.toml").read_text())
     # 500.00 of work, 50.00 withheld, 10% tax on 500.00: Dr 1400 500.00, Dr 1401 50.00 ...
+    # and the revenue on the project's own revenue account
     assert entry("2026-09") == [("invoice", "1400", "500.00", ""),
                                 ("invoice", "1401", "50.00", ""),
-                                ("invoice", "8400", "", "500.00"),
+                                ("invoice", "8410", "", "500.00"),
                                 ("invoice", "1776", "", "50.00")]
     # progress went back 100.00: the credit note mirrors it
     assert entry("2026-10") == [("credit-note", "1400", "", "100.00"),
                                 ("credit-note", "1401", "", "10.00"),
-                                ("credit-note", "8400", "100.00", ""),
+                                ("credit-note", "8410", "100.00", ""),
                                 ("credit-note", "1776", "10.00", "")]
     # the 40.00 still withheld is released: retainage receivable back to receivable
     assert entry("2026-11") == [("invoice", "1400", "40.00", ""),
