@@ -420,20 +420,39 @@ def check_einvoice(ctx: click.Context, paths: tuple[Path, ...], rules_dir: Path 
 @cli.command()
 @click.argument("number")
 @workspace_option
+@config_option
 @json_option
+@click.option("--html", "as_html", is_flag=True,
+              help="Print the document's exact HTML instead, its stylesheet inlined (for "
+                   "template authors); -o writes it to a file.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --html: write the HTML to this file.")
 @click.pass_context
-def show(ctx: click.Context, number: str, workspace: Path, as_json: bool) -> None:
+def show(ctx: click.Context, number: str, workspace: Path, config: Path | None, as_json: bool,
+         as_html: bool, output: Path | None) -> None:
     """Show one document: its lines, taxes, the workbook it came from and the hashes that
     trace it (SHA-256 of the source workbook and of the PDF, checked against the disk).
 
     \b
     Example:
       progbill show INV-2026-00007 -w billing
+      progbill show INV-2026-00007 --html -o invoice.html
     """
+    from progbill.pipeline import document_html
     from progbill.pipeline import show as show_document
     from progbill.report import format_document
 
     def action() -> int:
+        if as_html:
+            html = document_html(workspace, number, config)
+            if output is not None:
+                from progbill.workspace import atomic_write_text
+
+                atomic_write_text(output, html)
+                echo(f"wrote {output}")
+            else:
+                echo(html)
+            return 0
         detail = show_document(workspace, number)
         if as_json:
             payload = {

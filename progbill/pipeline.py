@@ -1101,6 +1101,17 @@ def number_file_pattern(*templates: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
 
 
+def document_html(root: Path, number: str, config_path: Path | None = None) -> str:
+    """``progbill show DOC --html``: the document's exact HTML, stylesheet inlined."""
+    ws = Workspace(root).require()
+    config = ws.load_config(config_path)
+    with Store(ws.db_path) as store:
+        if store.document(number) is None:
+            raise WorkspaceError(f"there is no document {number} in this workspace")
+        context = stored_context(store, number)
+    return _renderer(config).standalone_html(context)  # type: ignore[no-any-return]
+
+
 def show(root: Path, number: str) -> DocumentDetail:
     from progbill.readers.files import sha256_of
 

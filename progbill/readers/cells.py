@@ -8,6 +8,8 @@ units once the row's currency is known.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -101,18 +103,33 @@ def removed_characters(raw: str, cleaned: str) -> list[str]:
     return gone
 
 
+_EXACT_INTEGER = 10**15  # below it an integer is always bounded(): <= 16 digits, exponent <= 15
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _float_decimal(value: float) -> Decimal:
+    """A float cell's decimal (see :func:`progbill.money.decimal_from_float`), computed once per
+    distinct value: a sheet repeats the same amounts and percents, and every cell is read more
+    than once (header and total detection, the percent scale, the row itself)."""
+    if value.is_integer() and abs(value) < _EXACT_INTEGER:
+        return Decimal(int(value))  # what bounded(Decimal(int(value))) gives, without checks
+    if value.is_integer() and abs(value) < 2**53:
+        return bounded(Decimal(int(value)))
+    return decimal_from_float(value)
+
+
 def read_decimal(value: object, ctx: CellContext) -> Decimal:
     if isinstance(value, bool):
         raise CellError("bad-amount", f"{value} is not an amount; enter a number")
     try:
         if isinstance(value, int):
+            if -_EXACT_INTEGER < value < _EXACT_INTEGER:
+                return Decimal(value)
             return bounded(Decimal(value))
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 raise CellError("bad-amount", "the cell holds an error value; enter a number")
-            if value.is_integer() and abs(value) < 2**53:
-                return bounded(Decimal(int(value)))
-            return decimal_from_float(value)
+            return _float_decimal(value)
         if isinstance(value, Decimal):
             return bounded(value)
     except MoneyError as exc:

@@ -200,6 +200,40 @@ class Renderer:
     def pdf(self, context: dict[str, Any]) -> bytes:
         return self._write(self.html(context), context)
 
+    def standalone_html(self, context: dict[str, Any]) -> str:
+        """The document's exact HTML with its stylesheets inlined (fonts and images as data:
+        URLs, the page size as an @page rule): one file that plain WeasyPrint or a browser
+        shows without the template folder, for template authors and the PDF benchmark."""
+        import re
+
+        from progbill.render.context import data_url
+
+        def inline(css_path: Path) -> str:
+            text = css_path.read_text(encoding="utf-8")
+
+            def embed(match: re.Match[str]) -> str:
+                target = (css_path.parent / match.group(2)).resolve()
+                if not target.is_relative_to(self.template_dir) or not target.is_file():
+                    return match.group(0)
+                kind = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff",
+                        ".woff2": "font/woff2", ".svg": "image/svg+xml",
+                        ".png": "image/png"}.get(target.suffix.lower(),
+                                                 "application/octet-stream")
+                return f'url("{data_url(kind, target.read_bytes())}")'
+
+            return re.sub(r'url\(\s*(["\']?)([^"\')]+)\1\s*\)', embed, text)
+
+        sheets = [self.template_dir / STYLESHEET_NAME]
+        if self.scripts and _needs_more_than(context, self.plain):
+            sheets.append(self.template_dir / SCRIPTS_STYLESHEET_NAME)
+        css = "\n".join(inline(path) for path in sheets if path.is_file())
+        css += f"\n@page {{ size: {context.get('page_size', 'A4')}; }}\n"
+        html = self.html(context)
+        style = f"<style>\n{css}</style>\n"
+        if "</head>" in html:
+            return html.replace("</head>", style + "</head>", 1)
+        return style + html
+
     def _write(self, html: str, context: dict[str, Any]) -> bytes:
         from weasyprint import CSS
 

@@ -1,0 +1,87 @@
+"""Faster paths that must change nothing: the same amounts, the same document."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from helpers import run_cli, simple_workbook
+from hypothesis import given
+from hypothesis import strategies as st
+
+from progbill.money import MoneyError, bounded, decimal_from_float
+from progbill.readers.cells import CellContext, CellError, read_decimal
+
+
+def _reference(value: float) -> Decimal:
+    """read_decimal's float rule before its cache and integer shortcut."""
+    if value.is_integer() and abs(value) < 2**53:
+        return bounded(Decimal(int(value)))
+    return decimal_from_float(value)
+
+
+@given(st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e18, max_value=1e18),
+    st.integers(min_value=-10**15, max_value=10**15).map(lambda n: n / 100),
+    st.integers(min_value=-10**17, max_value=10**17).map(float)))
+def test_a_float_cell_reads_to_the_same_decimal_as_before(value):
+    ctx = CellContext()
+    try:
+        expected: Decimal | str = _reference(value)
+    except MoneyError as exc:
+        expected = exc.code
+    try:
+        found: Decimal | str = read_decimal(value, ctx)
+    except CellError as exc:
+        found = exc.code
+    assert found == expected
+    if isinstance(found, Decimal):
+        assert str(found) == str(expected)  # the same digits and exponent, not only the value
+
+
+@given(st.integers(min_value=-10**18, max_value=10**18))
+def test_an_integer_cell_reads_to_the_same_decimal_as_before(value):
+    try:
+        expected: Decimal | str = bounded(Decimal(value))
+    except MoneyError as exc:
+        expected = exc.code
+    try:
+        found: Decimal | str = read_decimal(value, CellContext())
+    except CellError as exc:
+        found = exc.code
+    assert found == expected and str(found) == str(expected)
+
+
+def test_show_html_is_the_document_plain_weasyprint_renders_the_same(tmp_path):
+    import pypdf
+    from weasyprint import HTML
+
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws))[0] == 0
+    book = simple_workbook(tmp_path / "m.xlsx", [["P-1", "1", "Design", 1000, 40],
+                                                 ["P-1", "2", "Build", 5000, 10]])
+    assert run_cli("run", str(book), "--period", "2026-11", "-w", str(ws))[0] == 0
+    out = tmp_path / "doc.html"
+    code, text = run_cli("show", "INV-2026-00001", "--html", "-o", str(out), "-w", str(ws))
+    assert code == 0, text
+    html = out.read_text()
+    assert 'url("fonts/' not in html and "data:font/ttf;base64," in html
+    assert "@page { size: A4; }" in html
+    naive = HTML(string=html).write_pdf()
+
+    def words(data: bytes) -> list[str]:
+        return " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages
+                        ).split()
+
+    ours = (ws / "invoices" / "2026-11" / "INV-2026-00001.pdf").read_bytes()
+    assert words(naive) == words(ours)
+    code, text = run_cli("show", "INV-2026-00001", "--html", "-w", str(ws))
+    assert code == 0 and "<html" in text[:300]
+    code, text = run_cli("show", "INV-2099-00001", "--html", "-w", str(ws))
+    assert code == 2 and "no document INV-2099-00001" in text
+
+
+@pytest.mark.parametrize("value", [0.1 + 0.2, 1182.6000000000001, 10.005, 1e15, -0.0])
+def test_known_floats(value):
+    assert read_decimal(value, CellContext()) == _reference(value)
