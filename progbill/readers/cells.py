@@ -9,7 +9,6 @@ units once the row's currency is known.
 from __future__ import annotations
 
 import functools
-
 import re
 import unicodedata
 from dataclasses import dataclass
