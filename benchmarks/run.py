@@ -346,12 +346,14 @@ def main() -> None:
 START, END = "<!-- results: benchmarks/run.py writes below -->", "<!-- results end -->"
 
 
-def write_results(path: Path, text: str) -> None:
+def write_results(path: Path, text: str, start: str = START, end: str = END) -> None:
     """Replace the figures between the markers of ``path``, keeping the prose around them."""
-    page = path.read_text() if path.exists() else f"{START}\n{END}\n"
-    head, _, rest = page.partition(START)
-    _, _, tail = rest.partition(END)
-    path.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    page = path.read_text() if path.exists() else ""
+    if start not in page:
+        page += f"\n{start}\n{end}\n"
+    head, _, rest = page.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}")
 
 
 if __name__ == "__main__":

@@ -157,15 +157,23 @@ def _rows(*columns: Sequence[Any]) -> list[list[Any]]:
 
 
 def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
-                 as_of: date | None = None, ageing_as_of: date | None = None) -> list[Sheet]:
+                 as_of: date | None = None, ageing_as_of: date | None = None,
+                 fy: int | None = None) -> list[Sheet]:
     """Every sheet of the ledger, from the store. Document states are as of ``as_of`` (the day
-    the ledger is built, by default); the ageing as of ``ageing_as_of`` (default ``as_of``)."""
+    the ledger is built, by default); the ageing as of ``ageing_as_of`` (default ``as_of``).
+
+    With ``fy``, the Invoices, Lines and Tax Summary sheets hold that fiscal year's documents;
+    Projects (totals to date), Payments, AR Ageing (every open item), Exceptions and Runs are
+    the workspace's whole."""
     as_of = as_of or date.today()
-    docs = store.documents()
+    every = store.documents()
+    docs = every if fy is None else every[every["fy"] == fy].reset_index(drop=True)
     exps = _exponents(docs["currency"])
     voided = store.voided()
     payments = store.payments()
-    owed = receivables.balances(docs, payments)
+    owed_all = receivables.balances(every, payments)  # credits may cite another year's invoice
+    owed = owed_all if fy is None else owed_all[(every["fy"] == fy).to_numpy()].reset_index(
+        drop=True)
     links = []
     missing = []
     for pdf in docs["pdf_path"]:
@@ -200,7 +208,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
         _text(docs["po_number"]), _text(docs["corrects_number"]),
     ), docs["currency"].tolist())
 
-    lines = store.ledger_lines()
+    lines = store.ledger_lines(fy)
     exps = _exponents(lines["currency"])
     money = [_amounts(lines[c], exps) for c in (
         "scheduled_value", "from_previous", "this_period", "stored_materials", "total_to_date")]
@@ -285,7 +293,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
             "Invoices": INT, "Credit Notes": INT,
         }), run_rows, run_ccy),
         _payment_sheet(payments),
-        _ageing_sheet(docs, owed, projects, ageing_as_of or as_of),
+        _ageing_sheet(every, owed_all, projects, ageing_as_of or as_of),
         _tax_sheet(docs, taxes, voided),
     ]
 

@@ -273,16 +273,54 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
         notes.append(
             f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
             f"{target.name}")
-    sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of)
+    years = store.fiscal_years()
+    current = max(years) if years else None
+    sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
     kept, typed_payments = accountant_content(store, ws, sheets, notes)
     if typed_payments:
         # receipts typed in the ledger change balances and states: build again with them
-        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of)
+        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
+    close_fiscal_years(store, ws, years, kept, notes, as_of, ageing_as_of)
     if target == ws.ledger_path:
         keep_backup(ws, keep, store)
     write_ledger(store, ws.root, target, notes, sheets, kept)
     store.set_meta("ledger_sha256", sha256_of(target))
     return target
+
+
+def closed_ledger_path(ws: Workspace, fy: int) -> Path:
+    return ws.root / f"ledger-FY{fy}.xlsx"
+
+
+def close_fiscal_years(store: Store, ws: Workspace, years: dict[int, int], kept: Any,
+                       notes: list[str], as_of: date | None = None,
+                       ageing_as_of: date | None = None) -> list[Path]:
+    """``ledger.xlsx`` holds the fiscal year of the latest documents; each earlier year is
+    closed into ``ledger-FY<year>.xlsx`` once, with the accountant's content it had in
+    ledger.xlsx, and written again only when it is missing or the store gives that year other
+    documents than it holds (a late period billed after the year was closed)."""
+    import json
+
+    from progbill.ledger import build_sheets, write_ledger
+
+    if len(years) < 2:
+        return []
+    closed = json.loads(store.meta_value("closed_fiscal_years") or "{}")
+    written = []
+    for fy, count in sorted(years.items())[:-1]:
+        path = closed_ledger_path(ws, fy)
+        if path.is_file() and closed.get(str(fy)) == count:
+            continue
+        sheets = build_sheets(store, ws.root, ws.root, as_of, ageing_as_of, fy)
+        write_ledger(store, ws.root, path, notes, sheets, kept)
+        closed[str(fy)] = count
+        written.append(path)
+        notes.append(f"fiscal year {fy} is closed into {path.name} ({count} documents, with "
+                     "your columns and comments); ledger.xlsx now holds the documents of "
+                     f"fiscal year {max(years)}, and its Projects sheet the totals to date")
+    if written:
+        store.set_meta("closed_fiscal_years", json.dumps(closed, sort_keys=True))
+    return written
 
 
 def saved_ledger(ws: Workspace) -> Path | None:

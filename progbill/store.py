@@ -112,6 +112,7 @@ CREATE TABLE IF NOT EXISTS documents (
     UNIQUE (series, fy, seq)
 );
 CREATE INDEX IF NOT EXISTS documents_project ON documents(project_id);
+CREATE INDEX IF NOT EXISTS documents_fy ON documents(fy);
 CREATE TABLE IF NOT EXISTS document_lines (
     number TEXT NOT NULL REFERENCES documents(number), position INTEGER NOT NULL,
     project_id TEXT NOT NULL, line_id TEXT NOT NULL, description TEXT NOT NULL,
@@ -636,19 +637,25 @@ class Store:
             "SELECT * FROM document_lines WHERE number = ? ORDER BY position", self.db,
             params=[number])
 
-    def ledger_lines(self) -> pd.DataFrame:
+    def ledger_lines(self, fy: int | None = None) -> pd.DataFrame:
         """The documents' own lines (B or Rt not zero) with their currency, in document order,
-        for the ledger's Lines sheet."""
+        for the ledger's Lines sheet (of one fiscal year, or all)."""
         return pd.read_sql_query(
-            """SELECT l.number, l.project_id, l.line_id, l.description, l.change_order,
+            f"""SELECT l.number, l.project_id, l.line_id, l.description, l.change_order,
                       l.scheduled_value, l.from_previous, l.this_period, l.stored_materials,
                       l.total_to_date, l.balance_to_finish, l.billed, l.retainage_to_date,
                       l.retainage_this_period, l.quantity, l.unit, l.rate,
                       l.quantity_to_date, d.currency, d.period, d.invoice_date
                FROM document_lines l JOIN documents d USING (number)
                WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
+               {"AND d.fy = ?" if fy is not None else ""}
                ORDER BY d.invoice_date, d.run_id, d.series, d.fy, d.seq, l.position""",
-            self.db)
+            self.db, params=[fy] if fy is not None else None)
+
+    def fiscal_years(self) -> dict[int, int]:
+        """Each fiscal year of the issued documents, with how many documents it has."""
+        return {int(fy): int(n) for fy, n in self.db.execute(
+            "SELECT fy, COUNT(*) FROM documents GROUP BY fy ORDER BY fy")}
 
     def document_taxes(self, number: str | None = None) -> pd.DataFrame:
         if number is None:

@@ -159,3 +159,51 @@ def test_pdf_links_use_forward_slashes_and_still_open_from_backups(tmp_path):
         assert (backup.parent / link).resolve().is_file()
     [kept] = (ws / "backups" / "kept").glob("ledger *.xlsx")
     assert all((kept.parent / link).resolve().is_file() for link in targets(kept))
+
+
+def test_a_new_fiscal_year_closes_the_last_into_its_own_ledger_with_the_accountants_work(
+        tmp_path):
+    from helpers import simple_workbook
+
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws))[0] == 0
+    months = {"2026-12": 40, "2027-01": 70}
+    for month, done in months.items():
+        book = simple_workbook(tmp_path / f"{month}.xlsx", [["P-1", "1", "Build", 1000, done]])
+        if month == "2027-01":  # the accountant's column on December's invoice
+            ledger = openpyxl.load_workbook(ws / "ledger.xlsx")
+            invoices = ledger["Invoices"]
+            free = invoices.max_column + 1
+            invoices.cell(1, free, "GL batch")
+            invoices.cell(2, free, "GL-2026-12")
+            ledger.save(ws / "ledger.xlsx")
+        code, out = run_cli("run", str(book), "--period", month, "-w", str(ws), "--no-pdf")
+        assert code == 0, out
+    assert "fiscal year 2026 is closed into ledger-FY2026.xlsx (1 documents" in out
+
+    def rows(path: Path, sheet: str) -> list[dict[str, object]]:
+        found = openpyxl.load_workbook(path, data_only=True)[sheet]
+        header = [c.value for c in found[1]]
+        return [dict(zip(header, (c.value for c in r), strict=False))
+                for r in found.iter_rows(min_row=2) if r[0].value]
+
+    closed = ws / "ledger-FY2026.xlsx"
+    assert [(r["Document No"], r["GL batch"]) for r in rows(closed, "Invoices")
+            if str(r["Document No"]).startswith("INV")] == [("INV-2026-00001", "GL-2026-12")]
+    current = [r["Document No"] for r in rows(ws / "ledger.xlsx", "Invoices")
+               if str(r["Document No"]).startswith("INV")]
+    assert current == ["INV-2027-00001"]
+    # totals to date carried forward: the Projects sheet bills both years
+    project = next(r for r in rows(ws / "ledger.xlsx", "Projects") if r["Project ID"] == "P-1")
+    assert project["Billed To Date"] == 700.0
+    # every open item is aged, whatever its year: 360.00 (Dec, after 10% retainage) + 270.00
+    ageing = [r for r in rows(ws / "ledger.xlsx", "AR Ageing") if r["Client"] == "Acme Corp"]
+    assert ageing[0]["Total Open"] == 630.0
+    # written once: a rebuild leaves the closed year as it is, and writes it again if missing
+    before = closed.read_bytes()
+    assert run_cli("ledger", "-w", str(ws))[0] == 0
+    assert closed.read_bytes() == before
+    closed.unlink()
+    assert run_cli("ledger", "-w", str(ws))[0] == 0
+    assert [r["Document No"] for r in rows(closed, "Invoices")
+            if str(r["Document No"]).startswith("INV")] == ["INV-2026-00001"]

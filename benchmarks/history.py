@@ -1,0 +1,167 @@
+"""Does history make a month slower? 24 months of one workspace, each month's wall time.
+
+    python benchmarks/history.py [--projects 1000] [--lines 10] [--months 24]
+                                 [--pdf-projects 40] [--write docs/benchmarks.md]
+
+Every month bills every project again (each line progresses about 4% a month, so no project
+finishes within 24 months), as a real ``python -m progbill run --json`` process: a ``--no-pdf``
+series of ``--projects`` projects, and a PDF series of ``--pdf-projects`` projects. It prints
+each month's wall time and stage times, month 24 / month 2 for both series (goal: at most 1.2),
+and the query plans of the store's hot queries (each must use an index, not scan a table that
+grows with history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import generate  # noqa: E402
+
+
+def month_rows(projects: int, lines: int, month: int, seed: int = 11):
+    rng = random.Random(seed)
+    for p in range(projects):
+        pid = f"P-{p + 1:06d}"
+        client = f"Client {rng.randint(1, projects // 3 + 1):05d} Ltd"
+        retainage = rng.choice([5, 10])
+        for k in range(lines):
+            value = rng.randint(1_000, 250_000)
+            start = rng.randint(0, 3)
+            yield [pid, f"Project {pid}", client, "USD", retainage, 0, 30, f"{k + 1:03d}",
+                   f"{rng.choice(generate.WORK)} - phase {k + 1}", value,
+                   min(99, start + 4 * month), 0, "", f"PO-{p:06d}", ""]
+
+
+def write_month(path: Path, projects: int, lines: int, month: int) -> Path:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("Progress")
+    sheet.write_row(0, 0, generate.HEADER)
+    for r, row in enumerate(month_rows(projects, lines, month), start=1):
+        sheet.write_row(r, 0, row)
+    book.close()
+    return path
+
+
+def period(month: int) -> str:
+    year, index = divmod(month - 1, 12)
+    return f"{2025 + year}-{index + 1:02d}"
+
+
+def series(root: Path, name: str, projects: int, lines: int, months: int, *extra: str
+           ) -> list[tuple[str, float, dict[str, float], int]]:
+    ws = root / name
+    subprocess.run([sys.executable, "-m", "progbill", "init", str(ws)], check=True,
+                   capture_output=True)
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    out = []
+    for month in range(1, months + 1):
+        book = write_month(root / f"{name}-{month:02d}.xlsx", projects, lines, month)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "progbill", "run", str(book), "--period",
+                               period(month), "-w", str(ws), "--json", *extra],
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        report = json.loads(done.stdout)
+        if report["exit_code"] != 0:
+            raise SystemExit(f"{name} {period(month)}: {report['files']}")
+        out.append((period(month), wall, report["timings"], len(report["documents"])))
+        print(f"  {name} {period(month)}: {wall:.2f} s, {len(report['documents'])} documents",
+              flush=True)
+        book.unlink()
+    return out
+
+
+HOT_QUERIES = {
+    "a document": "SELECT * FROM documents WHERE number = 'X'",
+    "a document's lines": "SELECT * FROM document_lines WHERE number = 'X' ORDER BY position",
+    "a document's taxes": "SELECT * FROM document_taxes WHERE number = 'X' ORDER BY position",
+    "the state of a run's lines": (
+        "SELECT s.* FROM line_state s JOIN wanted w USING (project_id) "
+        "LEFT JOIN openings o USING (project_id, line_id)"),
+    "a project's latest invoice": (
+        "SELECT number FROM documents d WHERE d.project_id = 'P' AND d.type = 'Invoice' "
+        "ORDER BY d.invoice_date DESC, d.fy DESC, d.seq DESC LIMIT 1"),
+    "the last number of a series": "SELECT MAX(seq) FROM documents WHERE series = 'INV' AND fy = 1",
+    "a document's payments": "SELECT * FROM payments WHERE document = 'X'",
+}
+
+
+def query_plans(db: Path) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of each hot query (the wanted table made as a run makes it)."""
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (project_id TEXT PRIMARY KEY)")
+    plans = {}
+    for name, sql in HOT_QUERIES.items():
+        rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+        plans[name] = "; ".join(str(r[-1]) for r in rows)
+    connection.close()
+    return plans
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--lines", type=int, default=10)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--pdf-projects", type=int, default=40)
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="progbill-history-"))
+    try:
+        print("no-PDF series ...", flush=True)
+        plain = series(root, "nopdf", args.projects, args.lines, args.months, "--no-pdf")
+        plans = query_plans(root / "nopdf" / "progbill.db")
+        print("PDF series ...", flush=True)
+        pdf = series(root, "pdf", args.pdf_projects, args.lines, args.months) \
+            if args.pdf_projects else []
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    lines = [f"History: {args.months} months of {args.projects:,} projects x {args.lines} "
+             f"lines (--no-pdf) and of {args.pdf_projects} projects with PDFs, each month "
+             "billing every project.", "",
+             "| month | --no-pdf wall | read | bill | commit | publish | PDF series wall |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for k, (month, wall, timings, _) in enumerate(plain):
+        pdf_wall = f"{pdf[k][1]:.2f}" if k < len(pdf) else ""
+        lines.append(f"| {month} | {wall:.2f} | {timings.get('read', 0):.2f} | "
+                     f"{timings.get('bill', 0):.2f} | {timings.get('commit', 0):.2f} | "
+                     f"{timings.get('publish', 0):.2f} | {pdf_wall} |")
+    if len(plain) >= 2:
+        lines += ["", f"Month {len(plain)} / month 2, --no-pdf: "
+                      f"{plain[-1][1] / plain[1][1]:.2f} (goal <= 1.2)"]
+    if len(pdf) >= 2:
+        lines.append(f"Month {len(pdf)} / month 2, with PDFs: {pdf[-1][1] / pdf[1][1]:.2f} "
+                     "(goal <= 1.2)")
+    lines += ["", "| hot query | plan |", "| --- | --- |",
+              *(f"| {name} | {plan} |" for name, plan in plans.items())]
+    text = "\n".join(lines)
+    print()
+    print(text)
+    if args.write:
+        from run import write_results
+
+        write_results(args.write, text, start=HISTORY_START, end=HISTORY_END)
+
+
+HISTORY_START = "<!-- history: benchmarks/history.py writes below -->"
+HISTORY_END = "<!-- history end -->"
+
+
+if __name__ == "__main__":
+    main()
