@@ -87,31 +87,14 @@ def series(root: Path, name: str, projects: int, lines: int, months: int, *extra
     return out
 
 
-HOT_QUERIES = {
-    "a document": "SELECT * FROM documents WHERE number = 'X'",
-    "a document's lines": "SELECT * FROM document_lines WHERE number = 'X' ORDER BY position",
-    "a document's taxes": "SELECT * FROM document_taxes WHERE number = 'X' ORDER BY position",
-    "the state of a run's lines": (
-        "SELECT s.* FROM line_state s JOIN wanted w USING (project_id) "
-        "LEFT JOIN openings o USING (project_id, line_id)"),
-    "a project's latest invoice": (
-        "SELECT number FROM documents d WHERE d.project_id = 'P' AND d.type = 'Invoice' "
-        "ORDER BY d.invoice_date DESC, d.fy DESC, d.seq DESC LIMIT 1"),
-    "the last number of a series": "SELECT MAX(seq) FROM documents WHERE series = 'INV' AND fy = 1",
-    "a document's payments": "SELECT * FROM payments WHERE document = 'X'",
-}
-
-
 def query_plans(db: Path) -> dict[str, str]:
-    """EXPLAIN QUERY PLAN of each hot query (the wanted table made as a run makes it)."""
+    from progbill.store import query_plans as plans
+
     connection = sqlite3.connect(db)
-    connection.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (project_id TEXT PRIMARY KEY)")
-    plans = {}
-    for name, sql in HOT_QUERIES.items():
-        rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
-        plans[name] = "; ".join(str(r[-1]) for r in rows)
-    connection.close()
-    return plans
+    try:
+        return plans(connection)
+    finally:
+        connection.close()
 
 
 def main() -> None:

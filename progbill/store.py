@@ -55,8 +55,9 @@ from progbill.columns import (
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 5  # 2: voided documents (progbill repair); 3: project details, schedules;
-# 4: payments; 5: e-invoice details of each document (einvoice_json)
+SCHEMA_VERSION = 6  # 2: voided documents (progbill repair); 3: project details, schedules;
+# 4: payments; 5: e-invoice details of each document (einvoice_json); 6: indexes for the
+# fiscal-year ledger and the ledger's payments
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -162,6 +163,7 @@ CREATE TABLE IF NOT EXISTS payments (
     status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')), problem TEXT NOT NULL,
     recorded TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS payments_source ON payments(source);
 CREATE TABLE IF NOT EXISTS assets (
     sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, data BLOB NOT NULL
 );
@@ -184,6 +186,35 @@ BEGIN SELECT RAISE(ABORT, 'issued documents are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS document_lines_are_kept BEFORE DELETE ON document_lines
 BEGIN SELECT RAISE(ABORT, 'issued documents are never deleted'); END;
 """
+
+
+# The queries a run makes whose tables grow with history: each must find its rows through an
+# index (tests/test_store.py checks their plans; benchmarks/history.py prints them).
+HOT_QUERIES = {
+    "a document": "SELECT * FROM documents WHERE number = 'X'",
+    "a document's lines": "SELECT * FROM document_lines WHERE number = 'X' ORDER BY position",
+    "a document's taxes": "SELECT * FROM document_taxes WHERE number = 'X' ORDER BY position",
+    "the last state of a run's lines": (
+        "SELECT s.* FROM wanted w CROSS JOIN line_state s ON s.project_id = w.project_id "
+        "LEFT JOIN openings o ON o.project_id = s.project_id AND o.line_id = s.line_id"),
+    "a project's latest invoice": (
+        "SELECT number FROM documents d WHERE d.project_id = 'P' AND d.type = 'Invoice' "
+        "ORDER BY d.invoice_date DESC, d.fy DESC, d.seq DESC LIMIT 1"),
+    "the last number of a series": (
+        "SELECT MAX(seq) FROM documents WHERE series = 'INV' AND fy = 2026"),
+    "a fiscal year's lines (the ledger)": (
+        "SELECT l.* FROM document_lines l JOIN documents d USING (number) WHERE d.fy = 2026"),
+    "the payments a ledger's Payments sheet replaces": (
+        "SELECT * FROM payments WHERE source = 'ledger.xlsx'"),
+}
+
+
+def query_plans(db: sqlite3.Connection) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of each of :data:`HOT_QUERIES` (with the temporary table a run
+    fills with the projects it bills)."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (project_id TEXT PRIMARY KEY)")
+    return {name: "; ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            for name, sql in HOT_QUERIES.items()}
 
 
 @dataclass(frozen=True)
@@ -314,8 +345,9 @@ class Store:
             """SELECT s.project_id, s.line_id, s.work_to_date, s.stored_materials,
                       s.total_to_date, s.retainage_to_date, o.previously_billed AS opening_billed,
                       s.last_document
-               FROM line_state s JOIN wanted w USING (project_id)
-               LEFT JOIN openings o USING (project_id, line_id)""",
+               FROM wanted w CROSS JOIN line_state s ON s.project_id = w.project_id
+               LEFT JOIN openings o ON o.project_id = s.project_id AND o.line_id = s.line_id
+               """,  # CROSS JOIN: SQLite walks the run's projects, then their lines by index
             self.db,
         )
         for column in ("work_to_date", "stored_materials", "total_to_date", "retainage_to_date"):
