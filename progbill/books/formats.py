@@ -7,9 +7,9 @@ Layouts and where they are published (README "Posting to your books"):
 * ``quickbooks`` - QuickBooks Online "Import invoices" CSV (one row per invoice line, dates as
   the US company format MM/DD/YYYY), the "Import journal entries" CSV for retainage and credit
   notes (the invoice import takes no credit memos), and the 3-column bank CSV for receipts.
-* ``xero`` - Xero "Import sales invoices" CSV (at most 500 invoices a file; an invoice with a
-  negative total is imported as a credit note), the manual journal CSV for retainage, and the
-  bank statement CSV for receipts.
+* ``xero`` - Xero "Import sales invoices" CSV (at most 500 invoices a file), the credit note
+  import (the same template with CreditNoteNumber and CreditNoteDate, amounts positive), the
+  manual journal CSV for retainage, and the bank statement CSV for receipts.
 * ``zoho`` - Zoho Books invoice and credit note imports with the GST fields (GST Treatment,
   GSTIN, Place of Supply as Zoho's state codes, HSN/SAC) and the journal import for retainage.
 * ``tally`` - TallyPrime XML import: an ENVELOPE of Sales, Credit Note and Receipt vouchers with
