@@ -311,6 +311,10 @@ def close_fiscal_years(store: Store, ws: Workspace, years: dict[int, int], kept:
         path = closed_ledger_path(ws, fy)
         if path.is_file() and closed.get(str(fy)) == count:
             continue
+        if path.is_file():  # the year changed after its close: keep the file as it was
+            copy = keep_edited(ws, path)
+            notes.append(f"{path.name} is written again: fiscal year {fy} now has {count} "
+                         f"documents; the file as it was is kept in backups/kept/{copy.name}")
         sheets = build_sheets(store, ws.root, ws.root, as_of, ageing_as_of, fy)
         write_ledger(store, ws.root, path, notes, sheets, kept)
         closed[str(fy)] = count
