@@ -207,3 +207,13 @@ def test_a_new_fiscal_year_closes_the_last_into_its_own_ledger_with_the_accounta
     assert run_cli("ledger", "-w", str(ws))[0] == 0
     assert [r["Document No"] for r in rows(closed, "Invoices")
             if str(r["Document No"]).startswith("INV")] == ["INV-2026-00001"]
+    # another project's late December run after the close: the closed year is written again,
+    # the file as it was kept in backups/kept/
+    book = simple_workbook(tmp_path / "late.xlsx", [["P-2", "1", "Design", 500, 50]],
+                           project=["P-2", "Acme Corp", "USD", 10, 0])
+    code, out = run_cli("run", str(book), "--period", "2026-12", "-w", str(ws), "--no-pdf")
+    assert code == 0, out
+    assert "ledger-FY2026.xlsx is written again: fiscal year 2026 now has 2 documents" in out
+    assert [r["Document No"] for r in rows(closed, "Invoices")
+            if str(r["Document No"]).startswith("INV")] == ["INV-2026-00001", "INV-2026-00002"]
+    assert list((ws / "backups" / "kept").glob("ledger *.xlsx"))
