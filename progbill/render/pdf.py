@@ -108,7 +108,8 @@ def _embed_bundled_fonts_whole(font_dir: Path) -> None:
 class Renderer:
     """Renders documents with one template folder; reuses fonts and parsed CSS per process."""
 
-    def __init__(self, template_dir: Path | None = None) -> None:
+    def __init__(self, template_dir: Path | None = None, check: bool = True,
+                 plain: frozenset[int] | None = None) -> None:
         import jinja2
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
@@ -154,8 +155,10 @@ class Renderer:
                                         font_config=self.font_config))
             except Exception as exc:
                 raise ConfigError(f"stylesheet {scripts_path} cannot be read: {exc}") from exc
-        self.plain = _fonts_drawable(css_path)
+        self.plain = plain if plain is not None else _fonts_drawable(css_path)
         self._page_css: dict[str, Any] = {}
+        if not check:
+            return
         # StrictUndefined only fails while rendering: render a sample document now, so that a
         # misspelt variable stops the run before anything is issued.
         from progbill.render.context import sample_context

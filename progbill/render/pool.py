@@ -31,11 +31,14 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _start_worker(template_dir: str | None) -> None:
+def _start_worker(template_dir: str | None, plain: frozenset[int] | None = None) -> None:
     global _worker_renderer
     from progbill.render.pdf import Renderer
 
-    _worker_renderer = Renderer(Path(template_dir) if template_dir else None)
+    # the parent built and checked a Renderer of the same folder: a worker skips the checks
+    # and the fonts' coverage, which it is given
+    _worker_renderer = Renderer(Path(template_dir) if template_dir else None, check=False,
+                                plain=plain)
 
 
 def _render_one(context: dict[str, Any]) -> bytes:
@@ -60,11 +63,15 @@ def render_all(
             yield key, renderer.pdf(context)
         return
     template_dir = str(renderer.template_dir)
+    server = multiprocessing.get_context("forkserver")
+    # workers fork from a server that has imported WeasyPrint once (about 2 s a worker, paid
+    # again whenever a worker is recycled)
+    server.set_forkserver_preload(["progbill.render.pdf", "weasyprint"])
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("forkserver"),
+        mp_context=server,
         initializer=_start_worker,
-        initargs=(template_dir,),
+        initargs=(template_dir, getattr(renderer, "plain", None)),
         max_tasks_per_child=MAX_TASKS_PER_WORKER,
     )
     pending: dict[Future[bytes], str] = {}
