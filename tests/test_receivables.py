@@ -224,3 +224,13 @@ def test_statements_list_each_clients_open_items(months, tmp_path):
     assert "Retainage held, not yet due: ₹66,875.00" in text
     image = pypdfium2.PdfDocument(brigade)[0].render(scale=0.5).to_pil()
     assert image.size[0] > 200 and image.getextrema() != ((255, 255),) * 3
+
+
+def test_a_payments_workbook_reads_only_the_payment_columns():
+    """The project columns for e-invoices and the books (country, town, Peppol address ...)
+    belong to projects, never to a receipt."""
+    from progbill.readers.schema import PAYMENT_COLUMNS
+
+    assert [c.name for c in PAYMENT_COLUMNS] == [
+        "document", "received", "amount", "currency", "reference", "method", "note",
+        "client_id"]

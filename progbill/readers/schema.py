@@ -143,19 +143,6 @@ PAYMENT_COLUMNS: tuple[Column, ...] = (
     Column("method", TEXT, ("payment method", "mode")),
     Column("note", TEXT, ("notes", "memo", "narration")),
     Column("client_id", ID, ("customer id", "customer code", "account")),
-    # e-invoices (EN 16931): the buyer's address parts, Peppol address, reference and VAT
-    Column("client_country", TEXT, ("country", "client country code", "buyer country")),
-    Column("client_city", TEXT, ("city", "client town", "buyer city")),
-    Column("client_postal_code", TEXT, ("postal code", "postcode", "zip", "zip code",
-                                        "client postcode", "client zip")),
-    Column("client_endpoint", TEXT, ("peppol id", "client peppol id", "buyer endpoint",
-                                     "electronic address")),
-    Column("buyer_reference", TEXT, ("leitweg-id", "leitweg id", "leitwegid",
-                                     "buyer ref", "your reference")),
-    Column("tax_category", TEXT, ("vat category", "vat category code", "tax category code")),
-    # posting to the books: the project's own revenue account (README "Posting to your books")
-    Column("revenue_account", TEXT, ("revenue account", "income account", "sales account",
-                                     "erloeskonto", "erlöskonto")),
 )
 
 # One of these must be present on a lines sheet (progress by percent, by status, or as money).
