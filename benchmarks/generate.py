@@ -21,7 +21,10 @@ WORK = ["Site preparation", "Foundations", "Structural frame", "Roofing", "Mecha
         "Electrical", "Plumbing", "Drywall", "Finishes", "Landscaping", "Design", "Testing"]
 
 
-def rows(projects: int, lines: int, month: int, seed: int = 7):
+def rows(projects: int, lines: int, month: int, seed: int = 7, steady: bool = False):
+    """The rows of month ``month``; ``steady``: every line progresses about 4% a month, with no
+    stored materials or change orders, so that every project bills every month for two years
+    (benchmarks/history.py)."""
     rng = random.Random(seed)
     for p in range(projects):
         pid = f"P-{p + 1:06d}"
@@ -29,25 +32,28 @@ def rows(projects: int, lines: int, month: int, seed: int = 7):
         retainage = rng.choice([5, 10])
         for k in range(lines):
             value = rng.randint(1_000, 250_000) * 100 // 100
-            start = rng.randint(0, 60)
-            speed = rng.randint(5, 40)
-            pct = min(100, max(0, start + speed * (month - 1)))
-            stored = rng.choice([0, 0, 0, rng.randint(1, 50) * 100]) if pct < 90 else 0
-            stored = min(stored, value * (100 - pct) // 100 - 1 if pct < 100 else 0)
-            co = f"CO-{k}" if k == lines - 1 and rng.random() < 0.2 else ""
+            if steady:
+                pct, stored, co = min(99, rng.randint(0, 3) + 4 * month), 0, ""
+            else:
+                start = rng.randint(0, 60)
+                speed = rng.randint(5, 40)
+                pct = min(100, max(0, start + speed * (month - 1)))
+                stored = rng.choice([0, 0, 0, rng.randint(1, 50) * 100]) if pct < 90 else 0
+                stored = min(stored, value * (100 - pct) // 100 - 1 if pct < 100 else 0)
+                co = f"CO-{k}" if k == lines - 1 and rng.random() < 0.2 else ""
             yield [pid, f"Project {pid}", client, "USD", retainage, 0, 30, f"{k + 1:03d}",
                    f"{rng.choice(WORK)} - phase {k + 1}", value, pct, stored, co,
                    f"PO-{p:06d}", ""]
 
 
-def write(path: Path, projects: int, lines: int, month: int = 1) -> Path:
+def write(path: Path, projects: int, lines: int, month: int = 1, steady: bool = False) -> Path:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = book.add_worksheet("Progress")
     ws.write_row(0, 0, ["Synthetic progress workbook"])
     ws.write_row(2, 0, HEADER)
-    for r, row in enumerate(rows(projects, lines, month), start=3):
+    for r, row in enumerate(rows(projects, lines, month, steady=steady), start=3):
         ws.write_row(r, 0, row)
     book.close()
     return path

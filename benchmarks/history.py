@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import sqlite3
 import subprocess
@@ -29,32 +28,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import generate  # noqa: E402
-
-
-def month_rows(projects: int, lines: int, month: int, seed: int = 11):
-    rng = random.Random(seed)
-    for p in range(projects):
-        pid = f"P-{p + 1:06d}"
-        client = f"Client {rng.randint(1, projects // 3 + 1):05d} Ltd"
-        retainage = rng.choice([5, 10])
-        for k in range(lines):
-            value = rng.randint(1_000, 250_000)
-            start = rng.randint(0, 3)
-            yield [pid, f"Project {pid}", client, "USD", retainage, 0, 30, f"{k + 1:03d}",
-                   f"{rng.choice(generate.WORK)} - phase {k + 1}", value,
-                   min(99, start + 4 * month), 0, "", f"PO-{p:06d}", ""]
-
-
-def write_month(path: Path, projects: int, lines: int, month: int) -> Path:
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    sheet = book.add_worksheet("Progress")
-    sheet.write_row(0, 0, generate.HEADER)
-    for r, row in enumerate(month_rows(projects, lines, month), start=1):
-        sheet.write_row(r, 0, row)
-    book.close()
-    return path
 
 
 def period(month: int) -> str:
@@ -71,7 +44,8 @@ def series(root: Path, name: str, projects: int, lines: int, months: int, *extra
         path.unlink()
     out = []
     for month in range(1, months + 1):
-        book = write_month(root / f"{name}-{month:02d}.xlsx", projects, lines, month)
+        book = generate.write(root / f"{name}-{month:02d}.xlsx", projects, lines, month,
+                              steady=True)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "progbill", "run", str(book), "--period",
                                period(month), "-w", str(ws), "--json", *extra],
