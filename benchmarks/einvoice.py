@@ -21,31 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SETTINGS = """
-[seller]
-name = "Bau Nord GmbH"
-address = "Hafenstrasse 12"
-city = "Hamburg"
-postal_code = "20457"
-country = "DE"
-tax_id = "DE123456789"
-email = "rechnung@baunord.example"
-phone = "+49 40 1234567"
-endpoint_scheme = "EM"
-endpoint_id = "rechnung@baunord.example"
-iban = "DE02120300000000202051"
-
-[billing]
-currency = "EUR"
-tax_rate = 19
-retainage_pct = 5
-
-[einvoice]
-formats = ["factur-x", "ubl"]
-ubl_cius = "xrechnung"
-type_codes = "construction"
-rules_dir = "{rules}"
-"""
+SAMPLE_SETTINGS = ROOT / "sample_workbooks" / "settings" / "baunord.toml"  # Bau Nord GmbH
 
 
 RULES = ROOT.parent / "shared" / "einvoice" / "sch"
@@ -63,13 +39,6 @@ def measure(rules_dir: Path = RULES, projects: int = 40, show: bool = False
             ) -> dict[str, float]:
     """Median ms per document of each step (see the module's docstring)."""
 
-    class Args:
-        pass
-
-    args = Args()
-    args.rules_dir = rules_dir  # type: ignore[attr-defined]
-    args.projects = projects  # type: ignore[attr-defined]
-
     from progbill.billing.periods import Period
     from progbill.einvoice.documents import details_of, rule_sets
     from progbill.einvoice.validate import Validator
@@ -81,14 +50,15 @@ def measure(rules_dir: Path = RULES, projects: int = 40, show: bool = False
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp) / "ws"
         init_workspace(ws)
-        (ws / "progbill.toml").write_text(SETTINGS.format(rules=args.rules_dir.resolve()))
+        (ws / "progbill.toml").write_text(SAMPLE_SETTINGS.read_text().replace(
+            'rules_dir = ""', f'rules_dir = "{rules_dir.resolve()}"'))
         inbox = Path(tmp) / "in"
         inbox.mkdir()
         with (inbox / "jobs.csv").open("w", newline="") as handle:
             out = csv.writer(handle)
             out.writerow(["Project", "Client", "Country", "City", "Postal code", "Peppol ID",
                           "Leitweg-ID", "Line", "Description", "Amount", "% Complete"])
-            for p in range(args.projects):
+            for p in range(projects):
                 for line in range(10):
                     out.writerow([f"P-{p:04d}", f"Kunde {p}", "DE", "Berlin", "10115",
                                   f"EM:k{p}@kunde.example", f"991-{p:05d}-{p % 9}",
@@ -101,7 +71,7 @@ def measure(rules_dir: Path = RULES, projects: int = 40, show: bool = False
         if not numbers:
             problems = [str(p) for f in report.files for p in f.problems]
             raise SystemExit(f"nothing billed: {problems[:3]}")
-        validator = Validator(args.rules_dir if args.rules_dir.is_dir() else None)
+        validator = Validator(rules_dir if rules_dir.is_dir() else None)
         loaded = time.perf_counter()
         validator.load(["facturx-cii", "en16931-cii", "xrechnung-cii", "en16931-ubl",
                         "xrechnung-ubl"])
