@@ -22,7 +22,7 @@ from progbill.books.journal import (
     postings,
 )
 from progbill.config import Config
-from progbill.money import is_known_currency
+from progbill.money import from_minor, is_known_currency
 from progbill.problems import ConfigError
 from progbill.workspace import Workspace, atomic_write_bytes
 
@@ -66,7 +66,7 @@ def parse_rates(given: list[str]) -> dict[str, Decimal]:
     return rates
 
 
-def rates_file(ws: Workspace) -> tuple[dict[str, Decimal], str | None]:
+def rates_file(ws: Workspace) -> dict[str, Decimal]:
     """The exchange rates of ``inbox/rates.csv`` (or .xlsx): columns Currency and Rate."""
     for name in ("rates.csv", "rates.xlsx", "rates.xls", "rates.ods"):
         path = ws.inbox / name
@@ -87,10 +87,10 @@ def rates_file(ws: Workspace) -> tuple[dict[str, Decimal], str | None]:
         found = [f"{row[columns['currency']]}={row[columns['rate']]}"
                  for _, row in frame.iterrows() if str(row[columns["currency"]]).strip()]
         try:
-            return parse_rates(found), name
+            return parse_rates(found)
         except ConfigError as exc:
             raise ConfigError(f"inbox/{name}: {exc.message}") from exc
-    return {}, None
+    return {}
 
 
 def export(root: Path, period: str, to: str, rate_options: list[str] | None = None,
@@ -102,19 +102,19 @@ def export(root: Path, period: str, to: str, rate_options: list[str] | None = No
     ws = Workspace(root).require()
     config = ws.load_config(config_path)
     books = config.accounts.currency or config.billing.currency
-    rates, _ = rates_file(ws)
+    rates = rates_file(ws)
     rates.update(parse_rates(rate_options or []))
     with open_store(ws.db_path) as store:
-        docs = store.documents()
+        every = store.documents()
         voided = set(store.voided())
-        docs = docs[(docs["period"] == period) & ~docs["number"].isin(voided)]
+        docs = every[(every["period"] == period) & ~every["number"].isin(voided)]
         numbers = set(docs["number"])
         taxes = store.document_taxes()
         lines = store.document_lines()
         details = store.project_details(docs["project_id"])
         documents = documents_of(docs, taxes[taxes["number"].isin(numbers)],
                                  lines[lines["number"].isin(numbers)], details)
-        payments = _payments(store.payments(), store.documents(), period, details)
+        payments = _payments(store.payments(), every, period, details)
     check(documents, payments, config.accounts, books, rates,
           rate_needed=to not in MULTI_CURRENCY, customer_codes=to in NEEDS_CUSTOMER_CODE)
     if to == "datev":
@@ -124,8 +124,6 @@ def export(root: Path, period: str, to: str, rate_options: list[str] | None = No
     folder = ws.root / "exports" / period / to
     _replace_folder(folder, files)
     debits = sum(p.debit for p in entries)
-    from progbill.money import from_minor
-
     return ExportReport(period, to, str(folder.relative_to(ws.root)), sorted(files),
                         len(documents), len(payments), f"{from_minor(debits, books):f} {books}")
 
@@ -205,7 +203,7 @@ def _payments(recorded: pd.DataFrame, documents: pd.DataFrame, period: str,
         project = details.get(str(doc["project_id"]), {})
         customer = str(project.get("client_id") or "").strip() or str(doc["client"])
         out.append(Payment(
-            reference=str(row["reference"] or f"P{row['id']}") or f"P{row['id']}",
+            reference=str(row["reference"] or f"P{row['id']}"),
             received=date.fromisoformat(received[:10]), document=str(row["document"]),
             amount=int(row["amount"]), currency=str(row["currency"]), customer=customer,
             client=str(doc["client"]), project=str(doc["project_id"]),

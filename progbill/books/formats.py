@@ -22,6 +22,7 @@ Layouts and where they are published (README "Posting to your books"):
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 from collections.abc import Iterable
@@ -30,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from progbill.books.journal import Document, ExportError, Payment, Posting
-from progbill.config import AccountsSettings, Config
+from progbill.config import AccountsSettings, Config, TaxAccount
 from progbill.money import from_minor
 
 FORMATS = ("journal", "quickbooks", "xero", "zoho", "tally", "datev", "sage")
@@ -113,12 +114,20 @@ def _sales_lines(doc: Document, accounts: AccountsSettings) -> list[tuple[str, s
     return out
 
 
-def _tax_of(doc: Document, accounts: AccountsSettings) -> tuple[Any, int]:
-    """The document's tax mapping (its first tax line's) and its total tax."""
+def _tax_of(doc: Document, accounts: AccountsSettings) -> TaxAccount | None:
+    """The document's tax mapping (its first tax line's), if it has tax lines."""
     if not doc.taxes:
-        return None, 0
+        return None
     label, rate, _, _ = doc.taxes[0]
-    return accounts.tax_for(label, rate, doc.reverse_charge), doc.tax
+    return accounts.tax_for(label, rate, doc.reverse_charge)
+
+
+def _entries(postings: list[Posting]) -> dict[str, list[Posting]]:
+    """Each entry's postings (a document's number or a payment's reference), in order."""
+    entries: dict[str, list[Posting]] = {}
+    for p in postings:
+        entries.setdefault(p.entry, []).append(p)
+    return entries
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,17 +159,16 @@ def quickbooks(documents: list[Document], payments: list[Payment], postings: lis
                accounts: AccountsSettings, books: str, period: str) -> dict[str, bytes]:
     invoices: list[list[Any]] = []
     journals: list[list[Any]] = []
+    entries = _entries(postings)
     for doc in documents:
         if doc.kind == "credit-note":
             # the invoice import takes no credit memos: the credit note's whole entry
-            for p in postings:
-                if p.entry == doc.number:
-                    journals.append([doc.number, _us(p.date), books, p.account,
-                                     _money(p.debit, books) if p.debit else "",
-                                     _money(p.credit, books) if p.credit else "",
-                                     p.description, p.customer])
+            journals.extend([doc.number, _us(p.date), books, p.account,
+                             _money(p.debit, books) if p.debit else "",
+                             _money(p.credit, books) if p.credit else "", p.description,
+                             p.customer] for p in entries.get(doc.number, []))
             continue
-        tax, total_tax = _tax_of(doc, accounts)
+        tax = _tax_of(doc, accounts)
         for i, (text, _account, amount) in enumerate(_sales_lines(doc, accounts)):
             invoices.append([
                 doc.number, doc.customer, _us(doc.issued), _us(doc.due),
@@ -168,7 +176,7 @@ def quickbooks(documents: list[Document], payments: list[Payment], postings: lis
                 "Stored materials" if text.startswith("Stored") else "Progress billing", text,
                 "1", _money(amount, doc.currency), _money(amount, doc.currency),
                 tax.quickbooks_tax_code if tax is not None else "",
-                _money(total_tax, doc.currency) if i == 0 and total_tax else "", doc.currency])
+                _money(doc.tax, doc.currency) if i == 0 and doc.tax else "", doc.currency])
         for account, amount, text in _reclass(doc, accounts):
             journals.append([f"{doc.number}-R", _us(doc.issued), doc.currency, account,
                              _money(amount, doc.currency) if amount > 0 else "",
@@ -204,10 +212,6 @@ def _dmy(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def _whole_entry(doc: Document, postings: list[Posting]) -> list[Posting]:
-    return [p for p in postings if p.entry == doc.number]
-
-
 XERO_CREDIT_COLUMNS = ["*CreditNoteNumber" if c == "*InvoiceNumber" else
                        "*CreditNoteDate" if c == "*InvoiceDate" else
                        "DueDate" if c == "*DueDate" else c for c in XERO_INVOICE_COLUMNS]
@@ -222,19 +226,20 @@ def xero(documents: list[Document], payments: list[Payment], postings: list[Post
     credits: list[list[list[Any]]] = []
     journals: list[list[Any]] = []
     no_tax = accounts.xero_no_tax_type
+    entries = _entries(postings)
     for doc in documents:
         sales = _sales_lines(doc, accounts)
         if not sales:  # a release alone: no sale, only its journal
             journals.extend([p.description, _dmy(p.date), f"{doc.project} {doc.client}",
                              p.account, _xero_tax(p, no_tax), _money(p.amount, books), "", "",
-                             "", ""] for p in _whole_entry(doc, postings))
+                             "", ""] for p in entries.get(doc.number, []))
             continue
         credit = doc.kind == "credit-note"
         batches = credits if credit else invoices
         if not batches or len({row[10] for row in batches[-1]}) == XERO_MAX_INVOICES:
             batches.append([])
         sign = -1 if credit else 1
-        tax, _ = _tax_of(doc, accounts)
+        tax = _tax_of(doc, accounts)
         for i, (text, account, amount) in enumerate(sales):
             batches[-1].append([
                 doc.client, "", "", "", "", "", "", "", "", "", doc.number,
@@ -283,17 +288,15 @@ def sage(documents: list[Document], payments: list[Payment], postings: list[Post
     releases, SA for receipts. Amounts are in the books' currency (Sage 50's audit trail import
     of a foreign-currency customer takes an exchange rate; progbill posts converted amounts)."""
     rows: list[list[Any]] = []
-    by_entry: dict[str, list[Posting]] = {}
-    for p in postings:
-        by_entry.setdefault(p.entry, []).append(p)
+    entries = _entries(postings)
     for doc in documents:
-        entry = by_entry.get(doc.number, [])
+        entry = entries.get(doc.number, [])
         sales = [p for p in entry if p.role in ("revenue", "stored_materials")]
         taxes = [p for p in entry if p.role == "tax"]
         tax = taxes[0].tax if taxes else None
         code = tax.sage_tax_code if tax is not None and tax.sage_tax_code else "T9"
         if doc.taxes and not taxes:  # zero-rated, exempt or reverse charge: its mapping's code
-            mapped = _tax_of(doc, accounts)[0]
+            mapped = _tax_of(doc, accounts)
             code = mapped.sage_tax_code if mapped is not None and mapped.sage_tax_code else code
         credit = doc.kind == "credit-note"
         for i, p in enumerate(sales):
@@ -314,16 +317,12 @@ def sage(documents: list[Document], payments: list[Payment], postings: list[Post
                          doc.number, text[:60], _money(abs(amount), books), "T9", "0.00", "",
                          doc.project, "", "", ""])
     for pay in payments:
-        amounts = [p for p in postings if p.entry == pay.reference and p.role == "bank"]
+        amounts = [p for p in entries.get(pay.reference, []) if p.role == "bank"]
         amount = amounts[0].amount if amounts else pay.amount
-        rows.append(["SA", _customer_code(pay), accounts.bank, "0", _dmy(pay.received),
+        rows.append(["SA", pay.customer, accounts.bank, "0", _dmy(pay.received),
                      pay.document, f"Payment {pay.reference}"[:60], _money(amount, books),
                      "T9", "0.00", "", pay.reference, "", "", ""])
     return {f"sage-audit-trail-{period}.csv": _csv(SAGE_COLUMNS, rows)}
-
-
-def _customer_code(payment: Payment) -> str:
-    return payment.customer
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,9 +348,7 @@ def datev(documents: list[Document], payments: list[Payment], postings: list[Pos
     retainage movement and one per receipt; the customer's Debitor account is its client_id."""
     settings = config.datev
     rows: list[list[str]] = []
-    by_entry: dict[str, list[Posting]] = {}
-    for p in postings:
-        by_entry.setdefault(p.entry, []).append(p)
+    entries = _entries(postings)
 
     def book(amount: int, konto: str, gegenkonto: str, bu: str, day: date, number: str,
              text: str) -> None:
@@ -360,9 +357,9 @@ def datev(documents: list[Document], payments: list[Payment], postings: list[Pos
                      "", _datev_text(text, 60)])
 
     for doc in documents:
-        entry = by_entry.get(doc.number, [])
+        entry = entries.get(doc.number, [])
         taxes = [p for p in entry if p.role == "tax"]
-        mapped = _tax_of(doc, config.accounts)[0]
+        mapped = _tax_of(doc, config.accounts)
         bu = mapped.datev_bu if mapped is not None else ""
         sales = [p for p in entry if p.role in ("revenue", "stored_materials")]
         tax_left = -sum(t.amount for t in taxes)
@@ -381,8 +378,8 @@ def datev(documents: list[Document], payments: list[Payment], postings: list[Pos
                 book(p.amount, p.account, doc.client_id, "", doc.issued, doc.number,
                      p.description)
     for pay in payments:
-        for p in postings:
-            if p.entry == pay.reference and p.role == "bank":
+        for p in entries.get(pay.reference, []):
+            if p.role == "bank":
                 book(p.amount, p.account, _debitor(pay, documents), "", pay.received,
                      pay.document, p.description)
     day = max([d.issued for d in documents] + [p.received for p in payments],
@@ -390,8 +387,6 @@ def datev(documents: list[Document], payments: list[Payment], postings: list[Pos
     year, month = int(period[:4]), int(period[5:])
     start_month, start_day = (int(x) for x in (settings.fiscal_year_start or "01-01").split("-"))
     fy_year = year if (month, 1) >= (start_month, start_day) else year - 1
-    import calendar
-
     header = ["EXTF", "700", "21", "Buchungsstapel", "13", day.strftime("%Y%m%d") + "000000000",
               "", "", "", "", str(settings.consultant), str(settings.client),
               f"{fy_year}{start_month:02d}{start_day:02d}", str(settings.account_length),
@@ -436,10 +431,7 @@ def tally(documents: list[Document], payments: list[Payment], postings: list[Pos
                          "SVCURRENTCOMPANY").text = company
     request = etree.SubElement(data, "REQUESTDATA")
     kinds = {"invoice": "Sales", "credit-note": "Credit Note", "receipt": "Receipt"}
-    entries: dict[str, list[Posting]] = {}
-    for p in postings:
-        entries.setdefault(p.entry, []).append(p)
-    for entry, rows in entries.items():
+    for entry, rows in _entries(postings).items():
         first = rows[0]
         kind = kinds[first.kind]
         message = etree.SubElement(request, "TALLYMESSAGE")
@@ -508,15 +500,16 @@ def zoho(documents: list[Document], payments: list[Payment], postings: list[Post
         raise ExportError(f"nothing was exported: Zoho Books needs the place of supply as an "
                           f"Indian state; {', '.join(map(repr, unknown))} is not one "
                           "(write the state's name, e.g. Maharashtra, or its code, e.g. MH)")
+    entries = _entries(postings)
     for doc in documents:
         sales = _sales_lines(doc, accounts)
         if not sales:
             journals.extend([_iso(p.date), p.entry, p.description, p.account, p.client,
                              _money(p.debit, books) if p.debit else "",
                              _money(p.credit, books) if p.credit else "", books]
-                            for p in _whole_entry(doc, postings))
+                            for p in entries.get(doc.number, []))
             continue
-        tax, _ = _tax_of(doc, accounts)
+        tax = _tax_of(doc, accounts)
         rate = sum((t[1] for t in doc.taxes), Decimal(0))
         split = len(doc.taxes) > 1  # CGST + SGST: a tax group
         gst = any(t[0] in ("GST", "CGST", "SGST", "IGST") for t in doc.taxes) or bool(

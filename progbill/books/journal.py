@@ -94,7 +94,6 @@ class Document:
     corrects: str
     taxes: list[tuple[str, Decimal, int, int]] = field(default_factory=list)  # label, rate,
     # base, amount
-    lines: pd.DataFrame | None = None  # the document's lines on the document (this period)
 
 
 @dataclass
@@ -115,14 +114,18 @@ def documents_of(docs: pd.DataFrame, taxes: pd.DataFrame, lines: pd.DataFrame,
     """Store rows as :class:`Document` s (``details``: each project's kept details, for its
     client_id and revenue_account)."""
     out = []
+    on = lines[lines["on_document"].astype(int) == 1]
+    # the change in stored materials this period: billed (work + stored) less work, per document
+    stored_of = (on["billed"].astype("int64") - on["this_period"].astype("int64")).groupby(
+        on["number"]).sum()
+    taxes_of = {number: rows for number, rows in taxes.groupby("number")}
+    no_taxes = taxes.iloc[0:0]
     for doc in docs.to_dict("records"):
         number = str(doc["number"])
-        mine = lines[(lines["number"] == number) & (lines["on_document"].astype(int) == 1)]
-        stored = int((mine["billed"].astype("int64") - mine["this_period"].astype("int64"))
-                     .sum()) if len(mine) else 0
+        stored = int(stored_of.get(number, 0))
         project = details.get(str(doc["project_id"]), {})
         client_id = str(project.get("client_id") or "").strip()
-        rows = taxes[taxes["number"] == number]
+        rows = taxes_of.get(number, no_taxes)
         out.append(Document(
             number=number, kind="credit-note" if doc["type"] == "Credit Note" else "invoice",
             issued=date.fromisoformat(str(doc["invoice_date"])),
@@ -139,8 +142,7 @@ def documents_of(docs: pd.DataFrame, taxes: pd.DataFrame, lines: pd.DataFrame,
             revenue_account=str(project.get("revenue_account") or "").strip(),
             corrects=str(doc["corrects_number"] or ""),
             taxes=[(str(t.label), Decimal(str(t.rate)), int(t.base), int(t.amount))
-                   for t in rows.itertuples(index=False)],
-            lines=mine))
+                   for t in rows.itertuples(index=False)]))
     return out
 
 

@@ -23,7 +23,7 @@ and the VAT total (BT-110) must equal the PDF's to the cent, else :class:`EInvoi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -153,7 +153,6 @@ class EInvoice:
     tax_total: int = 0
     grand_total: int = 0
     due: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def money(self, minor: int) -> str:
         """An amount as the XML writes it: a plain decimal with the currency's decimals."""
