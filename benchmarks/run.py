@@ -143,18 +143,10 @@ def feature_costs(ws: Path, sample: int) -> list[tuple[str, float, float]]:
     with Store(ws / "progbill.db") as store:
         numbers = store.documents()["number"].tolist()[:sample]
         contexts = [stored_context(store, n) for n in numbers]
-    plain = []
-    for context in contexts:
-        context = {**context, "has_quantities": False,
-                   "lines": [{**line, "quantity": "", "unit": "", "rate": "",
-                              "quantity_to_date": ""} for line in context["lines"]]}
-        plain.append(context)
-    with_quantities = []
-    for context in plain:
-        context = {**context, "has_quantities": True,
-                   "lines": [{**line, "quantity": "1,250", "unit": "m2", "rate": "12.50",
-                              "quantity_to_date": "600"} for line in context["lines"]]}
-        with_quantities.append(context)
+    plain = [_quantity_columns(c, {"quantity": "", "unit": "", "rate": "",
+                                   "quantity_to_date": ""}) for c in contexts]
+    with_quantities = [_quantity_columns(c, {"quantity": "1,250", "unit": "m2", "rate": "12.50",
+                                             "quantity_to_date": "600"}) for c in contexts]
     renderer.pdf(plain[0])
     timed = []
     for batch in (plain, with_quantities):
@@ -163,12 +155,19 @@ def feature_costs(ws: Path, sample: int) -> list[tuple[str, float, float]]:
             renderer.pdf(context)
         timed.append((time.perf_counter() - start) / len(batch) * 1000)
     rows = [("quantity columns on the G703", timed[1], timed[0])]
-    rows.append(_accountant_columns(ws, len(numbers)))
+    rows.append(_accountant_columns(ws))
     rows.append(_einvoice_cost())
     return rows
 
 
-def _accountant_columns(ws: Path, documents: int) -> tuple[str, float, float]:
+def _quantity_columns(context: dict, values: dict[str, str]) -> dict:
+    """A document's context with every line's quantity figures set to ``values`` (all empty:
+    the G703 without its quantity columns)."""
+    return {**context, "has_quantities": any(values.values()),
+            "lines": [{**line, **values} for line in context["lines"]]}
+
+
+def _accountant_columns(ws: Path) -> tuple[str, float, float]:
     """The ledger rebuilt as is, then with three columns an accountant typed on Invoices
     (kept on every rebuild): ms per document of the workspace, each."""
     import openpyxl
@@ -192,7 +191,6 @@ def _accountant_columns(ws: Path, documents: int) -> tuple[str, float, float]:
             sheet.cell(row, first + offset, f"{title} {row}")
     book.save(path)
     with_columns = timed()
-    count = max(documents, 1)
     from progbill.store import Store
 
     with Store(ws / "progbill.db") as store:
