@@ -135,7 +135,11 @@ class Reading:
 
 
 def row_key(values: dict[str, Any], sheet: str) -> str | None:
-    parts = [values.get(h) for h in KEYS[sheet]]
+    return key_of([values.get(h) for h in KEYS[sheet]])
+
+
+def key_of(parts: list[Any]) -> str | None:
+    """A row's key from the values of its sheet's key columns (None if one is blank)."""
     if any(p is None or p == "" for p in parts):
         return None
     return "\u241f".join(str(p) for p in parts)

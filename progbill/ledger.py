@@ -99,8 +99,8 @@ class Sheet:
         if self.name not in kept_content.KEYS:
             return self
         headers = [c.header for c in self.columns]
-        self.keys = [kept_content.row_key(dict(zip(headers, row, strict=True)), self.name)
-                     for row in self.rows]
+        at = [headers.index(h) for h in kept_content.KEYS[self.name]]
+        self.keys = [kept_content.key_of([row[c] for c in at]) for row in self.rows]
         return self
 
     def issued(self) -> dict[str, dict[str, Any]]:
@@ -140,16 +140,17 @@ def _unless(voided: dict[str, str], numbers: pd.Series, values: list[float]) -> 
 
 
 def _dates(values: pd.Series) -> list[date | None]:
-    return [date.fromisoformat(v) if isinstance(v, str) and v else None for v in values]
+    return [date.fromisoformat(v) if isinstance(v, str) and v else None
+            for v in values.tolist()]
 
 
 def _text(values: pd.Series) -> list[str | None]:
-    return [v if isinstance(v, str) and v else None for v in values]
+    return [v if isinstance(v, str) and v else None for v in values.tolist()]
 
 
 def _quantities(values: pd.Series) -> list[float | None]:
     """Quantities and rates (kept as exact text, at most 4 decimals) as Excel numbers."""
-    return [float(Decimal(v)) if isinstance(v, str) and v else None for v in values]
+    return [float(Decimal(v)) if isinstance(v, str) and v else None for v in values.tolist()]
 
 
 def _rows(*columns: Sequence[Any]) -> list[list[Any]]:
@@ -399,7 +400,7 @@ def relink(workbook: bytes, change: Any) -> bytes:
                     part = _EXTERNAL_TARGET.sub(
                         lambda m: m.group(1) + change(m.group(2).decode()).encode()
                         + m.group(3), part)
-                new.writestr(info, part)
+                new.writestr(info, part, compresslevel=1)
     except zipfile.BadZipFile:
         return workbook  # not a workbook we can read: its bytes as they are
     return out.getvalue()
@@ -440,12 +441,18 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
 
 
 def write_sheets(sheets: list[Sheet], path: Path,
-                 kept_sheets: list[kept_content.Sheet] | None = None) -> None:
+                 kept_sheets: list[kept_content.Sheet] | None = None, fast: bool = True) -> None:
+    """Write the workbook. With ``fast`` (the default) xlsxwriter writes each sheet's structure
+    and progbill the plain data cells (:mod:`progbill.sheetdata`); without it xlsxwriter
+    writes every cell. Both give the same cells, values and formats."""
     import xlsxwriter
 
+    from progbill import sheetdata
+
     constant_memory = sum(len(s.rows) for s in sheets) > CONSTANT_MEMORY_ROWS
+    book_path = path.with_name(path.name + ".cells") if fast else path
     book = xlsxwriter.Workbook(
-        str(path),
+        str(book_path),
         {
             "strings_to_formulas": False,
             "strings_to_urls": False,
@@ -457,13 +464,22 @@ def write_sheets(sheets: list[Sheet], path: Path,
     # Reproducible files: no clock in the document properties.
     book.set_properties({"title": "progbill ledger", "author": "progbill",
                          "created": datetime(2000, 1, 1)})
-    formats = _Formats(book)
-    for sheet in sheets:
-        _write_sheet(book, formats, sheet, table=not constant_memory)
-    taken = {s.name.casefold() for s in sheets}
-    for extra in kept_sheets or []:
-        _write_kept_sheet(book, formats, extra, taken)
-    book.close()
+    try:
+        formats = _Formats(book)
+        ours = []
+        for sheet in sheets:
+            cells = _write_sheet(book, formats, sheet, table=not constant_memory, fast=fast)
+            if cells is not None:
+                ours.append(cells)
+        taken = {s.name.casefold() for s in sheets}
+        for extra in kept_sheets or []:
+            _write_kept_sheet(book, formats, extra, taken)
+        book.close()
+        if fast:
+            sheetdata.merge_into(book_path, path, ours)
+    finally:
+        if fast:
+            book_path.unlink(missing_ok=True)
 
 
 def _write_kept_sheet(book: Any, formats: _Formats, sheet: kept_content.Sheet,
@@ -533,17 +549,23 @@ class _Formats:
         return self.cache[key]
 
 
-def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> None:
+def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool,
+                 fast: bool = False) -> Any:
+    """Write one sheet; with ``fast``, return the data cells left for progbill to write."""
+    from progbill import sheetdata
+
     ws = book.add_worksheet(sheet.name)
     columns = sheet.columns
     n = len(sheet.rows)
     currencies = sorted({c for c in sheet.currencies if c})
     single = len(currencies) <= 1
     common = exponent(currencies[0]) if len(currencies) == 1 else 2
+    column_formats = []
     for c, col in enumerate(columns):  # column formats apply to every cell written without one
         width = col.width or _width(col, [row[c] for row in sheet.rows[:2000]])
         fmt = formats.get(col.kind, common) if col.kind in (MONEY, PERCENT, DATE, DATETIME,
                                                             INT) else None
+        column_formats.append(fmt)
         ws.set_column(c, c, width, fmt)
     for c, col in enumerate(columns):
         ws.write_string(0, c, col.header, formats.header)
@@ -555,23 +577,37 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
             ws.set_column(base + j, base + j, max(len(extra.header) + 2, 10))
         ws.write_string(0, base + j, extra.header, formats.header)
     keys = sheet.keys or [None] * n
+    comments = _comments_by_row(sheet, keys)
     money_columns = [c for c, col in enumerate(columns) if col.kind == MONEY]
     link_columns = [c for c, col in enumerate(columns) if col.kind == LINK]
     date_columns = [c for c, col in enumerate(columns) if col.kind == DATETIME]
+    row_exps = [exponent(currency) if currency else 2 for currency in sheet.currencies]
+    cells = None
+    xlsx_cells: dict[int, list[tuple[int, Any, Any]]] = {}
+    if fast:
+        if any(e != common for e in row_exps):
+            for c in money_columns:
+                column_formats[c] = [column_formats[c] if e == common
+                                     else formats.get(MONEY, e) for e in row_exps]
+        xlsx_cells, cells = sheetdata.plan(sheet.name, sheet.rows, column_formats,
+                                           set(link_columns) | set(date_columns))
     link_format = formats.get(LINK)
-    write_row, write_number, write_url = ws.write_row, ws.write_number, ws.write_url
-    write_datetime = ws.write_datetime
-    for r, (row, currency) in enumerate(zip(sheet.rows, sheet.currencies, strict=True), start=1):
-        write_row(r, 0, row)
+    write, write_row, write_number = ws.write, ws.write_row, ws.write_number
+    write_url, write_datetime = ws.write_url, ws.write_datetime
+    for r, (row, exp) in enumerate(zip(sheet.rows, row_exps, strict=True), start=1):
+        if fast:
+            for c, value, fmt in xlsx_cells.get(r - 1, ()):
+                write(r, c, value, fmt)
+        else:
+            write_row(r, 0, row)
+            if exp != common:
+                fmt = formats.get(MONEY, exp)
+                for c in money_columns:
+                    if row[c] is not None:
+                        write_number(r, c, row[c], fmt)
         for c in date_columns:  # dates use the default date format; date-times need their own
             if row[c] is not None:
                 write_datetime(r, c, row[c], formats.get(columns[c].kind))
-        exp = exponent(currency) if currency else 2
-        if exp != common:
-            fmt = formats.get(MONEY, exp)
-            for c in money_columns:
-                if row[c] is not None:
-                    write_number(r, c, row[c], fmt)
         for c in link_columns:
             if row[c] is not None:
                 write_url(r, c, _file_link(row[c]), link_format)
@@ -581,7 +617,9 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
                 cell = extra.cells.get(key)
                 if cell is not None:
                     _write_kept_cell(ws, r, base + j, cell, formats)
-    _write_comments(ws, sheet, keys)
+        for c, comment in comments.get(r, ()):
+            ws.write_comment(r, c, comment.text,
+                             {"author": comment.author} if comment.author else {})
     has_totals = n > 0 and single and any(col.total for col in columns)
     last = max(n, 1) + (1 if has_totals else 0)
     width = len(columns) + len(sheet.kept)
@@ -602,19 +640,24 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool) -> Non
     if n and not single and any(col.total for col in columns):
         _per_currency_totals(ws, formats, sheet, currencies, n)
     ws.freeze_panes(1, 0)
+    return cells
 
 
-def _write_comments(ws: Any, sheet: Sheet, keys: list[str | None]) -> None:
-    """The accountant's comments on progbill's cells, at their row (by key) and column."""
+def _comments_by_row(sheet: Sheet, keys: list[str | None]
+                     ) -> dict[int, list[tuple[int, kept_content.Comment]]]:
+    """The accountant's comments on progbill's cells, by row (found by key) and column.
+    They are written with their row: in constant-memory mode xlsxwriter drops a comment on a
+    row it has already written out."""
+    out: dict[int, list[tuple[int, kept_content.Comment]]] = {}
     if not sheet.comments:
-        return
+        return out
     row_of = {k: r for r, k in enumerate(keys, start=1) if k is not None}
     column_of = {col.header: c for c, col in enumerate(sheet.columns)}
     for comment in sheet.comments:
         r, c = row_of.get(comment.key), column_of.get(comment.header)
         if r is not None and c is not None:
-            ws.write_comment(r, c, comment.text, {"author": comment.author} if comment.author
-                             else {})
+            out.setdefault(r, []).append((c, comment))
+    return out
 
 
 def _column_total(sheet: Sheet, c: int) -> float:

@@ -1,0 +1,302 @@
+"""The data rows of the ledger's sheets, written into the workbook xlsxwriter made.
+
+xlsxwriter spends about 10 us of Python on every cell, and a fiscal year's Lines sheet has
+millions of them. So xlsxwriter writes each sheet's structure (columns and widths, header,
+table or filter, totals, comments, links, the accountant's cells) and, in each column, the first
+cell of every format that column uses; progbill then writes every other data cell itself, with
+the style index xlsxwriter gave that format, as the same SpreadsheetML xlsxwriter writes in its
+constant-memory mode: numbers as ``%.16G``, text as inline strings with the same escapes, dates
+as serial numbers. ``tests/test_sheetdata.py`` compares ledgers written both ways cell by cell.
+
+A cell progbill does not write the same way is left to xlsxwriter, so the fast path never
+decides how a value looks: a date before March 1900, NaN, text longer than Excel keeps or that
+needs Excel's ``_xHHHH_`` escapes, an empty string, booleans, anything but text, numbers and
+dates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+# Excel's serial day 60 is the 29th of February 1900 that never was: from March 1900 on,
+# a date's serial number is its distance from 1899-12-30.
+_EPOCH = date(1899, 12, 30)
+_FIRST_PLAIN_DATE = date(1900, 3, 1)
+_LONGEST = 16_383  # longer text may exceed Excel's 32,767 UTF-16 units: xlsxwriter cuts it
+CHUNK_ROWS = 10_000
+
+
+@dataclass
+class Cells:
+    """The data cells of one sheet that progbill writes itself (rows from ``first_row``,
+    0-based, in sheet order); ``probes`` locates, for each format, a cell xlsxwriter wrote
+    in it, so its style index can be read back from the workbook."""
+
+    sheet: str
+    first_row: int
+    columns: list[list[Any]]
+    formats: list[Any]  # per column: one format (or None) for every row, or a list per row
+    probes: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+def plan(sheet: str, rows: Sequence[Sequence[Any]], formats: Sequence[Any],
+         skip: set[int], first_row: int = 1) -> tuple[dict[int, list[tuple[int, Any, Any]]],
+                                                      Cells]:
+    """Split a sheet's data cells between xlsxwriter and progbill.
+
+    ``formats[c]`` is the format of column ``c``'s cells (one, or a list per row); columns in
+    ``skip`` are written by the caller. Returns the cells xlsxwriter must write, by row index
+    (``(column, value, format)``), and the :class:`Cells` progbill writes afterwards."""
+    n = len(rows)
+    by_row: dict[int, list[tuple[int, Any, Any]]] = {}
+    columns: list[list[Any]] = []
+    probes: dict[int, tuple[int, int]] = {}
+    for c, column in enumerate(zip(*rows, strict=True) if n else [()] * len(formats)):
+        if c in skip:
+            columns.append([None] * n)
+            continue
+        values = list(column)
+        fmt = formats[c]
+        per_row = isinstance(fmt, list)
+        if not per_row and _all_plain(values, fmt):
+            # one format, every value plain: xlsxwriter writes one cell if the format is new
+            first = next((i for i, v in enumerate(values) if v is not None), None)
+            if first is not None and fmt is not None and id(fmt) not in probes:
+                probes[id(fmt)] = (first_row + first, c)
+                by_row.setdefault(first, []).append((c, values[first], fmt))
+                values[first] = None
+            columns.append(values)
+            continue
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            cell_format = fmt[i] if per_row else fmt
+            if _plain(value, cell_format) and (cell_format is None or id(cell_format) in probes):
+                continue
+            if cell_format is not None:
+                probes.setdefault(id(cell_format), (first_row + i, c))
+            by_row.setdefault(i, []).append((c, value, cell_format))
+            values[i] = None
+        columns.append(values)
+    for cells in by_row.values():
+        cells.sort(key=lambda cell: cell[0])
+    return by_row, Cells(sheet, first_row, columns, list(formats), probes)
+
+
+def _all_plain(values: list[Any], cell_format: Any) -> bool:
+    """Whether every value of a column is plain (see :func:`_plain`), checked column-wise."""
+    present = [v for v in values if v is not None]
+    kinds = set(map(type, present))
+    if not present:
+        return True
+    if kinds <= {float, int}:
+        return all(map(math.isfinite, present))
+    if kinds == {str}:
+        return (min(map(len, present)) > 0 and max(map(len, present)) <= _LONGEST
+                and not _ESCAPED.search("\n".join(present)))
+    if kinds == {date}:
+        return cell_format is not None and min(present) >= _FIRST_PLAIN_DATE
+    return False
+
+
+def _plain(value: Any, cell_format: Any) -> bool:
+    """Whether progbill writes this value exactly as xlsxwriter would."""
+    kind = type(value)
+    if kind is str:
+        return 0 < len(value) <= _LONGEST and not _ESCAPED.search(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is int:
+        return True
+    if kind is date:
+        return cell_format is not None and value >= _FIRST_PLAIN_DATE
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# SpreadsheetML of one cell, as xlsxwriter writes it in constant-memory mode
+
+# text Excel reads through its _xHHHH_ escapes (control characters, or text that looks like
+# such an escape): xlsxwriter writes it, as a shared string where openpyxl reads it back too
+_ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_MARKUP = re.compile("[&<>]")
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+_EDGE_SPACE_ANY = re.compile(r"^\s|\s$|\s\n|\n\s", re.M)  # in texts joined by newlines
+
+
+def _text(value: str) -> str:
+    if _MARKUP.search(value):
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if _EDGE_SPACE.search(value) else ""
+    return f"<is><t{space}>{value}</t></is>"
+
+
+def _column_xml(letter: str, values: list[Any], styles: list[str] | str,
+                start: int) -> list[str]:
+    """The cells of one column ("" where a row has none); ``styles`` is one ``s`` attribute
+    for every row, or one per row."""
+    rows = range(start, start + len(values))
+    if isinstance(styles, str):
+        s = styles
+        present = [v for v in values if v is not None]
+        kinds = set(map(type, present))
+        if kinds <= {float, int}:
+            return [f'<c r="{letter}{r}"{s}><v>{v:.16G}</v></c>' if v is not None else ""
+                    for r, v in zip(rows, values, strict=True)]
+        if kinds == {str}:
+            joined = "\n".join(present)
+            if not _MARKUP.search(joined) and not _EDGE_SPACE_ANY.search(joined):
+                return [f'<c r="{letter}{r}"{s} t="inlineStr"><is><t>{v}</t></is></c>'
+                        if v is not None else "" for r, v in zip(rows, values, strict=True)]
+        styles = [s] * len(values)
+    out = []
+    for r, value, style in zip(rows, values, styles, strict=True):
+        if value is None:
+            out.append("")
+        elif type(value) is str:
+            out.append(f'<c r="{letter}{r}"{style} t="inlineStr">{_text(value)}</c>')
+        elif type(value) is date:
+            out.append(f'<c r="{letter}{r}"{style}><v>{(value - _EPOCH).days}</v></c>')
+        else:
+            out.append(f'<c r="{letter}{r}"{style}><v>{value:.16G}</v></c>')
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the workbook: each sheet part with progbill's cells merged in, row by row and cell by cell
+
+_ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
+_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>.*?</c>)', re.S)
+_STYLE = re.compile(r'\bs="(\d+)"')
+_DIMENSION = re.compile(r'<dimension ref="([A-Z]+)1(?::([A-Z]+)(\d+))?"/>')
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def column_letter(c: int) -> str:
+    letters = ""
+    c += 1
+    while c:
+        c, rest = divmod(c - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_index(letters: str) -> int:
+    c = 0
+    for ch in letters:
+        c = c * 26 + ord(ch) - 64
+    return c - 1
+
+
+def sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its part in the package (from the workbook and its relationships)."""
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.findall("p:Relationship",
+                                                                            _NS)}
+    out = {}
+    for sheet in workbook.iterfind("m:sheets/m:sheet", _NS):
+        target = targets[sheet.get(f"{{{_NS['r']}}}id")]
+        out[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") \
+            else f"xl/{target}"
+    return out
+
+
+def merge_into(source: Path, target: Path, sheets: list[Cells]) -> None:
+    """Copy the workbook ``source`` to ``target`` with each sheet's :class:`Cells` written in."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w",
+                                                         zipfile.ZIP_DEFLATED) as new:
+        parts = sheet_parts(old)
+        ours = {parts[cells.sheet]: cells for cells in sheets}
+        for info in old.infolist():
+            cells = ours.get(info.filename)
+            if cells is None:
+                new.writestr(info, old.read(info), compresslevel=1)
+                continue
+            out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            out_info.compress_type = zipfile.ZIP_DEFLATED
+            # the fastest deflate level (zipfile reads it as compress_level from 3.13 on)
+            setattr(out_info, "_compresslevel", 1)  # noqa: B010
+            with new.open(out_info, "w", force_zip64=True) as out:
+                for piece in _sheet_xml(old.read(info).decode("utf-8"), cells):
+                    out.write(piece.encode("utf-8"))
+
+
+def _sheet_xml(xml: str, cells: Cells) -> Iterator[str]:
+    start = xml.index("<sheetData>") + len("<sheetData>")
+    end = xml.index("</sheetData>", start)
+    theirs: dict[int, tuple[str, str, str]] = {}
+    styles: dict[tuple[int, int], str] = {}
+    for m in _ROW.finditer(xml, start, end):
+        r = int(m.group(1))
+        theirs[r] = (m.group(2), m.group(3) or "", m.group(0))
+    for r, c in cells.probes.values():
+        body = theirs[r + 1][1]
+        for cell in _CELL.finditer(body):
+            if _column_index(cell.group(1)) == c:
+                s = _STYLE.search(cell.group(3))
+                styles[(r, c)] = f' s="{s.group(1)}"' if s else ""
+    style_of = {key: styles[at] for key, at in cells.probes.items()}
+
+    n = len(cells.columns[0]) if cells.columns else 0
+    first = cells.first_row + 1  # 1-based row of the first data row
+    yield _dimension(xml[:start], first + n - 1)
+    done = set()
+    for r in sorted(k for k in theirs if k < first):
+        done.add(r)
+        yield _row(r, *theirs[r], [])
+    letters = [column_letter(c) for c in range(len(cells.columns))]
+    for lo in range(0, n, CHUNK_ROWS):
+        hi = min(lo + CHUNK_ROWS, n)
+        columns = []
+        for c, values in enumerate(cells.columns):
+            fmt = cells.formats[c]
+            column_styles: list[str] | str
+            if isinstance(fmt, list):
+                column_styles = [style_of.get(id(f), "") if f is not None else ""
+                                 for f in fmt[lo:hi]]
+            else:
+                column_styles = style_of.get(id(fmt), "") if fmt is not None else ""
+            columns.append(_column_xml(letters[c], values[lo:hi], column_styles, first + lo))
+        parts = []
+        for r, row in zip(range(first + lo, first + hi), zip(*columns, strict=True),
+                          strict=True):
+            if r in theirs:
+                done.add(r)
+                parts.append(_row(r, *theirs[r], list(enumerate(row))))
+            elif any(row):
+                parts.append(f'<row r="{r}">{"".join(row)}</row>')
+        yield "".join(parts)
+    yield "".join(_row(r, *theirs[r], []) for r in sorted(theirs) if r not in done)
+    yield xml[end:]
+
+
+def _row(r: int, attrs: str, body: str, whole: str, ours: list[tuple[int, str]]) -> str:
+    if not any(xml for _, xml in ours):
+        return whole
+    cells = [(_column_index(m.group(1)), m.group(0)) for m in _CELL.finditer(body)]
+    cells += [(c, xml) for c, xml in ours if xml]
+    if not cells:
+        return f'<row r="{r}"{attrs}/>'
+    cells.sort(key=lambda cell: cell[0])
+    return f'<row r="{r}"{attrs}>{"".join(xml for _, xml in cells)}</row>'
+
+
+def _dimension(head: str, last_data_row: int) -> str:
+    """The sheet's head with its used range reaching the last data row."""
+    m = _DIMENSION.search(head)
+    if m is None:
+        return head
+    first_col, last_col, last_row = m.group(1), m.group(2) or m.group(1), int(m.group(3) or 1)
+    ref = f"{first_col}1:{last_col}{max(last_row, last_data_row)}"
+    return head[:m.start()] + f'<dimension ref="{ref}"/>' + head[m.end():]
