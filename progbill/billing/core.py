@@ -443,11 +443,21 @@ def _check_against_ledger(
     projects: pd.DataFrame, computed: pd.DataFrame, state: LedgerState, period: Period
 ) -> list[Problem]:
     problems: list[Problem] = []
-    known_projects = state.projects.set_index("project_id")
-    for _, project in projects.iterrows():
+    known_projects = state.projects.drop_duplicates("project_id").set_index("project_id")
+    known = projects["project_id"].isin(known_projects.index)
+    if known.any():  # only the projects whose currency or period conflicts are looked at
+        before_all = known_projects.loc[projects.loc[known, "project_id"]]
+        currency_before = before_all["currency"].fillna("").astype(str).to_numpy()
+        last_before = before_all["last_period"].where(
+            before_all["last_period"].map(lambda v: isinstance(v, str)), "").to_numpy()
+        flagged = ((currency_before != "")
+                   & (currency_before != projects.loc[known, "currency"].astype(str).to_numpy())
+                   ) | (last_before > str(period))
+        candidates = projects[known][flagged]
+    else:
+        candidates = projects.iloc[0:0]
+    for _, project in candidates.iterrows():
         pid = project["project_id"]
-        if pid not in known_projects.index:
-            continue
         before = known_projects.loc[pid]
         if before["currency"] and before["currency"] != project["currency"]:
             problems.append(Problem(
@@ -467,10 +477,10 @@ def _check_against_ledger(
     present = set(zip(computed["project_id"], computed["line_id"], strict=True))
     in_run = set(projects["project_id"])
     missing = state.lines[state.lines["project_id"].isin(in_run)]
+    missing = missing[[(p, lid) not in present for p, lid in zip(
+        missing["project_id"].tolist(), missing["line_id"].tolist(), strict=True)]]
     first_row = projects.drop_duplicates("project_id").set_index("project_id")
     for _, line in missing.iterrows():
-        if (line["project_id"], line["line_id"]) in present:
-            continue
         project = first_row.loc[line["project_id"]]
         where = (str(line["last_document"]) if pd.notna(line["last_document"])
                  else "an opening balance")
