@@ -53,6 +53,72 @@ def test_an_integer_cell_reads_to_the_same_decimal_as_before(value):
     assert found == expected and str(found) == str(expected)
 
 
+cells_of_any_kind = st.one_of(
+    st.none(), st.booleans(), st.floats(), st.integers(-10**17, 10**17),
+    st.integers(-10**9, 10**9).map(lambda n: n / 100), st.text(max_size=8),
+    st.sampled_from(["", "  ", " P-001 ", "1,234.50", "45%", "#REF!", "x\u200by", "\u00e9t\u00e9"]),
+    st.dates())
+
+
+@given(cells_of_any_kind)
+def test_a_cell_read_with_its_column_reads_as_its_reader_reads_it(value):
+    """readers.table.read_column reads plain cells at once; every cell it reads must be what
+    the cell's reader gives, and every other cell is left to the reader."""
+    from progbill.readers import cells
+
+    ctx = CellContext()
+
+    def by_reader(reader):
+        if cells.is_blank(value):
+            return None
+        try:
+            found = reader(value, ctx)
+        except CellError as exc:
+            return exc.code
+        return found
+
+    number = cells.plain_number(value)
+    if number is not cells.PER_CELL:
+        for reader in (cells.read_decimal, cells.read_percent):
+            expected = by_reader(reader)
+            assert number == expected and str(number) == str(expected)
+    if type(value) is str and value.isascii() and value.isprintable() and value.strip():
+        assert value.strip() == by_reader(cells.read_id) == by_reader(cells.read_text)
+
+
+def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_path,
+                                                                             monkeypatch):
+    """Lines, projects and every problem, with mixed cells: text in money columns, blanks,
+    percent-formatted cells, padded ids, an error value."""
+    import openpyxl
+
+    from progbill.readers import read_workbook
+    from progbill.readers.table import Table
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Project ID", "Project Name", "Client", "Currency", "Line", "Description",
+               "Scheduled Value", "% Complete", "Retainage %"])
+    ws.append([" P-1 ", "Depot", "Acme", "USD", 1, "Piling", 10000.5, 45, 5])
+    ws.append(["P-1", "Depot", "Acme", "USD", 2, "Frame", "12,000.00", "40%", 5])
+    ws.append(["P-1", "Depot", "Acme", "USD", "3", "Roof\u200b", 8000, 0.25, 5])
+    ws["H4"].number_format = "0%"
+    ws.append(["P-1", "Depot", "Acme", "USD", 4, "Walls", "#REF!", 10, 5])
+    ws.append(["P-2", "Annex", "Acme", "USD", 1, "Slab", 5000.1, 120, "  "])
+    ws.append(["P-2", "Annex", "Acme", "USD", 2, "  ", 3000, 50, 5])
+    path = tmp_path / "mixed.xlsx"
+    book.save(path)
+    at_once = read_workbook(path)
+    monkeypatch.setattr(Table, "read_columns", lambda self, ctx: {})
+    per_cell = read_workbook(path)
+    assert at_once.lines.equals(per_cell.lines) and at_once.projects.equals(per_cell.projects)
+    assert [(p.code, p.message, p.location) for p in at_once.problems] == [
+        (p.code, p.message, p.location) for p in per_cell.problems]
+    assert len(at_once.lines) == 3 and sorted((p.code, p.location.row)
+                                              for p in at_once.problems) == [
+        ("missing-value", 5), ("missing-value", 7), ("percent-out-of-range", 6)]
+
+
 def test_show_html_is_the_document_plain_weasyprint_renders_the_same(tmp_path):
     import pypdf
     from weasyprint import HTML

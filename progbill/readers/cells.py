@@ -117,6 +117,28 @@ def _float_decimal(value: float) -> Decimal:
     return decimal_from_float(value)
 
 
+def plain_number(value: object) -> object:
+    """What :func:`read_decimal` gives for a float or int cell (None for an empty one), or
+    ``PER_CELL`` for any other cell, which is then read per cell."""
+    kind = type(value)
+    if kind is float:
+        if value != value or value in (_INF, -_INF):  # type: ignore[operator]
+            return PER_CELL
+        try:
+            return _float_decimal(value)  # type: ignore[arg-type]
+        except MoneyError:
+            return PER_CELL
+    if kind is int and -_EXACT_INTEGER < value < _EXACT_INTEGER:  # type: ignore[operator]
+        return Decimal(value)  # type: ignore[arg-type]
+    if value is None:
+        return None
+    return PER_CELL
+
+
+_INF = float("inf")
+PER_CELL = object()  # a cell plain_number leaves to the readers
+
+
 def read_decimal(value: object, ctx: CellContext) -> Decimal:
     if isinstance(value, bool):
         raise CellError("bad-amount", f"{value} is not an amount; enter a number")

@@ -64,6 +64,7 @@ def data_rows(table: Table, out: Collector) -> list[int]:
     def skip(why: str, r: int) -> None:
         skipped.setdefault(why, []).append(r + 1)
 
+    at_once = table.read_columns(ctx) if not table.sheet.formulas_without_value else {}
     rows_below = range(table.header_row + 1, len(table.sheet.rows))
     last_line = max((r for r in rows_below if line_id is not None
                      and line_id < len(table.sheet.rows[r])
@@ -92,7 +93,9 @@ def data_rows(table: Table, out: Collector) -> list[int]:
         if r == table.header_row + 1 and _is_column_numbers(row, used):
             skip("a row of column numbers", r)
             continue
-        values = {name: _number(row[i], ctx) if i < width else None for name, i in amounts}
+        values = {name: _number(row[i], ctx) if i < width else None for name, i in amounts} \
+            if not at_once else {name: _cached_number(at_once[name][r], row, i, ctx)
+                                 for name, i in amounts}
         if all(v in (None, Decimal(0)) for v in values.values()) and not _has_status(
                 row, table) and not (table.progress_only and not no_id):
             skip("section headings (no amounts)", r)
@@ -151,6 +154,14 @@ def _number(value: object, ctx: CellContext) -> Decimal | None:
         return cells.read_decimal(value, ctx)
     except CellError:
         return Decimal(1)  # something that is not blank; the cell is reported when read
+
+
+def _cached_number(value: object, row: list[object], i: int, ctx: CellContext
+                   ) -> Decimal | None:
+    """:func:`_number` of a cell its column already read (``value``), else of the cell."""
+    if value is cells.PER_CELL:
+        return _number(row[i], ctx) if i < len(row) else None
+    return value  # type: ignore[return-value]
 
 
 def _has_status(row: list[object], table: Table) -> bool:
@@ -238,7 +249,13 @@ def decide_percent_scale(table: Table, rows: list[int], scale: str, ctx: CellCon
             continue
         formatted = table.sheet.percent_rows(index)
         plain: list[Decimal] = []
+        column = table.read_columns(ctx).get(name) if not (
+            table.sheet.formulas_without_value or name in table.fractions) else None
         for r in rows:
+            if column is not None and column[r] is not cells.PER_CELL:
+                if column[r] is not None:  # a number its column read (not a percent-formatted one)
+                    plain.append(column[r])  # type: ignore[arg-type]
+                continue
             row = table.sheet.rows[r]
             raw = row[index] if index < len(row) else None
             if r in formatted or is_blank(raw) or (isinstance(raw, str) and "%" in raw):

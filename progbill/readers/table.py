@@ -78,6 +78,16 @@ class Table:
             ]
         return self._specs
 
+    def read_columns(self, ctx: CellContext) -> dict[str, list[object]]:
+        """Per column, its plain cells read at once (:func:`read_column`); only for the
+        plain reading context (no percent format, no fractions) of a file."""
+        if ctx.percent_formatted or ctx.fraction_text:
+            return {}
+        if getattr(self, "_columns_read", None) is None:
+            self._columns_read = {name: read_column(self, name, index, reader, percent_rows)
+                                  for name, index, reader, percent_rows in self.specs()}
+        return self._columns_read
+
 
 class Collector:
     """Problems of one file, with locations."""
@@ -143,17 +153,50 @@ class Row:
     values: dict[str, object]
 
 
+_PER_CELL = cells.PER_CELL  # a cell :func:`read_column` leaves to its reader
+
+
+def read_column(table: Table, name: str, index: int, reader: Callable[[object, CellContext],
+                object], percent_rows: set[int]) -> list[object]:
+    """A column's plain cells read at once, in the sheet's row order: numbers in money and
+    percent columns (each distinct float read once), printable text in id and text columns,
+    empty cells. Every other cell is ``_PER_CELL`` and goes through its reader in
+    :func:`read_row`, with the file's context, its problems and warnings. A value read here is
+    the value the reader gives (tests/test_speedups.py compares them)."""
+    column = [row[index] if index < len(row) else None for row in table.sheet.rows]
+    if reader is cells.read_decimal or (reader is cells.read_percent
+                                        and name not in table.fractions):
+        exact = cells.plain_number
+        out = [exact(v) for v in column]
+        for r in percent_rows:  # Excel shows these as percentages: fractions, read per cell
+            if r < len(out):
+                out[r] = _PER_CELL
+        return out
+    if reader is cells.read_id or reader is cells.read_text:
+        return [None if v is None else (v.strip() or _PER_CELL)
+                if type(v) is str and v.isascii() and v.isprintable() else _PER_CELL
+                for v in column]
+    return [None if v is None else _PER_CELL for v in column]
+
+
 def read_row(table: Table, r: int, ctx: CellContext, out: Collector,
-              names: frozenset[str] | None = None) -> Row:
+             names: frozenset[str] | None = None) -> Row:
     """Read a row's cells (only ``names`` when given); a bad cell becomes ``INVALID`` and a
     located problem."""
     row = table.sheet.rows[r]
     width = len(row)
     missing = table.sheet.formulas_without_value
+    read_at_once = table.read_columns(ctx) if not missing else {}
     values: dict[str, object] = {}
     for name, index, reader, percent_rows in table.specs():
         if names is not None and name not in names:
             continue
+        column = read_at_once.get(name)
+        if column is not None:
+            value = column[r]
+            if value is not _PER_CELL:
+                values[name] = value
+                continue
         raw = row[index] if index < width else None
         if missing and (r, index) in missing:
             out.add("formula-without-value", Severity.ERROR,
