@@ -132,6 +132,15 @@ def test_a_month_end_ledger_is_the_same_either_way(tmp_path):
     plain, fast = both_ways(tmp_path, sheets)
     assert plain == fast
     assert describe(ws / "ledger.xlsx")["Lines"] == fast["Lines"]
+    # a second reader (calamine, through pandas) sees the same values too
+    import pandas as pd
+
+    for name in ("Invoices", "Lines", "Projects"):
+        a, b = (pd.read_excel(tmp_path / f, sheet_name=name, engine="calamine")
+                for f in ("plain.xlsx", "fast.xlsx"))
+        pd.testing.assert_frame_equal(a, b)
+        rows = next(s for s in sheets if s.name == name).rows
+        assert b.iloc[:len(rows), 0].tolist() == [row[0] for row in rows]
 
 
 def test_an_accountants_comment_survives_a_ledger_written_in_constant_memory(tmp_path,
