@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -273,6 +274,9 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
         notes.append(
             f"ledger.xlsx is open in Excel, so it was left as it is; the updated ledger is "
             f"{target.name}")
+    # the copy of the ledger being replaced is made on another thread (its deflating runs
+    # beside the building of the new sheets) and finished before the file is replaced
+    backup = start_backup(ws, keep, store) if target == ws.ledger_path else None
     years = store.fiscal_years()
     current = max(years) if years else None
     sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
@@ -281,8 +285,8 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
         # receipts typed in the ledger change balances and states: build again with them
         sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
     close_fiscal_years(store, ws, years, kept, notes, as_of, ageing_as_of)
-    if target == ws.ledger_path:
-        keep_backup(ws, keep, store)
+    if backup is not None:
+        backup.finish(store)
     write_ledger(store, ws.root, target, notes, sheets, kept)
     store.set_meta("ledger_sha256", sha256_of(target))
     return target
@@ -423,10 +427,15 @@ def ledger_copy(source: Path, depth: int) -> bytes:
     """The bytes of a copy of a ledger kept ``depth`` folders below the workspace, its PDF links
     made relative to where the copy is (``invoices/...`` becomes ``../invoices/...``), so that
     they still open; the same ledger always gives the same bytes."""
+    return relinked(source.read_bytes(), depth)
+
+
+def relinked(data: bytes, depth: int) -> bytes:
+    """:func:`ledger_copy` of a ledger's bytes."""
     from progbill.ledger import relink
 
     up = "../" * depth
-    return relink(source.read_bytes(), lambda target: target if ":" in target else up + target)
+    return relink(data, lambda target: target if ":" in target else up + target)
 
 
 def _unused(path: Path) -> Path:
@@ -447,18 +456,47 @@ def keep_backup(ws: Workspace, keep: int, store: Store) -> Path | None:
     """Copy the current ledger.xlsx to backups/ before it is replaced, only when its content
     changed since the last copy (the store remembers that ledger's SHA-256, so an unchanged
     ledger is not even read again); keep the newest ``keep``."""
+    backup = start_backup(ws, keep, store)
+    return backup.finish(store) if backup is not None else None
+
+
+@dataclass
+class _Backup:
+    """A copy of ledger.xlsx being written to backups/ on its own thread."""
+
+    target: Path
+    sha256: str
+    keep: int
+    folder: Path
+    done: Future[None]
+
+    def finish(self, store: Store) -> Path:
+        self.done.result()  # the copy's error, if any, is raised here
+        store.set_meta("backed_up_ledger_sha256", self.sha256)
+        _rotate(self.folder.glob("ledger *.xlsx"), self.keep)
+        return self.target
+
+
+def start_backup(ws: Workspace, keep: int, store: Store) -> _Backup | None:
+    """Start :func:`keep_backup`'s copy (the ledger's bytes are read here, before anything can
+    replace the file); ``finish`` it before ledger.xlsx is replaced."""
     if keep <= 0 or not ws.ledger_path.is_file():
         return None
-    current = sha256_of(ws.ledger_path)
+    data = ws.ledger_path.read_bytes()
+    current = sha256_bytes(data)
     if current == store.meta_value("backed_up_ledger_sha256") and any(
             ws.backups.glob("ledger *.xlsx")):
         return None
     folder = ws.backups
     target = _unused(folder / f"ledger {_now():%Y-%m-%d %H%M%S}.xlsx")
-    atomic_write_bytes(target, ledger_copy(ws.ledger_path, depth=1))
-    store.set_meta("backed_up_ledger_sha256", current)
-    _rotate(folder.glob("ledger *.xlsx"), keep)
-    return target
+
+    def copy() -> None:
+        atomic_write_bytes(target, relinked(data, depth=1))
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    done = pool.submit(copy)
+    pool.shutdown(wait=False)  # the thread ends when the copy is written
+    return _Backup(target, current, keep, folder, done)
 
 
 STORE_BACKUP_GLOB = "progbill *.db"
