@@ -101,7 +101,7 @@ def _all_plain(values: list[Any], cell_format: Any) -> bool:
         return all(map(math.isfinite, present))
     if kinds == {str}:
         return (min(map(len, present)) > 0 and max(map(len, present)) <= _LONGEST
-                and not _ESCAPED.search("\n".join(present)))
+                and not _escaped("\n".join(present)))
     if kinds == {date}:
         return cell_format is not None and min(present) >= _FIRST_PLAIN_DATE
     return False
@@ -111,7 +111,7 @@ def _plain(value: Any, cell_format: Any) -> bool:
     """Whether progbill writes this value exactly as xlsxwriter would."""
     kind = type(value)
     if kind is str:
-        return 0 < len(value) <= _LONGEST and not _ESCAPED.search(value)
+        return 0 < len(value) <= _LONGEST and not _escaped(value)
     if kind is float:
         return math.isfinite(value)
     if kind is int:
@@ -126,10 +126,15 @@ def _plain(value: Any, cell_format: Any) -> bool:
 
 # text Excel reads through its _xHHHH_ escapes (control characters, or text that looks like
 # such an escape): xlsxwriter writes it, as a shared string where openpyxl reads it back too
-_ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_X_ESCAPE = re.compile("_x[0-9a-fA-F]{4}_")
 _MARKUP = re.compile("[&<>]")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
-_EDGE_SPACE_ANY = re.compile(r"^\s|\s$|\s\n|\n\s", re.M)  # in texts joined by newlines
+
+
+def _escaped(text: str) -> bool:
+    """Whether Excel would read ``text`` through a _xHHHH_ escape."""
+    return bool(_CONTROL.search(text)) or ("_x" in text and bool(_X_ESCAPE.search(text)))
 
 
 def _text(value: str) -> str:
@@ -151,11 +156,10 @@ def _column_xml(letter: str, values: list[Any], styles: list[str] | str,
         if kinds <= {float, int}:
             return [f'<c r="{letter}{r}"{s}><v>{v:.16G}</v></c>' if v is not None else ""
                     for r, v in zip(rows, values, strict=True)]
-        if kinds == {str}:
-            joined = "\n".join(present)
-            if not _MARKUP.search(joined) and not _EDGE_SPACE_ANY.search(joined):
-                return [f'<c r="{letter}{r}"{s} t="inlineStr"><is><t>{v}</t></is></c>'
-                        if v is not None else "" for r, v in zip(rows, values, strict=True)]
+        if kinds == {str} and not _MARKUP.search("\n".join(present)) and not any(
+                v != v.strip() for v in present):  # nothing to escape, no edge spaces
+            return [f'<c r="{letter}{r}"{s} t="inlineStr"><is><t>{v}</t></is></c>'
+                    if v is not None else "" for r, v in zip(rows, values, strict=True)]
         styles = [s] * len(values)
     out = []
     for r, value, style in zip(rows, values, styles, strict=True):
