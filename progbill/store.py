@@ -552,20 +552,21 @@ class Store:
         lines = bill.lines
         if lines.empty:
             return
-        numbers = lines["doc_key"].map(number_of)
+        # plain lists: iterating pandas' string arrays element by element is slow
+        numbers = lines["doc_key"].map(number_of).tolist()
         columns = [lines[c] for c in AMOUNT_COLUMNS]
         rows = zip(
-            numbers, lines["position"].astype(int), lines["project_id"], lines["line_id"],
-            lines["description"], lines["change_order"], lines["tax_code"],
-            lines["on_document"].astype(int), lines["percent_complete"].map(str),
-            lines["retainage_pct"].map(str), lines["stored_retainage_pct"].map(str),
+            numbers, lines["position"].astype(np.int64).tolist(), lines["project_id"].tolist(),
+            lines["line_id"].tolist(), lines["description"].tolist(),
+            lines["change_order"].tolist(), lines["tax_code"].tolist(),
+            lines["on_document"].astype(np.int64).tolist(),
+            lines["percent_complete"].map(str).tolist(), lines["retainage_pct"].map(str).tolist(),
+            lines["stored_retainage_pct"].map(str).tolist(),
             *(c.astype(np.int64).tolist() for c in columns),
             *(_texts(lines, c) for c in LINE_QUANTITIES), strict=True,
         )
         db.executemany(
-            f"INSERT INTO document_lines VALUES ({', '.join('?' * len(LINE_COLUMNS))})",
-            ((n, int(p), *rest) for n, p, *rest in rows),
-        )
+            f"INSERT INTO document_lines VALUES ({', '.join('?' * len(LINE_COLUMNS))})", rows)
         db.executemany(
             """INSERT INTO line_state VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (project_id, line_id) DO UPDATE SET
@@ -573,7 +574,7 @@ class Store:
                total_to_date = excluded.total_to_date,
                retainage_to_date = excluded.retainage_to_date,
                last_document = excluded.last_document""",
-            zip(lines["project_id"], lines["line_id"],
+            zip(lines["project_id"].tolist(), lines["line_id"].tolist(),
                 lines["work_to_date"].astype(np.int64).tolist(),
                 lines["stored_materials"].astype(np.int64).tolist(),
                 lines["total_to_date"].astype(np.int64).tolist(),
