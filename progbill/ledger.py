@@ -450,7 +450,7 @@ def write_sheets(sheets: list[Sheet], path: Path,
     from progbill import sheetdata
 
     constant_memory = sum(len(s.rows) for s in sheets) > CONSTANT_MEMORY_ROWS
-    book_path = path.with_name(path.name + ".cells") if fast else path
+    book_path = path.with_name(path.name[:240] + ".cells") if fast else path  # name <= 255
     book = xlsxwriter.Workbook(
         str(book_path),
         {
