@@ -87,7 +87,7 @@ class Col:
 class Sheet:
     name: str
     columns: Sequence[Col]
-    rows: list[list[Any]]  # Python values ready for Excel: str, float, int, date, None
+    rows: Sequence[Sequence[Any]]  # Python values ready for Excel: str, float, int, date, None
     currencies: list[str | None]  # per row, for money formats and per-currency totals
     # the accountant's columns and comments, carried by row key (progbill.kept)
     keys: list[str | None] | None = None
@@ -153,8 +153,8 @@ def _quantities(values: pd.Series) -> list[float | None]:
     return [float(Decimal(v)) if isinstance(v, str) and v else None for v in values.tolist()]
 
 
-def _rows(*columns: Sequence[Any]) -> list[list[Any]]:
-    return [list(row) for row in zip(*columns, strict=True)]
+def _rows(*columns: Sequence[Any]) -> list[Sequence[Any]]:
+    return list(zip(*columns, strict=True))  # rows are never changed once built
 
 
 def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
