@@ -46,7 +46,7 @@ import pandas as pd
 from progbill.billing.numbering import assign_numbers
 from progbill.billing.periods import Period, due_date, fiscal_year, invoice_date
 from progbill.billing.settings import BillingSettings
-from progbill.columns import AMOUNT_COLUMNS, LINE_FIELDS
+from progbill.columns import AMOUNT_COLUMNS, LINE_FIELDS, is_missing
 from progbill.money import (
     MAX_DOCUMENT_MINOR,
     MAX_RUN_MINOR,
@@ -408,14 +408,22 @@ def run_total_problems(computed: pd.DataFrame, order: list[str]) -> list[Problem
     """One run may not bill ``MAX_RUN_MINOR`` or more per currency: the workbooks are taken in
     ``order`` (file names) and the project that takes its currency's total over the limit is
     refused, at its first line."""
-    sizes = pd.Series(line_magnitudes(computed), index=computed.index, dtype=object)
-    per_project = computed.assign(_size=sizes).groupby(
-        ["_source", "project_id"], sort=False).agg(
-        size=("_size", lambda v: sum(int(x) for x in v)), currency=("currency", "first"))
+    # per project (in the order projects first appear): its lines' magnitudes summed and its
+    # first currency given
+    per_project: dict[tuple[str, str], dict[str, Any]] = {}
+    for source, pid, currency, size in zip(
+            computed["_source"].tolist(), computed["project_id"].tolist(),
+            computed["currency"].tolist(), line_magnitudes(computed), strict=True):
+        if is_missing(source) or is_missing(pid):
+            continue
+        found = per_project.setdefault((source, pid), {"size": 0, "currency": None})
+        found["size"] += size
+        if found["currency"] is None and not is_missing(currency):
+            found["currency"] = currency
     rank = {name: i for i, name in enumerate(order)}
     totals: dict[str, int] = {}
     problems = []
-    for (source, pid), p in sorted(per_project.iterrows(), key=lambda kv: rank.get(kv[0][0], 0)):
+    for (source, pid), p in sorted(per_project.items(), key=lambda kv: rank.get(kv[0][0], 0)):
         total = totals.get(p["currency"], 0) + int(p["size"])
         if total >= MAX_RUN_MINOR:
             row = computed[(computed["_source"] == source) & (computed["project_id"] == pid)
