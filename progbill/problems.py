@@ -55,6 +55,14 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_index(letters: str) -> int:
+    """A -> 0, Z -> 25, AA -> 26: :func:`column_letter` undone ("" -> -1)."""
+    index = 0
+    for ch in letters:
+        index = index * 26 + (ord(ch) - 64)
+    return index - 1
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a problem is, as a person finds it in Excel.

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from progbill.problems import column_index, column_letter
+
 # Excel's serial day 60 is the 29th of February 1900 that never was: from March 1900 on,
 # a date's serial number is its distance from 1899-12-30.
 _EPOCH = date(1899, 12, 30)
@@ -186,22 +188,6 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
 
 
-def column_letter(c: int) -> str:
-    letters = ""
-    c += 1
-    while c:
-        c, rest = divmod(c - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _column_index(letters: str) -> int:
-    c = 0
-    for ch in letters:
-        c = c * 26 + ord(ch) - 64
-    return c - 1
-
-
 def sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> its part in the package (from the workbook and its relationships)."""
     workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
@@ -247,7 +233,7 @@ def _sheet_xml(xml: str, cells: Cells) -> Iterator[str]:
     for r, c in cells.probes.values():
         body = theirs[r + 1][1]
         for cell in _CELL.finditer(body):
-            if _column_index(cell.group(1)) == c:
+            if column_index(cell.group(1)) == c:
                 s = _STYLE.search(cell.group(3))
                 styles[(r, c)] = f' s="{s.group(1)}"' if s else ""
     style_of = {key: styles[at] for key, at in cells.probes.items()}
@@ -288,7 +274,7 @@ def _sheet_xml(xml: str, cells: Cells) -> Iterator[str]:
 def _row(r: int, attrs: str, body: str, whole: str, ours: list[tuple[int, str]]) -> str:
     if not any(xml for _, xml in ours):
         return whole
-    cells = [(_column_index(m.group(1)), m.group(0)) for m in _CELL.finditer(body)]
+    cells = [(column_index(m.group(1)), m.group(0)) for m in _CELL.finditer(body)]
     cells += [(c, xml) for c, xml in ours if xml]
     if not cells:
         return f'<row r="{r}"{attrs}/>'

@@ -20,6 +20,7 @@ from progbill.problems import (
     Location,
     Problem,
     Severity,
+    column_index,
     column_letter,
 )
 from progbill.readers import cells, title
@@ -615,10 +616,7 @@ def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> 
 
     def key(p: Problem) -> tuple[int, int, int, int]:
         loc = p.location
-        letter = loc.letter or ""
-        column = 0
-        for ch in letter:
-            column = column * 26 + ord(ch) - 64
+        column = column_index(loc.letter or "") + 1  # 0 without a column, 1 for A
         last = p.code == "more-problems"
         return (len(order) if last else order.get(loc.sheet, -1), loc.row or 0, column, last)
 

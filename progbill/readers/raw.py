@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import cast
 
+from progbill.problems import column_index, column_letter
 from progbill.readers.files import CSV_LIKE, EXCEL_ZIP, ODS, UnreadableFile
 
 
@@ -50,7 +51,7 @@ class SheetTooLarge(UnreadableFile):
 
     def __init__(self, sheet: str | None, rows: int, columns: int, limits: ReadLimits) -> None:
         self.sheet = sheet
-        self.cell = f"{_col_letters(max(columns, 1) - 1)}{max(rows, 1)}"
+        self.cell = f"{column_letter(max(columns, 1) - 1)}{max(rows, 1)}"
         over = []
         if rows > limits.max_rows:
             over.append(f"row {rows:,} (input.max_rows is {limits.max_rows:,})")
@@ -157,19 +158,6 @@ _FORMULA_NO_VALUE = re.compile(
 _BUILTIN_PERCENT = {9, 10}
 
 
-def _col_index(letters: str) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + (ord(ch) - 64)
-    return index - 1
-
-
-def _col_letters(index: int) -> str:
-    from progbill.problems import column_letter
-
-    return column_letter(index)
-
-
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, tuple[str, bool]]:
     """Sheet name -> the zip part holding its XML, and whether the sheet is hidden."""
     from defusedxml import ElementTree
@@ -208,7 +196,7 @@ def _xlsx_extent(data: bytes, limits: ReadLimits) -> tuple[int, int]:
     declared_columns = declared_rows = 0
     dimension = _DIMENSION.search(data)
     if dimension and dimension.group(1):
-        declared_columns = _col_index(dimension.group(1).decode()) + 1
+        declared_columns = column_index(dimension.group(1).decode()) + 1
         declared_rows = int(dimension.group(2) or 0)
     declared_within = declared_rows <= limits.max_rows and declared_columns <= limits.max_columns
     cells = data.count(b"<c ") + data.count(b"<c>")
@@ -216,7 +204,7 @@ def _xlsx_extent(data: bytes, limits: ReadLimits) -> tuple[int, int]:
     if declared_within and cells == data.count(b'<c r="') and not prefixed:
         rows = max(rows, data.count(b"<row"), *map(int, _ROW_NUMBER.findall(data)))
         for match in _WIDE_REF.finditer(data):
-            columns = max(columns, _col_index(match.group(1).decode()) + 1)
+            columns = max(columns, column_index(match.group(1).decode()) + 1)
             rows = max(rows, int(match.group(2)))
         if rows <= limits.max_rows and columns <= limits.max_columns:
             return rows, columns
@@ -228,7 +216,7 @@ def _xlsx_extent(data: bytes, limits: ReadLimits) -> tuple[int, int]:
             row = int(number.group(1)) if number else row + 1
             col = 0
         else:
-            col = _col_index(ref.group(1).decode()) + 1 if ref else col + 1
+            col = column_index(ref.group(1).decode()) + 1 if ref else col + 1
             if ref:
                 row = max(row, int(ref.group(2)))
         rows, columns = max(rows, row), max(columns, col)
@@ -298,7 +286,7 @@ def _decimal_styles(archive: zipfile.ZipFile) -> dict[int, int]:
 def _xlsx_decimals_scanner(data: bytes, styles: dict[int, int]
                            ) -> Callable[[int], dict[int, int]]:
     def of(column: int) -> dict[int, int]:
-        letters = _col_letters(column).encode()
+        letters = column_letter(column).encode()
         pattern = re.compile(rb'<c\b[^>]*?\br="' + letters + rb'(\d+)"([^>]*)>')
         rows = {}
         for match in pattern.finditer(data):
@@ -344,7 +332,7 @@ def _xlsx_facts(data: bytes, limits: ReadLimits) -> dict[str, _Facts]:
                     sheet.formulas_of = _xlsx_row_formulas(xml)
                     for match in _FORMULA_NO_VALUE.finditer(xml):
                         sheet.formulas_without_value.add(
-                            (int(match.group(2)) - 1, _col_index(match.group(1).decode())))
+                            (int(match.group(2)) - 1, column_index(match.group(1).decode())))
                 if percent_styles:
                     sheet.percent_rows_of = _xlsx_percent_scanner(xml, percent_styles)
                 if decimal_styles:
@@ -370,7 +358,7 @@ def _xlsx_row_formulas(data: bytes) -> Callable[[int], dict[int, str]]:
                         data, re.S)
         if row is None:
             return {}
-        return {_col_index(m.group(1).decode()): m.group(2).decode("utf-8", "replace")
+        return {column_index(m.group(1).decode()): m.group(2).decode("utf-8", "replace")
                 for m in _CELL_FORMULA.finditer(row.group(1))}
 
     return of
@@ -378,7 +366,7 @@ def _xlsx_row_formulas(data: bytes) -> Callable[[int], dict[int, str]]:
 
 def _xlsx_percent_scanner(data: bytes, percent_styles: set[int]) -> Callable[[int], set[int]]:
     def rows_of(column: int) -> set[int]:
-        letters = _col_letters(column).encode()
+        letters = column_letter(column).encode()
         pattern = re.compile(rb'<c\b[^>]*?\br="' + letters + rb'(\d+)"([^>]*)>')
         rows = set()
         for match in pattern.finditer(data):
