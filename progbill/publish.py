@@ -303,8 +303,6 @@ def close_fiscal_years(store: Store, ws: Workspace, years: dict[int, int], kept:
     closed into ``ledger-FY<year>.xlsx`` once, with the accountant's content it had in
     ledger.xlsx, and written again only when it is missing or the store gives that year other
     documents than it holds (a late period billed after the year was closed)."""
-    import json
-
     from progbill.ledger import build_sheets, write_ledger
 
     if len(years) < 2:

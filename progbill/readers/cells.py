@@ -140,12 +140,13 @@ PER_CELL = object()  # a cell plain_number leaves to the readers
 
 
 def read_decimal(value: object, ctx: CellContext) -> Decimal:
+    number = plain_number(value)  # a float or int cell, by the rule column reading uses too
+    if isinstance(number, Decimal):
+        return number
     if isinstance(value, bool):
         raise CellError("bad-amount", f"{value} is not an amount; enter a number")
     try:
         if isinstance(value, int):
-            if -_EXACT_INTEGER < value < _EXACT_INTEGER:
-                return Decimal(value)
             return bounded(Decimal(value))
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
