@@ -32,6 +32,7 @@ from progbill import receivables
 from progbill.money import exponent, from_minor
 from progbill.store import Store
 from progbill.workspace import atomic_path
+from progbill.zipparts import Deflated
 
 INVOICE_HEADERS = (
     "Document No", "Type", "Invoice Date", "Due Date", "Period", "Project ID", "Project",
@@ -84,6 +85,21 @@ class Col:
 
 
 @dataclass
+class Earlier:
+    """A sheet's first data rows as an earlier run wrote them, kept deflated
+    (:mod:`progbill.linecache`): ``rows`` rows, what their columns are as a whole (widths of
+    the sheet's first rows, exact sums per total column and currency, their currencies) and
+    the column styles they were written with. The sheet's own rows follow them."""
+
+    rows: int
+    currencies: frozenset[str]
+    widths: list[float]
+    sums: dict[tuple[int, str], int]  # (column, currency) -> exact sum, see exact_sum
+    styles: dict[int, str]
+    data: list[Deflated]
+
+
+@dataclass
 class Sheet:
     name: str
     columns: Sequence[Col]
@@ -93,6 +109,11 @@ class Sheet:
     keys: list[str | None] | None = None
     kept: list[kept_content.Column] = field(default_factory=list)
     comments: list[kept_content.Comment] = field(default_factory=list)
+    earlier: Earlier | None = None  # rows written before ``rows``, reused as written
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.rows) + (self.earlier.rows if self.earlier else 0)
 
     def with_keys(self) -> Sheet:
         """The sheet with each row's key (Document No, Project ID, Document No + Line ID)."""
@@ -136,7 +157,7 @@ def _unless(voided: dict[str, str], numbers: pd.Series, values: list[float]) -> 
     """Amounts, blank on voided documents (their stored totals are what made them void)."""
     if not voided:
         return values  # type: ignore[return-value]
-    return [None if n in voided else v for n, v in zip(numbers, values, strict=True)]
+    return [None if n in voided else v for n, v in zip(numbers.tolist(), values, strict=True)]
 
 
 def _dates(values: pd.Series) -> list[date | None]:
@@ -159,13 +180,16 @@ def _rows(*columns: Sequence[Any]) -> list[Sequence[Any]]:
 
 def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
                  as_of: date | None = None, ageing_as_of: date | None = None,
-                 fy: int | None = None) -> list[Sheet]:
+                 fy: int | None = None, lines_after: tuple[Earlier, Sequence[object]] | None
+                 = None) -> list[Sheet]:
     """Every sheet of the ledger, from the store. Document states are as of ``as_of`` (the day
     the ledger is built, by default); the ageing as of ``ageing_as_of`` (default ``as_of``).
 
     With ``fy``, the Invoices, Lines and Tax Summary sheets hold that fiscal year's documents;
     Projects (totals to date), Payments, AR Ageing (every open item), Exceptions and Runs are
-    the workspace's whole."""
+    the workspace's whole. With ``lines_after`` (rows kept from an earlier run and the key of
+    their last document, :mod:`progbill.linecache`), the Lines sheet holds the lines after
+    that document, to follow those rows."""
     as_of = as_of or date.today()
     every = store.documents()
     docs = every if fy is None else every[every["fy"] == fy].reset_index(drop=True)
@@ -184,7 +208,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
     status = receivables.states(docs, owed, as_of, pd.Series(missing), voided)
     taxes = store.document_taxes()
     kinds = taxes.groupby("number")["label"].agg(lambda labels: " + ".join(dict.fromkeys(labels)))
-    is_cn = docs["type"] == "Credit Note"
+    is_cn = (docs["type"] == "Credit Note").tolist()
     due = [None if cn else d for cn, d in zip(is_cn, _dates(docs["due_date"]), strict=True)]
     invoices = Sheet("Invoices", _cols(INVOICE_HEADERS, {
         "Invoice Date": DATE, "Due Date": DATE, "Completed This Period": MONEY,
@@ -202,14 +226,14 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
                                               _amounts(owed["balance"], exps)),
         [float(Decimal(str(r)) / 100) for r in docs["tax_rate"]],
         [kinds.get(n) or (label if label != "Tax" or float(r) else None)
-         for n, label, r in zip(docs["number"], docs["tax_label"], docs["tax_rate"],
-                                strict=True)],
+         for n, label, r in zip(docs["number"].tolist(), docs["tax_label"].tolist(),
+                                docs["tax_rate"].tolist(), strict=True)],
         _unless(voided, docs["number"], _amounts(docs["tax_base"], exps)),
         _text(docs["client_tax_id"]), _text(docs["place_of_supply"]),
         _text(docs["po_number"]), _text(docs["corrects_number"]),
     ), docs["currency"].tolist())
 
-    lines = store.ledger_lines(fy)
+    lines = store.ledger_lines(fy, lines_after[1] if lines_after else None)
     exps = _exponents(lines["currency"])
     money = [_amounts(lines[c], exps) for c in (
         "scheduled_value", "from_previous", "this_period", "stored_materials", "total_to_date")]
@@ -225,7 +249,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
         _quantities(lines["quantity"]), _text(lines["unit"]), _quantities(lines["rate"]),
         _quantities(lines["quantity_to_date"]), lines["currency"].tolist(),
         lines["period"].tolist(), _dates(lines["invoice_date"]),
-    ), lines["currency"].tolist())
+    ), lines["currency"].tolist(), earlier=lines_after[0] if lines_after else None)
 
     projects = store.projects_summary()
     exps = _exponents(projects["currency"])
@@ -355,8 +379,9 @@ def _cols(headers: Sequence[str], kinds: dict[str, str], totals: Sequence[str] =
 
 def write_ledger(store: Store, workspace: Path, target: Path,
                  notes: list[str] | None = None, sheets: list[Sheet] | None = None,
-                 kept: kept_content.Kept | None = None) -> Path:
-    """Write the ledger (``sheets`` as built, or built now) with the accountant's content."""
+                 kept: kept_content.Kept | None = None) -> dict[str, Written]:
+    """Write the ledger (``sheets`` as built, or built now) with the accountant's content;
+    returns :func:`write_sheets`' sheets written whole by progbill."""
     sheets = sheets if sheets is not None else build_sheets(store, target.parent, workspace)
     if kept is not None:
         for sheet in sheets:
@@ -364,8 +389,7 @@ def write_ledger(store: Store, workspace: Path, target: Path,
             sheet.comments = kept.comments_of(sheet.name)
     sheets = split_long_sheets(sheets, notes)
     with atomic_path(target) as tmp:
-        write_sheets(sheets, tmp, kept.sheets if kept is not None else [])
-    return target
+        return write_sheets(sheets, tmp, kept.sheets if kept is not None else [])
 
 
 def _file_link(path: str) -> Any:
@@ -423,9 +447,11 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
     out = []
     for sheet in sheets:
         n = len(sheet.rows)
-        if n <= MAX_SHEET_ROWS:
+        if sheet.total_rows <= MAX_SHEET_ROWS:
             out.append(sheet)
             continue
+        if sheet.earlier is not None:
+            raise ValueError("a sheet split over several is written whole, not after kept rows")
         parts = range(0, n, MAX_SHEET_ROWS)
         names = [sheet.name if k == 0 else f"{sheet.name} ({k + 1})" for k in range(len(parts))]
         for name, start in zip(names, parts, strict=True):
@@ -441,15 +467,21 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
 
 
 def write_sheets(sheets: list[Sheet], path: Path,
-                 kept_sheets: list[kept_content.Sheet] | None = None, fast: bool = True) -> None:
+                 kept_sheets: list[kept_content.Sheet] | None = None, fast: bool = True
+                 ) -> dict[str, Written]:
     """Write the workbook. With ``fast`` (the default) xlsxwriter writes each sheet's structure
     and progbill the plain data cells (:mod:`progbill.sheetdata`); without it xlsxwriter
-    writes every cell. Both give the same cells, values and formats."""
+    writes every cell. Both give the same cells, values and formats.
+
+    Returns, with ``fast``, each sheet whose data rows are all progbill's as
+    :class:`Written` (what a later run needs to reuse them)."""
     import xlsxwriter
 
     from progbill import sheetdata
 
-    constant_memory = sum(len(s.rows) for s in sheets) > CONSTANT_MEMORY_ROWS
+    if not fast and any(s.earlier for s in sheets):
+        raise ValueError("rows kept from an earlier run are written only by the fast path")
+    constant_memory = sum(s.total_rows for s in sheets) > CONSTANT_MEMORY_ROWS
     book_path = path.with_name(path.name[:240] + ".cells") if fast else path  # name <= 255
     book = xlsxwriter.Workbook(
         str(book_path),
@@ -464,6 +496,7 @@ def write_sheets(sheets: list[Sheet], path: Path,
     # Reproducible files: no clock in the document properties.
     book.set_properties({"title": "progbill ledger", "author": "progbill",
                          "created": datetime(2000, 1, 1)})
+    written: dict[str, Written] = {}
     try:
         formats = _Formats(book)
         ours = []
@@ -476,10 +509,29 @@ def write_sheets(sheets: list[Sheet], path: Path,
             _write_kept_sheet(book, formats, extra, taken)
         book.close()
         if fast:
-            sheetdata.merge_into(book_path, path, ours)
+            data = sheetdata.merge_into(book_path, path, ours)
+            for cells in ours:
+                if cells.sheet in data and cells.summary is not None:
+                    styles, pieces = data[cells.sheet]
+                    cells.summary.styles = styles
+                    written[cells.sheet] = Written(cells.summary, pieces)
     finally:
         if fast:
             book_path.unlink(missing_ok=True)
+    return written
+
+
+@dataclass
+class Written:
+    """A sheet's data rows as written (all of them progbill's): deflated, with what a later
+    run needs to write more rows after them (:class:`Earlier` without the data)."""
+
+    summary: Earlier
+    data: list[Deflated]
+
+    def as_earlier(self) -> Earlier:
+        e = self.summary
+        return Earlier(e.rows, e.currencies, e.widths, e.sums, e.styles, self.data)
 
 
 def _write_kept_sheet(book: Any, formats: _Formats, sheet: kept_content.Sheet,
@@ -551,18 +603,32 @@ class _Formats:
 
 def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool,
                  fast: bool = False) -> Any:
-    """Write one sheet; with ``fast``, return the data cells left for progbill to write."""
+    """Write one sheet; with ``fast``, return the data cells left for progbill to write.
+
+    With rows kept from an earlier run (``sheet.earlier``), this sheet's rows follow them:
+    its widths, currencies and totals count them too."""
     from progbill import sheetdata
 
     ws = book.add_worksheet(sheet.name)
     columns = sheet.columns
-    n = len(sheet.rows)
-    currencies = sorted({c for c in sheet.currencies if c})
+    earlier = sheet.earlier
+    offset = earlier.rows if earlier else 0
+    n = offset + len(sheet.rows)
+    if earlier and (sheet.kept or sheet.comments):
+        raise ValueError("the accountant's columns and comments need every row written anew")
+    currencies = sorted({c for c in sheet.currencies if c} | (earlier.currencies if earlier
+                                                               else set()))
     single = len(currencies) <= 1
     common = exponent(currencies[0]) if len(currencies) == 1 else 2
+    if earlier and common != (exponent(next(iter(earlier.currencies)))
+                              if len(earlier.currencies) == 1 else 2):
+        raise sheetdata.Stale(sheet.name)  # the earlier rows' money format is not this one
     column_formats = []
+    widths = []
     for c, col in enumerate(columns):  # column formats apply to every cell written without one
-        width = col.width or _width(col, [row[c] for row in sheet.rows[:2000]])
+        width = col.width or (earlier.widths[c] if earlier else _width(
+            col, [row[c] for row in sheet.rows[:WIDTH_ROWS]]))
+        widths.append(width)
         fmt = formats.get(col.kind, common) if col.kind in (MONEY, PERCENT, DATE, DATETIME,
                                                             INT) else None
         column_formats.append(fmt)
@@ -576,27 +642,36 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool,
         else:
             ws.set_column(base + j, base + j, max(len(extra.header) + 2, 10))
         ws.write_string(0, base + j, extra.header, formats.header)
-    keys = sheet.keys or [None] * n
+    keys = sheet.keys or [None] * len(sheet.rows)
     comments = _comments_by_row(sheet, keys)
     money_columns = [c for c, col in enumerate(columns) if col.kind == MONEY]
     link_columns = [c for c, col in enumerate(columns) if col.kind == LINK]
     date_columns = [c for c, col in enumerate(columns) if col.kind == DATETIME]
     row_exps = [exponent(currency) if currency else 2 for currency in sheet.currencies]
+    sums = _sums(sheet, earlier)
     cells = None
     xlsx_cells: dict[int, list[tuple[int, Any, Any]]] = {}
     if fast:
+        on_columns = list(column_formats)
         if any(e != common for e in row_exps):
             for c in money_columns:
                 column_formats[c] = [column_formats[c] if e == common
                                      else formats.get(MONEY, e) for e in row_exps]
         xlsx_cells, cells = sheetdata.plan(sheet.name, sheet.rows, column_formats,
-                                           set(link_columns) | set(date_columns))
+                                           set(link_columns) | set(date_columns),
+                                           first_row=offset + 1, on_columns=on_columns)
+        if earlier:
+            cells.earlier, cells.earlier_rows = earlier.data, earlier.rows
+            cells.earlier_styles = earlier.styles
+        if not sheet.kept and not sheet.comments and n >= WIDTH_ROWS and (
+                sheet.name in REUSABLE):
+            cells.summary = Earlier(n, frozenset(currencies), widths, sums, {}, [])
     link_format = formats.get(LINK)
     write, write_row, write_number = ws.write, ws.write_row, ws.write_number
     write_url, write_datetime = ws.write_url, ws.write_datetime
-    for r, (row, exp) in enumerate(zip(sheet.rows, row_exps, strict=True), start=1):
+    for r, (row, exp) in enumerate(zip(sheet.rows, row_exps, strict=True), start=offset + 1):
         if fast:
-            for c, value, fmt in xlsx_cells.get(r - 1, ()):
+            for c, value, fmt in xlsx_cells.get(r - 1 - offset, ()):
                 write(r, c, value, fmt)
         else:
             write_row(r, 0, row)
@@ -611,7 +686,7 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool,
         for c in link_columns:
             if row[c] is not None:
                 write_url(r, c, _file_link(row[c]), link_format)
-        key = keys[r - 1]
+        key = keys[r - 1 - offset]
         if key is not None:
             for j, extra in enumerate(sheet.kept):
                 cell = extra.cells.get(key)
@@ -628,7 +703,7 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool,
             "name": "".join(ch if ch.isalnum() else "_" for ch in sheet.name).strip("_"),
             "style": "Table Style Light 9", "autofilter": True,
             "total_row": has_totals,
-            "columns": [_table_column(c, col, sheet, formats, common, has_totals)
+            "columns": [_table_column(c, col, sums, formats, common, has_totals)
                         for c, col in enumerate(columns)]
             + [{"header": extra.header, "header_format": formats.header}
                for extra in sheet.kept],
@@ -636,46 +711,75 @@ def _write_sheet(book: Any, formats: _Formats, sheet: Sheet, table: bool,
     else:
         ws.autofilter(0, 0, max(n, 1), width - 1)
         if has_totals:
-            _plain_totals_row(ws, formats, sheet, common, n)
+            _plain_totals_row(ws, formats, sheet, sums, common, n)
     if n and not single and any(col.total for col in columns):
-        _per_currency_totals(ws, formats, sheet, currencies, n)
+        _per_currency_totals(ws, formats, sheet, sums, currencies, n)
     ws.freeze_panes(1, 0)
     return cells
 
 
-def _comments_by_row(sheet: Sheet, keys: list[str | None]
-                     ) -> dict[int, list[tuple[int, kept_content.Comment]]]:
-    """The accountant's comments on progbill's cells, by row (found by key) and column.
-    They are written with their row: in constant-memory mode xlsxwriter drops a comment on a
-    row it has already written out."""
-    out: dict[int, list[tuple[int, kept_content.Comment]]] = {}
-    if not sheet.comments:
+# The sheets whose data rows a later run may reuse (see progbill.linecache), and how many
+# first rows set the columns' widths.
+REUSABLE = frozenset({"Lines"})
+WIDTH_ROWS = 2000
+
+# Exact sums of Excel numbers (doubles): every double is a whole multiple of 2**-1074, so a sum
+# is exact as a Python int of those units, and one division rounds it to the nearest double.
+_UNITS = 1074
+
+
+def exact_sum(values: Any) -> int:
+    """The exact sum of some doubles, in units of 2**-1074 (None counts nothing)."""
+    total = 0
+    for value in values:
+        if value is not None:
+            numerator, denominator = float(value).as_integer_ratio()
+            total += numerator << (_UNITS + 1 - denominator.bit_length())
+    return total
+
+
+def nearest_double(total: int) -> float:
+    """An exact sum (see :func:`exact_sum`) rounded once to the nearest double."""
+    return total / (1 << _UNITS)
+
+
+def _sums(sheet: Sheet, earlier: Earlier | None) -> dict[tuple[int, str], int]:
+    """Exact sums of each total column per currency ("" for rows without one), the earlier
+    rows' included."""
+    out = dict(earlier.sums) if earlier else {}
+    totals = [c for c, col in enumerate(sheet.columns) if col.total]
+    if not totals:
         return out
-    row_of = {k: r for r, k in enumerate(keys, start=1) if k is not None}
-    column_of = {col.header: c for c, col in enumerate(sheet.columns)}
-    for comment in sheet.comments:
-        r, c = row_of.get(comment.key), column_of.get(comment.header)
-        if r is not None and c is not None:
-            out.setdefault(r, []).append((c, comment))
+    by_currency: dict[str, list[int]] = {}
+    for i, currency in enumerate(sheet.currencies):
+        by_currency.setdefault(currency or "", []).append(i)
+    for currency, at in by_currency.items():
+        for c in totals:
+            out[(c, currency)] = out.get((c, currency), 0) + exact_sum(
+                sheet.rows[i][c] for i in at)
     return out
 
 
-def _column_total(sheet: Sheet, c: int) -> float:
-    return float(sum(row[c] for row in sheet.rows if row[c] is not None))
+def _column_total(sums: dict[tuple[int, str], int], c: int, currency: str | None = None
+                  ) -> float:
+    """A total column's sum (of one currency's rows, or all), rounded once."""
+    return nearest_double(sum(v for (column, cur), v in sums.items()
+                              if column == c and (currency is None or cur == currency)))
 
 
-def _table_column(c: int, col: Col, sheet: Sheet, formats: _Formats, exp: int,
-                  has_totals: bool) -> dict[str, Any]:
+def _table_column(c: int, col: Col, sums: dict[tuple[int, str], int], formats: _Formats,
+                  exp: int, has_totals: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {"header": col.header, "header_format": formats.header}
     if has_totals and c == 0:
         spec["total_string"] = "Total"
     elif has_totals and col.total:
-        spec.update({"total_function": "sum", "total_value": _column_total(sheet, c),
+        spec.update({"total_function": "sum", "total_value": _column_total(sums, c),
                      "format": formats.get(col.kind, exp)})
     return spec
 
 
-def _plain_totals_row(ws: Any, formats: _Formats, sheet: Sheet, exp: int, n: int) -> None:
+def _plain_totals_row(ws: Any, formats: _Formats, sheet: Sheet,
+                      sums: dict[tuple[int, str], int], exp: int, n: int) -> None:
     from xlsxwriter.utility import xl_col_to_name
 
     r = n + 1
@@ -684,10 +788,11 @@ def _plain_totals_row(ws: Any, formats: _Formats, sheet: Sheet, exp: int, n: int
         if col.total:
             letter = xl_col_to_name(c)
             ws.write_formula(r, c, f"=SUBTOTAL(109,{letter}2:{letter}{n + 1})",
-                             formats.get(MONEY, exp), _column_total(sheet, c))
+                             formats.get(MONEY, exp), _column_total(sums, c))
 
 
-def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: list[str],
+def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet,
+                         sums: dict[tuple[int, str], int], currencies: list[str],
                          n: int) -> None:
     """Below a mixed-currency table: one row per currency whose formula sums the rows of that
     currency that a filter shows (values cached, so a reader that does not calculate still
@@ -705,9 +810,7 @@ def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: l
         for c, col in enumerate(sheet.columns):
             if not col.total:
                 continue
-            total = float(sum(row[c] for row, cur in zip(sheet.rows, sheet.currencies,
-                                                           strict=True)
-                              if cur == currency and row[c] is not None))
+            total = _column_total(sums, c, currency)
             fmt = formats.get(MONEY, exponent(currency))
             if cur_col is None:  # no currency column to filter on (Lines): the value itself
                 ws.write_number(r, c, total, fmt)
@@ -718,6 +821,23 @@ def _per_currency_totals(ws: Any, formats: _Formats, sheet: Sheet, currencies: l
                 r, c, f"=SUMPRODUCT(SUBTOTAL(109,OFFSET(${letter}$2,"
                 f"ROW(${letter}$2:${letter}${n + 1})-ROW(${letter}$2),0)),"
                 f'--(${cur_letter}$2:${cur_letter}${n + 1}="{currency}"))', fmt, total)
+
+
+def _comments_by_row(sheet: Sheet, keys: list[str | None]
+                     ) -> dict[int, list[tuple[int, kept_content.Comment]]]:
+    """The accountant's comments on progbill's cells, by row (found by key) and column.
+    They are written with their row: in constant-memory mode xlsxwriter drops a comment on a
+    row it has already written out."""
+    out: dict[int, list[tuple[int, kept_content.Comment]]] = {}
+    if not sheet.comments:
+        return out
+    row_of = {k: r for r, k in enumerate(keys, start=1) if k is not None}
+    column_of = {col.header: c for c, col in enumerate(sheet.columns)}
+    for comment in sheet.comments:
+        r, c = row_of.get(comment.key), column_of.get(comment.header)
+        if r is not None and c is not None:
+            out.setdefault(r, []).append((c, comment))
+    return out
 
 
 def _width(col: Col, values: list[Any]) -> float:

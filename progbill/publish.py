@@ -23,7 +23,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,10 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from progbill import linecache
 from progbill.billing.numbering import file_stem
 from progbill.faults import checkpoint
 from progbill.problems import Severity, printable
 from progbill.readers.files import sha256_bytes, sha256_of
+from progbill.sheetdata import Stale
 from progbill.store import Store
 from progbill.workspace import Workspace, atomic_path, atomic_write_bytes, atomic_write_text
 
@@ -279,17 +281,60 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     backup = start_backup(ws, keep, store) if target == ws.ledger_path else None
     years = store.fiscal_years()
     current = max(years) if years else None
-    sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
+    documents = store.ledger_documents(current) if current is not None else []
+    reuse = _reusable_lines(store, ws, current, documents)
+    after = (reuse.earlier, reuse.after) if reuse else None
+    sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current, after)
     kept, typed_payments = accountant_content(store, ws, sheets, notes)
     if typed_payments:
         # receipts typed in the ledger change balances and states: build again with them
-        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
+        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current,
+                              after)
     close_fiscal_years(store, ws, years, kept, notes, as_of, ageing_as_of)
     if backup is not None:
         backup.finish(store)
-    write_ledger(store, ws.root, target, notes, sheets, kept)
+    try:
+        written = write_ledger(store, ws.root, target, notes, sheets, kept)
+    except Stale:  # the kept rows do not fit this workbook: every row written anew
+        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
+        written = write_ledger(store, ws.root, target, notes, sheets, kept)
     store.set_meta("ledger_sha256", sha256_of(target))
+    _keep_lines(ws, current, documents, written.get(linecache.SHEET))
     return target
+
+
+def _reusable_lines(store: Store, ws: Workspace, fy: int | None,
+                    documents: linecache.Documents) -> linecache.Reuse | None:
+    """The Lines rows kept from the last ledger, when this one can reuse them
+    (:mod:`progbill.linecache`)."""
+    from progbill import kept as kept_content
+    from progbill.ledger import MAX_SHEET_ROWS
+
+    if fy is None or sum(d[2] for d in documents) > MAX_SHEET_ROWS:
+        return None
+    stored = store.meta_value("kept_content")
+    kept = kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
+    if kept.columns_of(linecache.SHEET) or kept.comments_of(linecache.SHEET):
+        return None
+    source = saved_ledger(ws)
+    if source is not None and sha256_of(source) != store.meta_value("ledger_sha256"):
+        return None  # edited since progbill wrote it: its rows are read and written anew
+    return linecache.load(ws, fy, documents)
+
+
+def _keep_lines(ws: Workspace, fy: int | None, documents: linecache.Documents,
+                written: Any) -> None:
+    """Keep the Lines rows just written for the next ledger; a cache that cannot be written
+    is dropped (the next ledger writes every row), never an error."""
+    try:
+        if fy is not None and written is not None and written.summary.rows == sum(
+                d[2] for d in documents):
+            linecache.save(ws, fy, documents, written)
+        else:
+            linecache.drop(ws)
+    except OSError:
+        with suppress(OSError):
+            linecache.drop(ws)
 
 
 def closed_ledger_path(ws: Workspace, fy: int) -> Path:

@@ -27,6 +27,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from progbill.problems import column_index, column_letter
+from progbill.zipparts import Deflated, Deflater, TooLarge, inflate, join, write_zip
 
 # Excel's serial day 60 is the 29th of February 1900 that never was: from March 1900 on,
 # a date's serial number is its distance from 1899-12-30.
@@ -39,28 +40,44 @@ CHUNK_ROWS = 10_000
 @dataclass
 class Cells:
     """The data cells of one sheet that progbill writes itself (rows from ``first_row``,
-    0-based, in sheet order); ``probes`` locates, for each format, a cell xlsxwriter wrote
-    in it, so its style index can be read back from the workbook."""
+    0-based, in sheet order). A cell's style index is read back from the workbook: from the
+    column's ``<col style>`` for the format set on its column, else from a cell xlsxwriter
+    wrote in that format (``probes`` locates one for each)."""
 
     sheet: str
     first_row: int
     columns: list[list[Any]]
     formats: list[Any]  # per column: one format (or None) for every row, or a list per row
     probes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # formats set on a column (its <col style>, which a cell of that format has too), by id
+    on_columns: dict[int, int] = field(default_factory=dict)
+    # rows an earlier run wrote (rows 2 .. first_row), kept deflated, and the column styles
+    # they were written with (the new workbook must give the same)
+    earlier: list[Deflated] = field(default_factory=list)
+    earlier_rows: int = 0
+    earlier_styles: dict[int, str] | None = None
+    summary: Any = None  # what a later run needs to reuse these rows (ledger.Earlier)
+
+
+class Stale(Exception):
+    """Rows kept from an earlier run cannot be reused in this workbook: write them anew."""
 
 
 def plan(sheet: str, rows: Sequence[Sequence[Any]], formats: Sequence[Any],
-         skip: set[int], first_row: int = 1) -> tuple[dict[int, list[tuple[int, Any, Any]]],
-                                                      Cells]:
+         skip: set[int], first_row: int = 1, on_columns: Sequence[Any] = ()
+         ) -> tuple[dict[int, list[tuple[int, Any, Any]]], Cells]:
     """Split a sheet's data cells between xlsxwriter and progbill.
 
     ``formats[c]`` is the format of column ``c``'s cells (one, or a list per row); columns in
-    ``skip`` are written by the caller. Returns the cells xlsxwriter must write, by row index
-    (``(column, value, format)``), and the :class:`Cells` progbill writes afterwards."""
+    ``skip`` are written by the caller; ``on_columns[c]`` is the format set on column ``c``
+    (its style is read from the column, so it needs no cell of xlsxwriter's). Returns the
+    cells xlsxwriter must write, by row index (``(column, value, format)``), and the
+    :class:`Cells` progbill writes afterwards."""
     n = len(rows)
     by_row: dict[int, list[tuple[int, Any, Any]]] = {}
     columns: list[list[Any]] = []
-    probes: dict[int, tuple[int, int]] = {}
+    known = {id(f): c for c, f in enumerate(on_columns) if f is not None}
+    probes: dict[int, tuple[int, int]] = dict.fromkeys(known, (-1, -1))  # none needed
     for c, column in enumerate(zip(*rows, strict=True) if n else [()] * len(formats)):
         if c in skip:
             columns.append([None] * n)
@@ -90,7 +107,8 @@ def plan(sheet: str, rows: Sequence[Sequence[Any]], formats: Sequence[Any],
         columns.append(values)
     for cells in by_row.values():
         cells.sort(key=lambda cell: cell[0])
-    return by_row, Cells(sheet, first_row, columns, list(formats), probes)
+    return by_row, Cells(sheet, first_row, columns, list(formats),
+                         {k: at for k, at in probes.items() if k not in known}, known)
 
 
 def _all_plain(values: list[Any], cell_format: Any) -> bool:
@@ -202,27 +220,79 @@ def sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def merge_into(source: Path, target: Path, sheets: list[Cells]) -> None:
-    """Copy the workbook ``source`` to ``target`` with each sheet's :class:`Cells` written in."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w",
-                                                         zipfile.ZIP_DEFLATED) as new:
+def merge_into(source: Path, target: Path, sheets: list[Cells]
+               ) -> dict[str, tuple[dict[int, str], list[Deflated]]]:
+    """Copy the workbook ``source`` to ``target`` with each sheet's :class:`Cells` written in.
+
+    Returns, for each of those sheets whose data rows are all progbill's (no cell of
+    xlsxwriter's among them), its column styles and its data rows deflated (the rows kept from
+    earlier runs and this run's), which a later run can reuse."""
+    with zipfile.ZipFile(source) as old:
         parts = sheet_parts(old)
         ours = {parts[cells.sheet]: cells for cells in sheets}
+        pieces: list[tuple[zipfile.ZipInfo, list[Deflated]]] = []
+        data: dict[str, tuple[dict[int, str], list[Deflated]]] = {}
         for info in old.infolist():
             cells = ours.get(info.filename)
             if cells is None:
-                new.writestr(info, old.read(info), compresslevel=1)
+                whole = Deflater()
+                whole.add(old.read(info))
+                pieces.append((info, [whole.done()]))
                 continue
+            made = _deflated_sheet(old.read(info).decode("utf-8"), cells)
+            pieces.append((info, made.pieces))
+            if made.rows is not None:
+                data[cells.sheet] = (made.styles, made.rows)
+    with open(target, "wb") as out:
+        try:
+            write_zip(out, [(info.filename, info.date_time, join(p)) for info, p in pieces])
+        except TooLarge:  # over 4 GiB: zipfile writes it as zip64
+            out.seek(0)
+            out.truncate()
+            _write_zip64(out, pieces)
+    return data
+
+
+def _write_zip64(out: Any, pieces: list[tuple[zipfile.ZipInfo, list[Deflated]]]) -> None:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for info, part in pieces:
             out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             out_info.compress_type = zipfile.ZIP_DEFLATED
-            # the fastest deflate level (zipfile reads it as compress_level from 3.13 on)
             setattr(out_info, "_compresslevel", 1)  # noqa: B010
-            with new.open(out_info, "w", force_zip64=True) as out:
-                for piece in _sheet_xml(old.read(info).decode("utf-8"), cells):
-                    out.write(piece.encode("utf-8"))
+            with new.open(out_info, "w", force_zip64=True) as stream:
+                for piece in part:
+                    stream.write(inflate(piece))
 
 
-def _sheet_xml(xml: str, cells: Cells) -> Iterator[str]:
+@dataclass
+class _Made:
+    pieces: list[Deflated]  # the whole part
+    rows: list[Deflated] | None  # its data rows, when all progbill's
+    styles: dict[int, str]  # of its columns
+
+
+def _deflated_sheet(xml: str, cells: Cells) -> _Made:
+    head, earlier, rows, tail = Deflater(), list(cells.earlier), Deflater(), Deflater()
+    pure = True
+    for kind, text in _sheet_xml(xml, cells):
+        if kind == "head":
+            head.add(text.encode("utf-8"))
+        elif kind == "rows":
+            rows.add(text.encode("utf-8"))
+        elif kind == "tail":
+            tail.add(text.encode("utf-8"))
+        else:
+            pure = False  # a cell of xlsxwriter's among the data rows
+    new_rows = rows.done()
+    return _Made([head.done(), *earlier, new_rows, tail.done()],
+                 [*earlier, new_rows] if pure else None,
+                 styles_of_columns(xml[:xml.index("<sheetData>")]))
+
+
+def _sheet_xml(xml: str, cells: Cells) -> Iterator[tuple[str, str]]:
+    """The sheet part in pieces: ``head`` (up to the first data row), ``rows`` (this run's
+    data rows), ``tail`` (the rest); ``theirs`` (empty) when a data row holds one of
+    xlsxwriter's cells."""
     start = xml.index("<sheetData>") + len("<sheetData>")
     end = xml.index("</sheetData>", start)
     theirs: dict[int, tuple[str, str, str]] = {}
@@ -237,14 +307,22 @@ def _sheet_xml(xml: str, cells: Cells) -> Iterator[str]:
                 s = _STYLE.search(cell.group(3))
                 styles[(r, c)] = f' s="{s.group(1)}"' if s else ""
     style_of = {key: styles[at] for key, at in cells.probes.items()}
+    on_column = styles_of_columns(xml[:start])
+    style_of.update({key: on_column.get(c, "") for key, c in cells.on_columns.items()})
 
     n = len(cells.columns[0]) if cells.columns else 0
-    first = cells.first_row + 1  # 1-based row of the first data row
-    yield _dimension(xml[:start], first + n - 1)
+    first = cells.first_row + 1  # 1-based row of this run's first data row
+    data_first = first - cells.earlier_rows
+    if cells.earlier and (on_column != cells.earlier_styles or any(
+            data_first <= r < first for r in theirs)):
+        raise Stale(cells.sheet)
+    if any(data_first <= r < first + n for r in theirs):
+        yield "theirs", ""
+    yield "head", _dimension(xml[:start], first + n - 1)
     done = set()
-    for r in sorted(k for k in theirs if k < first):
+    for r in sorted(k for k in theirs if k < data_first):
         done.add(r)
-        yield _row(r, *theirs[r], [])
+        yield "head", _row(r, *theirs[r], [])
     letters = [column_letter(c) for c in range(len(cells.columns))]
     for lo in range(0, n, CHUNK_ROWS):
         hi = min(lo + CHUNK_ROWS, n)
@@ -266,9 +344,9 @@ def _sheet_xml(xml: str, cells: Cells) -> Iterator[str]:
                 parts.append(_row(r, *theirs[r], list(enumerate(row))))
             elif any(row):
                 parts.append(f'<row r="{r}">{"".join(row)}</row>')
-        yield "".join(parts)
-    yield "".join(_row(r, *theirs[r], []) for r in sorted(theirs) if r not in done)
-    yield xml[end:]
+        yield "rows", "".join(parts)
+    yield "tail", "".join(_row(r, *theirs[r], []) for r in sorted(theirs) if r not in done)
+    yield "tail", xml[end:]
 
 
 def _row(r: int, attrs: str, body: str, whole: str, ours: list[tuple[int, str]]) -> str:
@@ -280,6 +358,19 @@ def _row(r: int, attrs: str, body: str, whole: str, ours: list[tuple[int, str]])
         return f'<row r="{r}"{attrs}/>'
     cells.sort(key=lambda cell: cell[0])
     return f'<row r="{r}"{attrs}>{"".join(xml for _, xml in cells)}</row>'
+
+
+_COL = re.compile(r'<col min="(\d+)" max="(\d+)"([^>]*)/>')
+
+
+def styles_of_columns(head: str) -> dict[int, str]:
+    """Column (0-based) -> the ``s`` attribute of the style set on it, from ``<cols>``."""
+    out = {}
+    for m in _COL.finditer(head):
+        style = re.search(r'\bstyle="(\d+)"', m.group(3))
+        for c in range(int(m.group(1)) - 1, int(m.group(2))):
+            out[c] = f' s="{style.group(1)}"' if style else ""
+    return out
 
 
 def _dimension(head: str, last_data_row: int) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -670,9 +670,17 @@ class Store:
             "SELECT * FROM document_lines WHERE number = ? ORDER BY position", self.db,
             params=[number])
 
-    def ledger_lines(self, fy: int | None = None) -> pd.DataFrame:
+    # the order of the ledger's Lines sheet: by document, then line
+    _LINES_ORDER = "d.invoice_date, d.run_id, d.series, d.fy, d.seq"
+
+    def ledger_lines(self, fy: int | None = None,
+                     after: Sequence[object] | None = None) -> pd.DataFrame:
         """The documents' own lines (B or Rt not zero) with their currency, in document order,
-        for the ledger's Lines sheet (of one fiscal year, or all)."""
+        for the ledger's Lines sheet (of one fiscal year, or all); with ``after``, only the
+        lines of documents after that one (its key from :meth:`ledger_documents`)."""
+        params: list[object] = [fy] if fy is not None else []
+        if after is not None:
+            params.extend(after)
         return pd.read_sql_query(
             f"""SELECT l.number, l.project_id, l.line_id, l.description, l.change_order,
                       l.scheduled_value, l.from_previous, l.this_period, l.stored_materials,
@@ -682,8 +690,20 @@ class Store:
                FROM document_lines l JOIN documents d USING (number)
                WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
                {"AND d.fy = ?" if fy is not None else ""}
-               ORDER BY d.invoice_date, d.run_id, d.series, d.fy, d.seq, l.position""",
-            self.db, params=[fy] if fy is not None else None)
+               {f"AND ({self._LINES_ORDER}) > (?, ?, ?, ?, ?)" if after is not None else ""}
+               ORDER BY {self._LINES_ORDER}, l.position""",
+            self.db, params=params or None)
+
+    def ledger_documents(self, fy: int) -> list[tuple[str, str, int, tuple[object, ...]]]:
+        """The documents of a fiscal year's Lines sheet in its order: number, run, how many
+        lines it shows, and its key in that order."""
+        rows = self.db.execute(
+            f"""SELECT d.number, d.run_id, COUNT(*), {self._LINES_ORDER}
+                FROM document_lines l JOIN documents d USING (number)
+                WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
+                  AND d.fy = ?
+                GROUP BY d.number ORDER BY {self._LINES_ORDER}""", (fy,)).fetchall()
+        return [(str(r[0]), str(r[1]), int(r[2]), tuple(r[3:])) for r in rows]
 
     def fiscal_years(self) -> dict[int, int]:
         """Each fiscal year of the issued documents, with how many documents it has."""

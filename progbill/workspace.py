@@ -91,6 +91,7 @@ class Workspace:
         """Remove what an interrupted run left behind (only progbill's own temporary files)."""
         removed = []
         for folder in (self.root, self.root / "invoices", self.root / "drafts", self.runs,
+                       self.root / ".progbill-cache",
                        self.failed, self.root / "archive", self.root / "backups"):
             if not folder.is_dir():
                 continue

@@ -1,0 +1,175 @@
+"""A month's ledger written after the Lines rows kept from the last one (progbill.linecache)
+is the ledger written whole: every part of the package, byte for byte."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from click.testing import CliRunner
+from helpers import simple_workbook
+
+from progbill import ledger, linecache, publish, zipparts
+from progbill.cli import cli
+from progbill.store import Store
+from progbill.workspace import Workspace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import generate  # noqa: E402
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as book:
+        assert book.testzip() is None
+        return {name: book.read(name) for name in book.namelist()}
+
+
+def written_whole(ws: Path, tmp_path: Path, period: str) -> dict[str, bytes]:
+    """The ledger of the same store after a run of ``period`` (aged as of its last day),
+    every row written anew (no kept rows)."""
+    from progbill.billing.periods import Period
+
+    copy = tmp_path / "whole"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(ws, copy)
+    shutil.rmtree(copy / ".progbill-cache", ignore_errors=True)
+    with Store(copy / "progbill.db") as store:
+        publish.publish_ledger(store, Workspace(copy), [], keep=0,
+                               ageing_as_of=Period.parse(period).last_day)
+    return parts(copy / "ledger.xlsx")
+
+
+@pytest.fixture
+def reuses(monkeypatch):
+    """Small sheets reuse rows too; records what each ledger reused (rows, or None)."""
+    monkeypatch.setattr(ledger, "WIDTH_ROWS", 5)
+    seen: list[int | None] = []
+    load = linecache.load
+
+    def recording(*args):
+        found = load(*args)
+        seen.append(found.earlier.rows if found else None)
+        return found
+
+    monkeypatch.setattr(linecache, "load", recording)
+    return seen
+
+
+def run(ws: Path, book: Path, period: str) -> None:
+    result = CliRunner().invoke(cli, ["run", str(book), "--period", period, "-w", str(ws),
+                                      "--no-pdf"])
+    assert result.exit_code == 0, result.output
+
+
+def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(tmp_path, reuses):
+    ws = tmp_path / "ws"
+    CliRunner().invoke(cli, ["init", str(ws)])
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    for month in (1, 2, 3):
+        book = generate.write(tmp_path / f"m{month}.xlsx", projects=4, lines=3, month=month,
+                              steady=True)
+        run(ws, book, f"2026-{month:02d}")
+        assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, f"2026-{month:02d}")
+        assert linecache.path(Workspace(ws)).is_file()
+    # month 1 had nothing to reuse; months 2 and 3 reused the 12 and 24 rows before theirs
+    assert [r for r in reuses if r is not None] == [12, 24]
+    with zipfile.ZipFile(ws / "ledger.xlsx") as book:
+        lines = book.read(ledger_part(book, "Lines")).decode()
+    assert '<dimension ref="A1:V38"/>' in lines  # header, 36 lines, totals row
+
+
+def ledger_part(book: zipfile.ZipFile, sheet: str) -> str:
+    from progbill.sheetdata import sheet_parts
+
+    return sheet_parts(book)[sheet]
+
+
+def test_a_new_currency_that_changes_the_money_format_writes_every_row(tmp_path, reuses):
+    """Yen lines first (no decimals), then dollars: the kept rows were written in the yen
+    format, the sheet now needs two decimals, so nothing is reused and the ledger is still the
+    ledger written whole."""
+    ws = tmp_path / "ws"
+    CliRunner().invoke(cli, ["init", str(ws)])
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    lines = [["P-1", f"L{i}", f"Line {i}", 100_000 * i, 10, 0] for i in range(1, 7)]
+    yen = simple_workbook(tmp_path / "yen.xlsx", lines, ["P-1", "Acme KK", "JPY", 10, 0])
+    run(ws, yen, "2026-01")
+    both = generate.write(tmp_path / "usd.xlsx", projects=2, lines=3, month=1, steady=True)
+    run(ws, both, "2026-02")
+    assert reuses[-1] == 6  # offered, then found not to fit
+    assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, "2026-02")
+
+
+def test_kept_rows_of_other_documents_are_not_reused(tmp_path, reuses):
+    ws = tmp_path / "ws"
+    CliRunner().invoke(cli, ["init", str(ws)])
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    run(ws, generate.write(tmp_path / "m1.xlsx", projects=3, lines=3, month=1, steady=True),
+        "2026-01")
+    space = Workspace(ws)
+    with Store(ws / "progbill.db") as store:
+        documents = store.ledger_documents(2026)
+    assert linecache.load(space, 2026, documents) is not None
+    assert linecache.load(space, 2025, documents) is None  # another fiscal year
+    other_run = [(n, run_id + "x", k, key) for n, run_id, k, key in documents]
+    assert linecache.load(space, 2026, other_run) is None  # same numbers, issued again
+    assert linecache.load(space, 2026, documents[1:]) is None  # a document voided
+    fewer_lines = [(n, r, k - 1, key) for n, r, k, key in documents]
+    assert linecache.load(space, 2026, fewer_lines) is None
+    # a damaged file is no cache at all
+    data = linecache.path(space).read_bytes()
+    linecache.path(space).write_bytes(data[:-10] + bytes(b ^ 1 for b in data[-10:]))
+    assert linecache.load(space, 2026, documents) is None
+    linecache.path(space).write_bytes(b"not a cache")
+    assert linecache.load(space, 2026, documents) is None
+    run(ws, generate.write(tmp_path / "m2.xlsx", projects=3, lines=3, month=2, steady=True),
+        "2026-02")
+    assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, "2026-02")
+
+
+def test_an_edited_ledger_is_written_whole(tmp_path, reuses):
+    """The accountant saved the ledger (here: a comment typed into Lines): its rows are read
+    and written anew, and the comment is carried."""
+    import openpyxl
+    from openpyxl.comments import Comment
+
+    ws = tmp_path / "ws"
+    CliRunner().invoke(cli, ["init", str(ws)])
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    run(ws, generate.write(tmp_path / "m1.xlsx", projects=3, lines=3, month=1, steady=True),
+        "2026-01")
+    book = openpyxl.load_workbook(ws / "ledger.xlsx")
+    book["Lines"]["H3"].comment = Comment("checked against the site report", "Dana")
+    book.save(ws / "ledger.xlsx")
+    run(ws, generate.write(tmp_path / "m2.xlsx", projects=3, lines=3, month=2, steady=True),
+        "2026-02")
+    assert reuses == [None]  # looked for in month 1 (none yet), not at all in month 2
+    assert openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]["H3"].comment.text == (
+        "checked against the site report")
+    assert not linecache.path(Workspace(ws)).exists()  # rows with comments are not kept
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.binary(max_size=3000), min_size=1, max_size=6))
+def test_pieces_joined_are_the_bytes_they_hold(chunks):
+    pieces = [zipparts.deflate(c) for c in chunks]
+    joined = zipparts.join(pieces)
+    whole = b"".join(chunks)
+    assert zipparts.inflate(joined) == whole
+    assert joined.crc == zlib.crc32(whole) and joined.size == len(whole)
+    import io
+
+    out = io.BytesIO()
+    zipparts.write_zip(out, [("a/part.xml", (1980, 1, 1, 0, 0, 0), joined)])
+    with zipfile.ZipFile(out) as book:
+        assert book.testzip() is None and book.read("a/part.xml") == whole
