@@ -45,33 +45,55 @@ def states(documents: pd.DataFrame, owed: pd.DataFrame, as_of: date,
            pdf_missing: pd.Series, voided: dict[str, str]) -> list[str]:
     """Each document's state as of ``as_of`` (see the module)."""
     found = []
-    for doc, row, missing in zip(documents.itertuples(index=False),
-                                 owed.itertuples(index=False), pdf_missing, strict=True):
-        if doc.number in voided:
-            found.append(f"Void: {voided[doc.number]} (progbill repair)")
+    overdue = _Overdue(as_of)
+    for number, kind, corrects, amount, due, paid, credited, balance, missing in zip(
+            documents["number"].tolist(), documents["type"].tolist(),
+            documents["corrects_number"].tolist(), documents["amount_due"].tolist(),
+            documents["due_date"].tolist(), owed["paid"].tolist(),
+            owed["credited"].tolist(), owed["balance"].tolist(), pdf_missing.tolist(),
+            strict=True):
+        if number in voided:
+            found.append(f"Void: {voided[number]} (progbill repair)")
             continue
-        if doc.type == "Credit Note":
-            cites = doc.corrects_number if isinstance(doc.corrects_number, str) else None
+        if kind == "Credit Note":
+            cites = corrects if isinstance(corrects, str) else None
             found.append(f"Credits {cites}" if cites else "Credit, not applied")
             continue
-        amount = int(doc.amount_due)
-        if row.credited and row.credited >= amount:
+        amount = int(amount)
+        if credited and credited >= amount:
             state = "Credited"
-        elif row.balance <= 0 and row.paid:
+        elif balance <= 0 and paid:
             state = "Paid"
-        elif row.paid:
+        elif paid:
             state = "Part paid"
-        elif row.credited:
+        elif credited:
             state = "Part credited"
         elif missing:
             state = "PDF pending"
         else:
             state = "Open"
-        days = overdue_days(doc.due_date, as_of)
-        if row.balance > 0 and days > 0:
+        days = overdue(due)
+        if balance > 0 and days > 0:
             state += f", overdue {days} day{'s' if days != 1 else ''}"
         found.append(state)
     return found
+
+
+class _Overdue(dict[object, int]):
+    """Days past due as of a date, by due date (documents share a handful of them)."""
+
+    def __init__(self, as_of: date) -> None:
+        super().__init__()
+        self.as_of = as_of
+
+    def __call__(self, due: object) -> int:
+        try:
+            return self[due]
+        except KeyError:
+            days = self[due] = overdue_days(due, self.as_of)
+            return days
+        except TypeError:  # not a text date
+            return 0
 
 
 def overdue_days(due: object, as_of: date) -> int:
@@ -89,13 +111,16 @@ def ageing(documents: pd.DataFrame, owed: pd.DataFrame, retainage: pd.DataFrame,
         balance=owed["balance"].to_numpy(), invoice=(documents["type"] == "Invoice").to_numpy())
     docs = docs[(docs["balance"] != 0)]
     rows: dict[tuple[str, str], dict[str, int]] = {}
-    for doc in docs.itertuples(index=False):
-        days = overdue_days(doc.due_date, as_of) if doc.invoice else 0
+    overdue = _Overdue(as_of)
+    for client, currency, due, balance, invoice in zip(
+            docs["client"].tolist(), docs["currency"].tolist(), docs["due_date"].tolist(),
+            docs["balance"].tolist(), docs["invoice"].tolist(), strict=True):
+        days = overdue(due) if invoice else 0
         bucket = (AGEING_BUCKETS[0] if days <= 0 else AGEING_BUCKETS[1] if days <= 30
                   else AGEING_BUCKETS[2] if days <= 60 else AGEING_BUCKETS[3] if days <= 90
                   else AGEING_BUCKETS[4])
-        entry = rows.setdefault((doc.client, doc.currency), dict.fromkeys(AGEING_BUCKETS, 0))
-        entry[bucket] += int(doc.balance)
+        entry = rows.setdefault((client, currency), dict.fromkeys(AGEING_BUCKETS, 0))
+        entry[bucket] += int(balance)
     held = retainage[retainage["retainage_held"] != 0].groupby(
         ["client", "currency"])["retainage_held"].sum()
     for key in held.index:
