@@ -191,7 +191,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
     their last document, :mod:`progbill.linecache`), the Lines sheet holds the lines after
     that document, to follow those rows."""
     as_of = as_of or date.today()
-    every = store.documents()
+    every = store.documents(rendering=False)
     docs = every if fy is None else every[every["fy"] == fy].reset_index(drop=True)
     exps = _exponents(docs["currency"])
     voided = store.voided()
@@ -207,7 +207,8 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
                      if isinstance(pdf, str) else None)
     status = receivables.states(docs, owed, as_of, pd.Series(missing), voided)
     taxes = store.document_taxes()
-    kinds = taxes.groupby("number")["label"].agg(lambda labels: " + ".join(dict.fromkeys(labels)))
+    kinds = taxes.groupby("number")["label"].agg(
+        lambda labels: " + ".join(dict.fromkeys(labels))).to_dict()
     is_cn = (docs["type"] == "Credit Note").tolist()
     due = [None if cn else d for cn, d in zip(is_cn, _dates(docs["due_date"]), strict=True)]
     invoices = Sheet("Invoices", _cols(INVOICE_HEADERS, {
@@ -410,23 +411,35 @@ _EXTERNAL_TARGET = re.compile(
 
 def relink(workbook: bytes, change: Any) -> bytes:
     """The workbook with each external link's target passed through ``change`` (a function of
-    the target text); the same bytes in give the same bytes out."""
+    the target text); the same bytes in give the same bytes out. Parts without such links are
+    copied as they are stored (not inflated and deflated again)."""
     import io
     import zipfile
 
-    out = io.BytesIO()
+    from progbill import zipparts
+
     try:
-        with zipfile.ZipFile(io.BytesIO(workbook)) as old, zipfile.ZipFile(
-                out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as new:
+        with zipfile.ZipFile(io.BytesIO(workbook)) as old:
+            parts = []
             for info in old.infolist():
-                part = old.read(info)
-                if info.filename.endswith(".rels") and b'TargetMode="External"' in part:
-                    part = _EXTERNAL_TARGET.sub(
-                        lambda m: m.group(1) + change(m.group(2).decode()).encode()
-                        + m.group(3), part)
-                new.writestr(info, part, compresslevel=1)
+                linked = info.filename.endswith(".rels") and (
+                    b'TargetMode="External"' in old.read(info))
+                piece = None if linked else zipparts.copied(workbook, info)
+                if piece is None:
+                    part = old.read(info)
+                    if linked:
+                        part = _EXTERNAL_TARGET.sub(
+                            lambda m: m.group(1) + change(m.group(2).decode()).encode()
+                            + m.group(3), part)
+                    piece = zipparts.deflate(part)
+                parts.append((info.filename, info.date_time, piece))
     except zipfile.BadZipFile:
         return workbook  # not a workbook we can read: its bytes as they are
+    out = io.BytesIO()
+    try:
+        zipparts.write_zip(out, parts)
+    except zipparts.TooLarge:
+        return workbook  # a copy of 4 GiB or more keeps its links as they are
     return out.getvalue()
 
 

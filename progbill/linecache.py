@@ -9,8 +9,9 @@ only when all of this holds, and otherwise writes every row as before:
 
 * issued documents and their lines never change (the store's triggers refuse it), so a row is
   known by its document: the cache names the documents it holds, in the sheet's order, by
-  number, run and line count, and they must be the first documents of the sheet now (a voided
-  document, a late period sorting before them, a restored store: all differ);
+  number and the run that issued it, and they must be the first documents of the sheet now
+  (a voided document, a late period sorting before them, a number issued again after a
+  restored store: all differ);
 * the same fiscal year, progbill version and columns, at least the rows that set the widths;
 * the accountant has no columns or comments on Lines, and the ledger was not edited since
   progbill wrote it (both need every row written anew);
@@ -28,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from progbill import __version__
-from progbill import ledger
+from progbill import __version__, ledger
 from progbill.ledger import LINE_HEADERS, Earlier, Written
 from progbill.workspace import Workspace, atomic_write_bytes
 from progbill.zipparts import Deflated
@@ -37,7 +37,7 @@ from progbill.zipparts import Deflated
 FORMAT = 1
 SHEET = "Lines"
 
-Documents = Sequence[tuple[str, str, int, tuple[object, ...]]]  # Store.ledger_documents
+Documents = Sequence[tuple[str, str, tuple[object, ...]]]  # Store.ledger_documents
 
 
 def path(ws: Workspace) -> Path:
@@ -46,8 +46,8 @@ def path(ws: Workspace) -> Path:
 
 def _fingerprint(documents: Documents) -> str:
     digest = hashlib.sha256()
-    for number, run_id, lines, _key in documents:
-        digest.update(f"{number}\t{run_id}\t{lines}\n".encode())
+    for number, run_id, _key in documents:
+        digest.update(f"{number}\t{run_id}\n".encode())
     return digest.hexdigest()
 
 
@@ -93,7 +93,7 @@ def load(ws: Workspace, fy: int, documents: Documents) -> Reuse | None:
             {int(c): str(style) for c, style in meta["styles"]}, pieces)
     except (KeyError, TypeError, ValueError):
         return None
-    return Reuse(earlier, documents[count - 1][3])
+    return Reuse(earlier, documents[count - 1][2])
 
 
 def save(ws: Workspace, fy: int, documents: Documents, written: Written) -> None:

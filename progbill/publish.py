@@ -266,7 +266,7 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
                    as_of: date | None = None, ageing_as_of: date | None = None) -> Path:
     """Rebuild ledger.xlsx, carrying the accountant's content (progbill.kept); if Excel has it
     open, write an updated copy beside it instead."""
-    from progbill.ledger import build_sheets, write_ledger
+    from progbill.ledger import MAX_SHEET_ROWS, build_sheets, write_ledger
 
     checkpoint("ledger:before")
     target = ws.ledger_path
@@ -294,6 +294,9 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     if backup is not None:
         backup.finish(store)
     try:
+        if after and sum(s.total_rows for s in sheets if s.name == linecache.SHEET) > (
+                MAX_SHEET_ROWS):
+            raise Stale(linecache.SHEET)  # continued on a second sheet: written whole
         written = write_ledger(store, ws.root, target, notes, sheets, kept)
     except Stale:  # the kept rows do not fit this workbook: every row written anew
         sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
@@ -308,9 +311,8 @@ def _reusable_lines(store: Store, ws: Workspace, fy: int | None,
     """The Lines rows kept from the last ledger, when this one can reuse them
     (:mod:`progbill.linecache`)."""
     from progbill import kept as kept_content
-    from progbill.ledger import MAX_SHEET_ROWS
 
-    if fy is None or sum(d[2] for d in documents) > MAX_SHEET_ROWS:
+    if fy is None:
         return None
     stored = store.meta_value("kept_content")
     kept = kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
@@ -327,8 +329,7 @@ def _keep_lines(ws: Workspace, fy: int | None, documents: linecache.Documents,
     """Keep the Lines rows just written for the next ledger; a cache that cannot be written
     is dropped (the next ledger writes every row), never an error."""
     try:
-        if fy is not None and written is not None and written.summary.rows == sum(
-                d[2] for d in documents):
+        if fy is not None and written is not None:
             linecache.save(ws, fy, documents, written)
         else:
             linecache.drop(ws)

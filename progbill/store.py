@@ -630,10 +630,18 @@ class Store:
     # ----------------------------------------------------------------------------------------
     # reading documents back (ledger workbook, PDFs, show)
 
-    def documents(self) -> pd.DataFrame:
+    # what a document was rendered from, as JSON: large, and needed only to render it again
+    _RENDER_COLUMNS = ("seller_json", "render_json", "einvoice_json")
+
+    def documents(self, rendering: bool = True) -> pd.DataFrame:
+        """Every document, in issue order; without ``rendering``, not the JSON it was
+        rendered from (:data:`_RENDER_COLUMNS`)."""
+        columns = "*" if rendering else ", ".join(
+            name for _, name, *_ in self.db.execute("PRAGMA table_info(documents)")
+            if name not in self._RENDER_COLUMNS)
         return pd.read_sql_query(
-            "SELECT * FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db
-        )
+            f"SELECT {columns} FROM documents ORDER BY invoice_date, run_id, series, fy, seq",
+            self.db)
 
     def pdf_index(self) -> pd.DataFrame:
         """number, period, pdf_path and voided (0/1) of every document (a narrow read for the
@@ -694,16 +702,14 @@ class Store:
                ORDER BY {self._LINES_ORDER}, l.position""",
             self.db, params=params or None)
 
-    def ledger_documents(self, fy: int) -> list[tuple[str, str, int, tuple[object, ...]]]:
-        """The documents of a fiscal year's Lines sheet in its order: number, run, how many
-        lines it shows, and its key in that order."""
+    def ledger_documents(self, fy: int) -> list[tuple[str, str, tuple[object, ...]]]:
+        """The documents of a fiscal year's Lines sheet in its order (voided ones are left
+        out, as their lines are): number, run, and its key in that order."""
         rows = self.db.execute(
-            f"""SELECT d.number, d.run_id, COUNT(*), {self._LINES_ORDER}
-                FROM document_lines l JOIN documents d USING (number)
-                WHERE l.on_document = 1 AND l.number NOT IN (SELECT number FROM voided)
-                  AND d.fy = ?
-                GROUP BY d.number ORDER BY {self._LINES_ORDER}""", (fy,)).fetchall()
-        return [(str(r[0]), str(r[1]), int(r[2]), tuple(r[3:])) for r in rows]
+            f"""SELECT d.number, d.run_id, {self._LINES_ORDER} FROM documents d
+                WHERE d.fy = ? AND d.number NOT IN (SELECT number FROM voided)
+                ORDER BY {self._LINES_ORDER}""", (fy,)).fetchall()
+        return [(str(r[0]), str(r[1]), tuple(r[2:])) for r in rows]
 
     def fiscal_years(self) -> dict[int, int]:
         """Each fiscal year of the issued documents, with how many documents it has."""

@@ -18,6 +18,7 @@ it the ordinary way).
 from __future__ import annotations
 
 import struct
+import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,11 +31,13 @@ _FINAL = zlib.compressobj(1, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)  # an empt
 
 @dataclass(frozen=True)
 class Deflated:
-    """Raw deflate data (sync-flushed, not final) of ``size`` bytes whose CRC-32 is ``crc``."""
+    """Raw deflate data (sync-flushed, not final) of ``size`` bytes whose CRC-32 is ``crc``;
+    ``final``: a whole stream (a part copied from another zip), which cannot be joined."""
 
     data: bytes
     crc: int
     size: int
+    final: bool = False
 
 
 EMPTY = Deflated(b"", 0, 0)
@@ -53,6 +56,8 @@ def join(pieces: Iterable[Deflated]) -> Deflated:
     """The pieces one after another (still not final)."""
     data, crc, size = [], 0, 0
     for piece in pieces:
+        if piece.final:
+            raise ValueError("a whole stream cannot be joined to others")
         data.append(piece.data)
         crc = crc32_combine(crc, piece.crc, piece.size)
         size += piece.size
@@ -149,7 +154,7 @@ def write_zip(out: BinaryIO, parts: Sequence[tuple[str, tuple[int, int, int, int
     for name, date_time, piece in parts:
         encoded = name.encode("utf-8")
         flags = 0 if encoded.isascii() else 0x800
-        data = piece.data + _FINAL
+        data = piece.data if piece.final else piece.data + _FINAL
         if piece.size > _LIMIT or len(data) > _LIMIT or offset > _LIMIT:
             raise TooLarge(name)
         day, time = _dos_time(date_time)
@@ -166,6 +171,23 @@ def write_zip(out: BinaryIO, parts: Sequence[tuple[str, tuple[int, int, int, int
     out.write(directory)
     out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts),
                           len(directory), offset, 0))
+
+
+def copied(package: bytes, info: zipfile.ZipInfo) -> Deflated | None:
+    """A deflated part of a zip as it is stored (to copy it without inflating and deflating
+    it again); None when it is stored some other way."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return None
+    at = info.header_offset
+    head = package[at:at + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack("<HH", head[26:30])
+    start = at + 30 + name_length + extra_length
+    data = package[start:start + info.compress_size]
+    if len(data) != info.compress_size:
+        return None
+    return Deflated(data, info.CRC, info.file_size, final=True)
 
 
 def write_zip_file(path: Path, parts: Sequence[tuple[str, tuple[int, int, int, int, int, int],
