@@ -178,6 +178,10 @@ def _rows(*columns: Sequence[Any]) -> list[Sequence[Any]]:
     return list(zip(*columns, strict=True))  # rows are never changed once built
 
 
+_OWED_COLUMNS = ("number", "type", "amount_due", "corrects_number", "client", "currency",
+                 "due_date", "fy")
+
+
 def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
                  as_of: date | None = None, ageing_as_of: date | None = None,
                  fy: int | None = None, lines_after: tuple[Earlier, Sequence[object]] | None
@@ -191,14 +195,19 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
     their last document, :mod:`progbill.linecache`), the Lines sheet holds the lines after
     that document, to follow those rows."""
     as_of = as_of or date.today()
-    every = store.documents(rendering=False)
-    docs = every if fy is None else every[every["fy"] == fy].reset_index(drop=True)
+    # every year's documents for what is owed (a credit note may cite another year's invoice,
+    # and the ageing has every open item), read with only the columns that takes
+    every = store.documents(columns=_OWED_COLUMNS)
+    docs = store.documents([c for c in store.document_columns()
+                            if c not in store.RENDER_COLUMNS], fy)
     exps = _exponents(docs["currency"])
     voided = store.voided()
     payments = store.payments()
-    owed_all = receivables.balances(every, payments)  # credits may cite another year's invoice
+    owed_all = receivables.balances(every, payments)
     owed = owed_all if fy is None else owed_all[(every["fy"] == fy).to_numpy()].reset_index(
         drop=True)
+    if owed["number"].tolist() != docs["number"].tolist():
+        raise AssertionError("documents and what they owe are not in the same order")
     links = []
     missing = []
     for pdf in docs["pdf_path"]:

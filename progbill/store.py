@@ -631,17 +631,21 @@ class Store:
     # reading documents back (ledger workbook, PDFs, show)
 
     # what a document was rendered from, as JSON: large, and needed only to render it again
-    _RENDER_COLUMNS = ("seller_json", "render_json", "einvoice_json")
+    RENDER_COLUMNS = ("seller_json", "render_json", "einvoice_json")
 
-    def documents(self, rendering: bool = True) -> pd.DataFrame:
-        """Every document, in issue order; without ``rendering``, not the JSON it was
-        rendered from (:data:`_RENDER_COLUMNS`)."""
-        columns = "*" if rendering else ", ".join(
-            name for _, name, *_ in self.db.execute("PRAGMA table_info(documents)")
-            if name not in self._RENDER_COLUMNS)
+    def document_columns(self) -> list[str]:
+        return [row[1] for row in self.db.execute("PRAGMA table_info(documents)")]
+
+    def documents(self, columns: Sequence[str] | None = None,
+                  fy: int | None = None) -> pd.DataFrame:
+        """The documents (of fiscal year ``fy``, or all) in issue order: every column, or
+        ``columns``."""
+        wanted = [c for c in self.document_columns() if c in columns] if columns is not None \
+            else ["*"]
         return pd.read_sql_query(
-            f"SELECT {columns} FROM documents ORDER BY invoice_date, run_id, series, fy, seq",
-            self.db)
+            f"""SELECT {", ".join(wanted)} FROM documents {"WHERE fy = ?" if fy is not None
+                else ""} ORDER BY invoice_date, run_id, series, fy, seq""",
+            self.db, params=[fy] if fy is not None else None)
 
     def pdf_index(self) -> pd.DataFrame:
         """number, period, pdf_path and voided (0/1) of every document (a narrow read for the
