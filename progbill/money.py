@@ -317,6 +317,30 @@ def to_minor(value: Decimal, currency: str) -> int:
     return minor
 
 
+# Below this many minor units a double holds at most one amount of the currency's decimals
+# (its spacing is finer than one minor unit), so that amount is the double's shortest text.
+_FAST_MINOR_LIMIT = min(MAX_ABS_MINOR, 2**52)
+
+
+def exact_minor_units(values: Sequence[object], exp: int) -> list[int | None]:
+    """Per cell value, computed at once: what ``to_minor`` gives for the decimal of a float or
+    int cell with ``exp`` decimals when that is a whole number of minor units (a float ``x``
+    whose ``rint(x * 10**exp)`` divided back is ``x`` itself is exactly that many minor units:
+    its shortest text has no more decimals); None for any other value, which is then converted
+    the exact way (Decimal, with its problems)."""
+    scale = 10**exp
+    floats = np.array([v if type(v) is float else np.nan for v in values], dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        units = np.rint(floats * scale)
+        whole = (units / scale == floats) & (np.abs(units) < _FAST_MINOR_LIMIT)
+    out: list[int | None] = [int(u) if ok else None
+                             for u, ok in zip(units.tolist(), whole.tolist(), strict=True)]
+    for i, v in enumerate(values):
+        if type(v) is int and abs(v) * scale < MAX_ABS_MINOR:
+            out[i] = v * scale
+    return out
+
+
 def round_to_minor(value: Decimal, currency: str) -> int:
     """An exact product (quantity x rate) rounded half up to ``currency``'s minor unit: the
     scheduled value and the amount to date of a quantity line (round-half-up per line)."""

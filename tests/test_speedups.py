@@ -151,3 +151,32 @@ def test_show_html_is_the_document_plain_weasyprint_renders_the_same(tmp_path):
 @pytest.mark.parametrize("value", [0.1 + 0.2, 1182.6000000000001, 10.005, 1e15, -0.0])
 def test_known_floats(value):
     assert read_decimal(value, CellContext()) == _reference(value)
+
+
+@given(st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-10**16, max_value=10**16),
+    st.decimals(min_value=-10**13, max_value=10**13, places=2, allow_nan=False).map(float),
+    st.decimals(min_value=-10**9, max_value=10**9, places=3, allow_nan=False).map(float),
+    st.integers(min_value=-10**12, max_value=10**12).map(lambda k: k / 100),
+    st.booleans(), st.text(max_size=5), st.none()),
+    st.sampled_from(["JPY", "USD", "KWD"]))
+def test_minor_units_at_once_are_what_the_exact_conversion_gives(value, currency):
+    """A money cell converted with its column (vectorised) is the exact conversion of its
+    decimal, or left to it (None): never another amount."""
+    from progbill.money import exact_minor_units, exponent, to_minor
+
+    fast = exact_minor_units([value, 1.5, value], exponent(currency))
+    assert fast[0] == fast[2]
+    if fast[0] is None:
+        return
+    assert type(value) in (float, int)
+    assert fast[0] == to_minor(read_decimal(value, CellContext()), currency)
+
+
+def test_minor_units_at_once_cover_ordinary_amounts():
+    from progbill.money import exact_minor_units
+
+    amounts = [0.1, 0.2, 0.30000000000000004, 12345.67, -0.01, 1e-05, 100, 2.5, 123.456]
+    assert exact_minor_units(amounts, 2) == [10, 20, None, 1234567, -1, None, 10000, 250, None]
+    assert exact_minor_units(amounts, 3)[-1] == 123456

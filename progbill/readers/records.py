@@ -61,6 +61,9 @@ def _minor(row: Row, name: str, currency: str | None, out: Collector,
     if value is None or not is_read(value) or currency is None:
         return None
     assert isinstance(value, Decimal)
+    at_once = row.table.minor_units(name, exponent(currency))
+    if at_once is not None and (units := at_once[row.r]) is not None:
+        return units  # what to_minor gives for this cell's decimal
     try:
         return to_minor(value, currency)
     except MoneyError as exc:

@@ -55,8 +55,7 @@ def data_rows(table: Table, out: Collector) -> list[int]:
                if table.kinds[name].kind in (MONEY, PERCENT, STATUS, QUANTITY)
                and name not in PROJECT_ONLY_NAMES and name not in ("retainage_pct",)]
     lines_table = "scheduled_value" in table.columns or "milestone_id" in table.columns
-    running: dict[str, Decimal] = {}
-    since_total = 0
+    since_total: list[tuple[Decimal | None, ...]] = []  # the amounts of the lines since a total
     skipped: dict[str, list[int]] = {}
     after_grand = False
     ctx = CellContext()
@@ -74,13 +73,12 @@ def data_rows(table: Table, out: Collector) -> list[int]:
         width = len(row)
         if all(c >= width or is_blank(row[c]) for c in used):
             continue
-        texts = [v.strip() for v in row if isinstance(v, str) and v.strip()]
-        label = next((t for t in texts if _TOTAL_WORDS.match(t)), None)
+        label = _total_label(row)
         if label is not None:
             skip("total rows", r)
             # below the last line, a total ends the table: what follows is its summary
             after_grand = after_grand or bool(_GRAND.match(label)) or r > last_line
-            running, since_total = {}, 0
+            since_total = []
             continue
         if not lines_table:
             rows.append(r)
@@ -96,25 +94,20 @@ def data_rows(table: Table, out: Collector) -> list[int]:
         values = {name: _number(row[i], ctx) if i < width else None for name, i in amounts} \
             if not at_once else {name: _cached_number(at_once[name][r], row, i, ctx)
                                  for name, i in amounts}
-        if all(v in (None, Decimal(0)) for v in values.values()) and not _has_status(
+        if all(v is None or v == _ZERO for v in values.values()) and not _has_status(
                 row, table) and not (table.progress_only and not no_id):
             skip("section headings (no amounts)", r)
             continue
         if (keys_blank or no_id) and _sums_above(table, r, amounts, values):
             skip("subtotal rows (SUM or SUBTOTAL formulas)", r)
-            running, since_total = {}, 0
+            since_total = []
             continue
-        if (keys_blank or no_id) and since_total >= 2 and any(
-                v is not None and v != 0 and name in running
-                and abs(running[name] - v) < _SUM_TOLERANCE
-                for name, v in values.items()):
+        if (keys_blank or no_id) and len(since_total) >= 2 and _is_running_total(
+                values, since_total):
             skip("subtotal rows (the sum of the lines above)", r)
-            running, since_total = {}, 0
+            since_total = []
             continue
-        for name, v in values.items():
-            if v is not None:
-                running[name] = running.get(name, Decimal(0)) + v
-        since_total += 1
+        since_total.append(tuple(values.values()))
         rows.append(r)
     for why, numbers in skipped.items():
         shown = ", ".join(map(str, numbers[:30])) + (" ..." if len(numbers) > 30 else "")
@@ -122,6 +115,31 @@ def data_rows(table: Table, out: Collector) -> list[int]:
                 f"{why} skipped, not billed: row{'s' if len(numbers) > 1 else ''} {shown}",
                 out.at(table))
     return rows
+
+
+_ZERO = Decimal(0)
+
+
+def _total_label(row: list[object]) -> str | None:
+    """The cell text that makes the row a total (Total, Sub-Total 3 ...), if any."""
+    texts = [v for v in row if isinstance(v, str)]
+    if not texts or "total" not in "\n".join(texts).casefold():
+        return None  # every label _TOTAL_WORDS matches has the word
+    stripped = [v.strip() for v in texts if v.strip()]
+    return next((t for t in stripped if _TOTAL_WORDS.match(t)), None)
+
+
+def _is_running_total(values: dict[str, Decimal | None],
+                      lines: list[tuple[Decimal | None, ...]]) -> bool:
+    """Some amount of this row is the sum of its column over the lines since the last total
+    (columns where those lines have an amount)."""
+    for k, v in enumerate(values.values()):
+        if v is None or v == 0:
+            continue
+        above = [a for line in lines if (a := line[k]) is not None]
+        if above and abs(sum(above, _ZERO) - v) < _SUM_TOLERANCE:
+            return True
+    return False
 
 
 # Excel adds in binary floating point: a total of amounts in cents can differ from the exact

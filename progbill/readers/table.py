@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from progbill.money import exact_minor_units
 from progbill.problems import (
     MAX_PROBLEMS_PER_FILE,
     Location,
@@ -77,6 +78,18 @@ class Table:
                 for name, index in self.columns.items()
             ]
         return self._specs
+
+    def minor_units(self, name: str, exp: int) -> list[int | None] | None:
+        """Per sheet row, the minor units (``exp`` decimals) of the column's float and int
+        cells that are whole numbers of them, computed at once
+        (:func:`progbill.money.exact_minor_units`); None without that column."""
+        cache: dict[tuple[str, int], list[int | None] | None] = self.__dict__.setdefault(
+            "_minor_units", {})
+        if (name, exp) not in cache:
+            index = self.columns.get(name)
+            cache[(name, exp)] = None if index is None else exact_minor_units(
+                [row[index] if index < len(row) else None for row in self.sheet.rows], exp)
+        return cache[(name, exp)]
 
     def read_columns(self, ctx: CellContext) -> dict[str, list[object]]:
         """Per column, its plain cells read at once (:func:`read_column`); only for the
