@@ -751,12 +751,30 @@ _UNITS = 1074
 
 
 def exact_sum(values: Any) -> int:
-    """The exact sum of some doubles, in units of 2**-1074 (None counts nothing)."""
+    """The exact sum of some doubles, in units of 2**-1074 (None counts nothing): each is
+    split into a 53-bit integer mantissa and a power of two, and the mantissas of each power
+    are added as Python integers."""
+    numbers = np.fromiter((v for v in values if v is not None), dtype=np.float64)
+    if not len(numbers):
+        return 0
+    if not np.isfinite(numbers).all():
+        raise ValueError("only finite numbers have an exact sum")
+    fractions, powers = np.frexp(numbers)  # number = fraction * 2**power, 0.5 <= |f| < 1
+    mantissas = (fractions * 2.0**53).astype(np.int64)  # exact: 53 bits
     total = 0
-    for value in values:
-        if value is not None:
-            numerator, denominator = float(value).as_integer_ratio()
-            total += numerator << (_UNITS + 1 - denominator.bit_length())
+    for power in np.unique(powers).tolist():
+        part = sum(mantissas[powers == power].tolist())
+        shift = power - 53 + _UNITS
+        total += part << shift if shift >= 0 else _exact_small(numbers[powers == power])
+    return total
+
+
+def _exact_small(numbers: Any) -> int:
+    """Subnormal doubles, one by one."""
+    total = 0
+    for value in numbers.tolist():
+        numerator, denominator = float(value).as_integer_ratio()
+        total += numerator << (_UNITS + 1 - denominator.bit_length())
     return total
 
 

@@ -197,3 +197,18 @@ def test_a_ledger_copy_keeps_every_part_but_its_links_as_stored(tmp_path):
             if info.filename not in changed:
                 assert zipparts.copied(original, info).data == zipparts.copied(
                     copy, b.getinfo(info.filename)).data
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(min_value=-1e300, max_value=1e300)),
+                max_size=40))
+def test_a_totals_row_is_the_exact_sum_rounded_once(values):
+    """Totals are exact however the rows are split between runs (kept rows + new rows)."""
+    import math
+    from fractions import Fraction
+
+    numbers = [v for v in values if v is not None]
+    exact = sum((Fraction(v) for v in numbers), Fraction(0))
+    half = len(values) // 2
+    split = ledger.exact_sum(values[:half]) + ledger.exact_sum(values[half:])
+    assert Fraction(split, 2**1074) == exact
+    assert ledger.nearest_double(split) == math.fsum(numbers)
