@@ -36,6 +36,7 @@ from progbill.zipparts import Deflated
 
 FORMAT = 1
 SHEET = "Lines"
+MAX_BYTES = 1 << 31
 
 Documents = Sequence[tuple[str, str, tuple[object, ...]]]  # Store.ledger_documents
 
@@ -68,6 +69,8 @@ def load(ws: Workspace, fy: int, documents: Documents) -> Reuse | None:
     """The kept rows, when they are the first documents of ``documents`` (see the module);
     None when there are none or they cannot be reused."""
     try:
+        if path(ws).stat().st_size > MAX_BYTES:
+            return None  # not a file progbill wrote for a sheet Excel can open
         raw = path(ws).read_bytes()
         head, _, data = raw.partition(b"\n")
         meta = json.loads(head)

@@ -108,7 +108,7 @@ def test_a_new_currency_that_changes_the_money_format_writes_every_row(tmp_path,
     assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, "2026-02")
 
 
-def test_kept_rows_of_other_documents_are_not_reused(tmp_path, reuses):
+def test_kept_rows_of_other_documents_are_not_reused(tmp_path, reuses, monkeypatch):
     ws = tmp_path / "ws"
     CliRunner().invoke(cli, ["init", str(ws)])
     for path in (ws / "inbox").iterdir():
@@ -129,6 +129,11 @@ def test_kept_rows_of_other_documents_are_not_reused(tmp_path, reuses):
     assert linecache.load(space, 2026, documents) is None
     linecache.path(space).write_bytes(b"not a cache")
     assert linecache.load(space, 2026, documents) is None
+    linecache.path(space).write_bytes(data)
+    assert linecache.load(space, 2026, documents) is not None
+    monkeypatch.setattr(linecache, "MAX_BYTES", len(data) - 1)  # too large to be ours
+    assert linecache.load(space, 2026, documents) is None
+    monkeypatch.setattr(linecache, "MAX_BYTES", 1 << 31)
     run(ws, generate.write(tmp_path / "m2.xlsx", projects=3, lines=3, month=2, steady=True),
         "2026-02")
     assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, "2026-02")
