@@ -67,7 +67,12 @@ def run(ws: Path, book: Path, period: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(tmp_path, reuses):
+@pytest.mark.parametrize("streamed_from", [10**9, 45])
+def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(
+        tmp_path, reuses, monkeypatch, streamed_from):
+    """Also across the switch to constant-memory mode (whose styles are numbered otherwise:
+    the kept rows do not fit and every row is written anew)."""
+    monkeypatch.setattr(ledger, "CONSTANT_MEMORY_ROWS", streamed_from)
     ws = tmp_path / "ws"
     CliRunner().invoke(cli, ["init", str(ws)])
     for path in (ws / "inbox").iterdir():
@@ -78,8 +83,11 @@ def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(tmp_
         run(ws, book, f"2026-{month:02d}")
         assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, f"2026-{month:02d}")
         assert linecache.path(Workspace(ws)).is_file()
-    # month 1 had nothing to reuse; months 2 and 3 reused the 12 and 24 rows before theirs
+    # month 1 had nothing to reuse; months 2 and 3 were offered the 12 and 24 rows before
+    # theirs (streamed from 45 rows, month 3 was the first in constant-memory mode)
     assert [r for r in reuses if r is not None] == [12, 24]
+    tables = [name for name in parts(ws / "ledger.xlsx") if name.startswith("xl/tables/")]
+    assert bool(tables) == (streamed_from > 1000)
     with zipfile.ZipFile(ws / "ledger.xlsx") as book:
         lines = book.read(ledger_part(book, "Lines")).decode()
     assert '<dimension ref="A1:V38"/>' in lines  # header, 36 lines, totals row
