@@ -1,12 +1,17 @@
 """The data rows of the ledger's sheets, written into the workbook xlsxwriter made.
 
 xlsxwriter spends about 10 us of Python on every cell, and a fiscal year's Lines sheet has
-millions of them. So xlsxwriter writes each sheet's structure (columns and widths, header,
-table or filter, totals, comments, links, the accountant's cells) and, in each column, the first
-cell of every format that column uses; progbill then writes every other data cell itself, with
-the style index xlsxwriter gave that format, as the same SpreadsheetML xlsxwriter writes in its
+millions of them. So xlsxwriter writes each sheet's structure (columns with their widths and
+formats, header, table or filter, totals, comments, links, the accountant's cells) and the first
+cell of each format not set on a whole column (another currency's money format); progbill then
+writes every other data cell itself, with the style index xlsxwriter gave its format (read from
+the column's ``<col>`` or from that cell), as the same SpreadsheetML xlsxwriter writes in its
 constant-memory mode: numbers as ``%.16G``, text as inline strings with the same escapes, dates
 as serial numbers. ``tests/test_sheetdata.py`` compares ledgers written both ways cell by cell.
+
+The package is assembled from deflated pieces (:mod:`progbill.zipparts`), so the Lines rows an
+earlier run wrote can be put back as they were (:mod:`progbill.linecache`); a sheet whose data
+rows are all progbill's is returned in pieces for that.
 
 A cell progbill does not write the same way is left to xlsxwriter, so the fast path never
 decides how a value looks: a date before March 1900, NaN, text longer than Excel keeps or that

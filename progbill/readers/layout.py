@@ -632,13 +632,11 @@ def _compare_project_columns(first: Row, other: Row, columns: list[tuple[str, in
     first_raw, other_raw = first.table.sheet.rows[first.r], other.table.sheet.rows[other.r]
     differing = []
     for name, index in columns:
+        a = first_raw[index] if index < len(first_raw) else None
         b = other_raw[index] if index < len(other_raw) else None
         # A blank cell on a later row repeats the project's value (grouped exports leave the
         # project columns empty below the first row); only two different values conflict.
-        if is_blank(b):
-            continue
-        a = first_raw[index] if index < len(first_raw) else None
-        if a != b:
+        if a != b and not is_blank(b):
             differing.append(name)
     if not differing:
         return

@@ -30,6 +30,7 @@ from progbill.readers.table import (
     Collector,
     Row,
     Table,
+    all_read,
     is_read,
 )
 
@@ -154,7 +155,7 @@ def project_record(row: Row, default_currency: str, out: Collector,
             ok = False
     contract_value = _minor(row, "contract_value", currency if isinstance(currency, str)
                             else None, out)
-    if any(not is_read(x) for x in v.values()):
+    if not all_read(v.values()):
         ok = False
     if not ok:
         return None
@@ -272,7 +273,7 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
         ok = False
     prev_billed = _minor(row, "previously_billed", currency, out, products)
     prev_retained = _minor(row, "previously_retained", currency, out)
-    if any(not is_read(x) for x in v.values()) or not ok or scheduled is None or (
+    if not all_read(v.values()) or not ok or scheduled is None or (
             progress is None and not money.any and not schedule_only):
         return None
     if not _money_agrees(row, money, scheduled, stored or 0, prev_billed, pct, currency, out):

@@ -3,8 +3,9 @@ problem located where a person sees it in Excel."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from progbill.money import exact_minor_units
@@ -59,8 +60,10 @@ class Table:
     fractions: frozenset[str] = frozenset()  # percent columns read as 0-1 fractions
     top: int = -1  # the header's first row (rows above it may be a title block)
     role: str = "lines"  # or "schedule": lines without progress, which bill nothing
+    _minor_units: dict[tuple[str, int], list[int | None] | None] = field(
+        default_factory=dict, repr=False, compare=False)
 
-    @property
+    @functools.cached_property
     def progress_only(self) -> bool:
         """Line ids and progress alone: the schedule comes from the workspace."""
         return not {"description", "scheduled_value", "quantity", "rate"} & set(self.columns)
@@ -83,13 +86,14 @@ class Table:
         """Per sheet row, the minor units (``exp`` decimals) of the column's float and int
         cells that are whole numbers of them, computed at once
         (:func:`progbill.money.exact_minor_units`); None without that column."""
-        cache: dict[tuple[str, int], list[int | None] | None] = self.__dict__.setdefault(
-            "_minor_units", {})
-        if (name, exp) not in cache:
+        key = (name, exp)
+        try:
+            return self._minor_units[key]
+        except KeyError:
             index = self.columns.get(name)
-            cache[(name, exp)] = None if index is None else exact_minor_units(
+            found = self._minor_units[key] = None if index is None else exact_minor_units(
                 [row[index] if index < len(row) else None for row in self.sheet.rows], exp)
-        return cache[(name, exp)]
+            return found
 
     def read_columns(self, ctx: CellContext) -> dict[str, list[object]]:
         """Per column, its plain cells read at once (:func:`read_column`); only for the
@@ -284,6 +288,11 @@ INVALID = _Invalid()
 
 def is_read(value: object) -> bool:
     return value is not INVALID
+
+
+def all_read(values: Iterable[object]) -> bool:
+    """No value is ``INVALID`` (``in`` finds it by identity: no cell value equals it)."""
+    return INVALID not in values
 
 
 def quoted(value: object) -> str:
