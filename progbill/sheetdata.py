@@ -32,7 +32,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 from progbill.problems import column_index, column_letter
-from progbill.zipparts import Deflated, Deflater, TooLarge, inflate, join, write_zip
+from progbill.zipparts import (
+    BackgroundDeflater,
+    Deflated,
+    Deflater,
+    TooLarge,
+    inflate,
+    join,
+    write_zip,
+)
 
 # Excel's serial day 60 is the 29th of February 1900 that never was: from March 1900 on,
 # a date's serial number is its distance from 1899-12-30.
@@ -277,17 +285,22 @@ class _Made:
 
 
 def _deflated_sheet(xml: str, cells: Cells) -> _Made:
-    head, earlier, rows, tail = Deflater(), list(cells.earlier), Deflater(), Deflater()
+    head, earlier, tail = Deflater(), list(cells.earlier), Deflater()
+    rows = BackgroundDeflater()  # this run's rows deflate while the next ones are made
     pure = True
-    for kind, text in _sheet_xml(xml, cells):
-        if kind == "head":
-            head.add(text.encode("utf-8"))
-        elif kind == "rows":
-            rows.add(text.encode("utf-8"))
-        elif kind == "tail":
-            tail.add(text.encode("utf-8"))
-        else:
-            pure = False  # a cell of xlsxwriter's among the data rows
+    try:
+        for kind, text in _sheet_xml(xml, cells):
+            if kind == "head":
+                head.add(text.encode("utf-8"))
+            elif kind == "rows":
+                rows.add(text.encode("utf-8"))
+            elif kind == "tail":
+                tail.add(text.encode("utf-8"))
+            else:
+                pure = False  # a cell of xlsxwriter's among the data rows
+    except BaseException:
+        rows.cancel()
+        raise
     new_rows = rows.done()
     return _Made([head.done(), *earlier, new_rows, tail.done()],
                  [*earlier, new_rows] if pure else None,

@@ -21,6 +21,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -126,6 +127,32 @@ class Deflater:
             return EMPTY
         self._out.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
         return Deflated(b"".join(self._out), self._crc, self._size)
+
+
+class BackgroundDeflater(Deflater):
+    """A :class:`Deflater` that deflates on its own thread, in the order parts are added, while
+    the caller makes the next part (zlib releases the GIL while it deflates)."""
+
+    def __init__(self, level: int = 1) -> None:
+        super().__init__(level)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[Future[None]] = []
+
+    def add(self, data: bytes) -> None:
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._pool.submit(super().add, data))
+
+    def done(self) -> Deflated:
+        try:
+            for pending in self._pending:
+                pending.result()  # in order; a deflating error is raised here
+        finally:
+            self._pool.shutdown(wait=True)
+        return super().done()
+
+    def cancel(self) -> None:
+        """Stop (the piece is not wanted)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def inflate(piece: Deflated) -> bytes:
