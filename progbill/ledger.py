@@ -389,9 +389,9 @@ def _cols(headers: Sequence[str], kinds: dict[str, str], totals: Sequence[str] =
 
 def write_ledger(store: Store, workspace: Path, target: Path,
                  notes: list[str] | None = None, sheets: list[Sheet] | None = None,
-                 kept: kept_content.Kept | None = None) -> dict[str, Written]:
+                 kept: kept_content.Kept | None = None) -> dict[str, Earlier]:
     """Write the ledger (``sheets`` as built, or built now) with the accountant's content;
-    returns :func:`write_sheets`' sheets written whole by progbill."""
+    returns what :func:`write_sheets` returns."""
     sheets = sheets if sheets is not None else build_sheets(store, target.parent, workspace)
     if kept is not None:
         for sheet in sheets:
@@ -490,13 +490,13 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
 
 def write_sheets(sheets: list[Sheet], path: Path,
                  kept_sheets: list[kept_content.Sheet] | None = None, fast: bool = True
-                 ) -> dict[str, Written]:
+                 ) -> dict[str, Earlier]:
     """Write the workbook. With ``fast`` (the default) xlsxwriter writes each sheet's structure
     and progbill the plain data cells (:mod:`progbill.sheetdata`); without it xlsxwriter
     writes every cell. Both give the same cells, values and formats.
 
-    Returns, with ``fast``, each sheet whose data rows are all progbill's as
-    :class:`Written` (what a later run needs to reuse them)."""
+    Returns, with ``fast``, each reusable sheet whose data rows are all progbill's as
+    :class:`Earlier`: its rows as written, for a later run to write more rows after them."""
     import xlsxwriter
 
     from progbill import sheetdata
@@ -518,7 +518,7 @@ def write_sheets(sheets: list[Sheet], path: Path,
     # Reproducible files: no clock in the document properties.
     book.set_properties({"title": "progbill ledger", "author": "progbill",
                          "created": datetime(2000, 1, 1)})
-    written: dict[str, Written] = {}
+    written: dict[str, Earlier] = {}
     try:
         formats = _Formats(book)
         ours = []
@@ -534,26 +534,12 @@ def write_sheets(sheets: list[Sheet], path: Path,
             data = sheetdata.merge_into(book_path, path, ours)
             for cells in ours:
                 if cells.sheet in data and cells.summary is not None:
-                    styles, pieces = data[cells.sheet]
-                    cells.summary.styles = styles
-                    written[cells.sheet] = Written(cells.summary, pieces)
+                    cells.summary.styles, cells.summary.data = data[cells.sheet]
+                    written[cells.sheet] = cells.summary
     finally:
         if fast:
             book_path.unlink(missing_ok=True)
     return written
-
-
-@dataclass
-class Written:
-    """A sheet's data rows as written (all of them progbill's): deflated, with what a later
-    run needs to write more rows after them (:class:`Earlier` without the data)."""
-
-    summary: Earlier
-    data: list[Deflated]
-
-    def as_earlier(self) -> Earlier:
-        e = self.summary
-        return Earlier(e.rows, e.currencies, e.widths, e.sums, e.styles, self.data)
 
 
 def _write_kept_sheet(book: Any, formats: _Formats, sheet: kept_content.Sheet,

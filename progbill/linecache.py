@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from progbill import __version__, ledger
-from progbill.ledger import LINE_HEADERS, Earlier, Written
+from progbill.ledger import LINE_HEADERS, Earlier
 from progbill.workspace import Workspace, atomic_write_bytes
 from progbill.zipparts import Deflated
 
@@ -99,17 +99,16 @@ def load(ws: Workspace, fy: int, documents: Documents) -> Reuse | None:
     return Reuse(earlier, documents[count - 1][2])
 
 
-def save(ws: Workspace, fy: int, documents: Documents, written: Written) -> None:
-    """Keep the Lines rows just written (of ``documents``, all of the sheet's)."""
-    e = written.summary
-    data = b"".join(piece.data for piece in written.data)
+def save(ws: Workspace, fy: int, documents: Documents, e: Earlier) -> None:
+    """Keep the Lines rows just written (``e``: of ``documents``, all of the sheet's)."""
+    data = b"".join(piece.data for piece in e.data)
     meta = {
         "identity": _identity(fy), "documents": len(documents),
         "fingerprint": _fingerprint(documents), "rows": e.rows,
         "currencies": sorted(e.currencies), "widths": e.widths,
         "sums": [[c, cur, str(total)] for (c, cur), total in sorted(e.sums.items())],
         "styles": sorted(e.styles.items()),
-        "pieces": [[len(p.data), p.crc, p.size] for p in written.data],
+        "pieces": [[len(p.data), p.crc, p.size] for p in e.data],
         "sha256": hashlib.sha256(data).hexdigest(),
     }
     target = path(ws)

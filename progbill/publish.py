@@ -41,6 +41,7 @@ from progbill.store import Store
 from progbill.workspace import Workspace, atomic_path, atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
+    from progbill.ledger import Earlier
     from progbill.readers import Workbook
 
 Progress = Callable[[str, int, int], None]
@@ -325,7 +326,7 @@ def _reusable_lines(store: Store, ws: Workspace, fy: int | None,
 
 
 def _keep_lines(ws: Workspace, fy: int | None, documents: linecache.Documents,
-                written: Any) -> None:
+                written: Earlier | None) -> None:
     """Keep the Lines rows just written for the next ledger; a cache that cannot be written
     is dropped (the next ledger writes every row), never an error."""
     try:

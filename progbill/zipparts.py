@@ -23,7 +23,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 _LIMIT = 0xFFFF_FFFF
@@ -215,9 +214,3 @@ def copied(package: bytes, info: zipfile.ZipInfo) -> Deflated | None:
     if len(data) != info.compress_size:
         return None
     return Deflated(data, info.CRC, info.file_size, final=True)
-
-
-def write_zip_file(path: Path, parts: Sequence[tuple[str, tuple[int, int, int, int, int, int],
-                                                     Deflated]]) -> None:
-    with open(path, "wb") as out:
-        write_zip(out, parts)
