@@ -61,6 +61,21 @@ def reuses(monkeypatch):
     return seen
 
 
+def empty_workspace(tmp_path: Path) -> Path:
+    """A new workspace without the sample workbooks ``init`` puts in its inbox."""
+    ws = tmp_path / "ws"
+    CliRunner().invoke(cli, ["init", str(ws)])
+    for path in (ws / "inbox").iterdir():
+        path.unlink()
+    return ws
+
+
+def month_book(tmp_path: Path, month: int) -> Path:
+    """Month ``month`` of 3 projects x 3 lines."""
+    return generate.write(tmp_path / f"m{month}.xlsx", projects=3, lines=3, month=month,
+                          steady=True)
+
+
 def run(ws: Path, book: Path, period: str) -> None:
     result = CliRunner().invoke(cli, ["run", str(book), "--period", period, "-w", str(ws),
                                       "--no-pdf"])
@@ -73,10 +88,7 @@ def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(
     """Also across the switch to constant-memory mode (whose styles are numbered otherwise:
     the kept rows do not fit and every row is written anew)."""
     monkeypatch.setattr(ledger, "CONSTANT_MEMORY_ROWS", streamed_from)
-    ws = tmp_path / "ws"
-    CliRunner().invoke(cli, ["init", str(ws)])
-    for path in (ws / "inbox").iterdir():
-        path.unlink()
+    ws = empty_workspace(tmp_path)
     for month in (1, 2, 3):
         book = generate.write(tmp_path / f"m{month}.xlsx", projects=4, lines=3, month=month,
                               steady=True)
@@ -103,10 +115,7 @@ def test_a_new_currency_that_changes_the_money_format_writes_every_row(tmp_path,
     """Yen lines first (no decimals), then dollars: the kept rows were written in the yen
     format, the sheet now needs two decimals, so nothing is reused and the ledger is still the
     ledger written whole."""
-    ws = tmp_path / "ws"
-    CliRunner().invoke(cli, ["init", str(ws)])
-    for path in (ws / "inbox").iterdir():
-        path.unlink()
+    ws = empty_workspace(tmp_path)
     lines = [["P-1", f"L{i}", f"Line {i}", 100_000 * i, 10, 0] for i in range(1, 7)]
     yen = simple_workbook(tmp_path / "yen.xlsx", lines, ["P-1", "Acme KK", "JPY", 10, 0])
     run(ws, yen, "2026-01")
@@ -117,12 +126,8 @@ def test_a_new_currency_that_changes_the_money_format_writes_every_row(tmp_path,
 
 
 def test_kept_rows_of_other_documents_are_not_reused(tmp_path, reuses, monkeypatch):
-    ws = tmp_path / "ws"
-    CliRunner().invoke(cli, ["init", str(ws)])
-    for path in (ws / "inbox").iterdir():
-        path.unlink()
-    run(ws, generate.write(tmp_path / "m1.xlsx", projects=3, lines=3, month=1, steady=True),
-        "2026-01")
+    ws = empty_workspace(tmp_path)
+    run(ws, month_book(tmp_path, 1), "2026-01")
     space = Workspace(ws)
     with Store(ws / "progbill.db") as store:
         documents = store.ledger_documents(2026)
@@ -142,8 +147,7 @@ def test_kept_rows_of_other_documents_are_not_reused(tmp_path, reuses, monkeypat
     monkeypatch.setattr(linecache, "MAX_BYTES", len(data) - 1)  # too large to be ours
     assert linecache.load(space, 2026, documents) is None
     monkeypatch.setattr(linecache, "MAX_BYTES", 1 << 31)
-    run(ws, generate.write(tmp_path / "m2.xlsx", projects=3, lines=3, month=2, steady=True),
-        "2026-02")
+    run(ws, month_book(tmp_path, 2), "2026-02")
     assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, "2026-02")
 
 
@@ -153,17 +157,12 @@ def test_an_edited_ledger_is_written_whole(tmp_path, reuses):
     import openpyxl
     from openpyxl.comments import Comment
 
-    ws = tmp_path / "ws"
-    CliRunner().invoke(cli, ["init", str(ws)])
-    for path in (ws / "inbox").iterdir():
-        path.unlink()
-    run(ws, generate.write(tmp_path / "m1.xlsx", projects=3, lines=3, month=1, steady=True),
-        "2026-01")
+    ws = empty_workspace(tmp_path)
+    run(ws, month_book(tmp_path, 1), "2026-01")
     book = openpyxl.load_workbook(ws / "ledger.xlsx")
     book["Lines"]["H3"].comment = Comment("checked against the site report", "Dana")
     book.save(ws / "ledger.xlsx")
-    run(ws, generate.write(tmp_path / "m2.xlsx", projects=3, lines=3, month=2, steady=True),
-        "2026-02")
+    run(ws, month_book(tmp_path, 2), "2026-02")
     assert reuses == [None]  # looked for in month 1 (none yet), not at all in month 2
     assert openpyxl.load_workbook(ws / "ledger.xlsx")["Lines"]["H3"].comment.text == (
         "checked against the site report")
@@ -189,10 +188,7 @@ def test_pieces_joined_are_the_bytes_they_hold(chunks):
 def test_a_ledger_copy_keeps_every_part_but_its_links_as_stored(tmp_path):
     """Backups of the ledger copy its parts' deflated bytes (no inflating and deflating them
     again); only the relationships holding PDF links change."""
-    ws = tmp_path / "ws"
-    CliRunner().invoke(cli, ["init", str(ws)])
-    for path in (ws / "inbox").iterdir():
-        path.unlink()
+    ws = empty_workspace(tmp_path)
     book = generate.write(tmp_path / "m1.xlsx", projects=2, lines=2, month=1, steady=True)
     result = CliRunner().invoke(cli, ["run", str(book), "--period", "2026-01", "-w", str(ws)])
     assert result.exit_code == 0, result.output
