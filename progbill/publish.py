@@ -283,10 +283,11 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     years = store.fiscal_years()
     current = max(years) if years else None
     documents = store.ledger_documents(current) if current is not None else []
-    reuse = _reusable_lines(store, ws, current, documents)
+    edited = edited_ledger(store, ws)
+    reuse = _reusable_lines(store, ws, current, documents, edited)
     after = (reuse.earlier, reuse.after) if reuse else None
     sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current, after)
-    kept, typed_payments = accountant_content(store, ws, sheets, notes)
+    kept, typed_payments = accountant_content(store, ws, sheets, notes, edited)
     if typed_payments:
         # receipts typed in the ledger change balances and states: build again with them
         sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current,
@@ -308,20 +309,16 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
 
 
 def _reusable_lines(store: Store, ws: Workspace, fy: int | None,
-                    documents: linecache.Documents) -> linecache.Reuse | None:
+                    documents: linecache.Documents, edited: Path | None
+                    ) -> linecache.Reuse | None:
     """The Lines rows kept from the last ledger, when this one can reuse them
-    (:mod:`progbill.linecache`)."""
-    from progbill import kept as kept_content
-
-    if fy is None:
+    (:mod:`progbill.linecache`); not when the ledger was ``edited`` since progbill wrote it
+    (its rows are read and written anew)."""
+    if fy is None or edited is not None:
         return None
-    stored = store.meta_value("kept_content")
-    kept = kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
+    kept = stored_kept(store)
     if kept.columns_of(linecache.SHEET) or kept.comments_of(linecache.SHEET):
         return None
-    source = saved_ledger(ws)
-    if source is not None and sha256_of(source) != store.meta_value("ledger_sha256"):
-        return None  # edited since progbill wrote it: its rows are read and written anew
     return linecache.load(ws, fy, documents)
 
 
@@ -384,20 +381,35 @@ def saved_ledger(ws: Workspace) -> Path | None:
     return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
 
 
+def edited_ledger(store: Store, ws: Workspace) -> Path | None:
+    """The ledger the accountant saved last (:func:`saved_ledger`), when it is not the file
+    progbill last wrote."""
+    source = saved_ledger(ws)
+    if source is None or sha256_of(source) == store.meta_value("ledger_sha256"):
+        return None
+    return source
+
+
+def stored_kept(store: Store) -> Any:
+    """The accountant's content as kept in the store (progbill.kept)."""
+    from progbill import kept as kept_content
+
+    stored = store.meta_value("kept_content")
+    return kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
+
+
 def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
-                       notes: list[str]) -> tuple[Any, bool]:
-    """The accountant's columns, sheets and comments: read from the saved ledger when it is
-    not the file progbill last wrote (and then kept in the store, and the file in
-    backups/kept/), else as kept in the store; and whether receipts typed in its Payments
-    sheet were recorded. Edits to issued documents' cells and what cannot be carried are
-    named in ``notes``."""
+                       notes: list[str], source: Path | None) -> tuple[Any, bool]:
+    """The accountant's columns, sheets and comments: read from ``source`` (the saved ledger,
+    when it is not the file progbill last wrote: :func:`edited_ledger`; and then kept in the
+    store, and the file in backups/kept/), else as kept in the store; and whether receipts
+    typed in its Payments sheet were recorded. Edits to issued documents' cells and what cannot
+    be carried are named in ``notes``."""
     from progbill import kept as kept_content
     from progbill.ledger import OWN_HEADERS
 
-    stored = store.meta_value("kept_content")
-    kept = kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
-    source = saved_ledger(ws)
-    if source is None or sha256_of(source) == store.meta_value("ledger_sha256"):
+    kept = stored_kept(store)
+    if source is None:
         return kept, False
     issued = {s.name: s.issued() for s in sheets if s.name in kept_content.IMMUTABLE}
     try:

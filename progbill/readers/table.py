@@ -82,6 +82,10 @@ class Table:
             ]
         return self._specs
 
+    def cells_of(self, index: int) -> list[object]:
+        """Column ``index``'s raw cells, one per sheet row (None past a short row's end)."""
+        return [row[index] if index < len(row) else None for row in self.sheet.rows]
+
     def minor_units(self, name: str, exp: int) -> list[int | None] | None:
         """Per sheet row, the minor units (``exp`` decimals) of the column's float and int
         cells that are whole numbers of them, computed at once
@@ -92,7 +96,7 @@ class Table:
         except KeyError:
             index = self.columns.get(name)
             found = self._minor_units[key] = None if index is None else exact_minor_units(
-                [row[index] if index < len(row) else None for row in self.sheet.rows], exp)
+                self.cells_of(index), exp)
             return found
 
     def read_columns(self, ctx: CellContext) -> dict[str, list[object]]:
@@ -180,7 +184,7 @@ def read_column(table: Table, name: str, index: int, reader: Callable[[object, C
     empty cells. Every other cell is ``_PER_CELL`` and goes through its reader in
     :func:`read_row`, with the file's context, its problems and warnings. A value read here is
     the value the reader gives (tests/test_speedups.py compares them)."""
-    column = [row[index] if index < len(row) else None for row in table.sheet.rows]
+    column = table.cells_of(index)
     if reader is cells.read_decimal or (reader is cells.read_percent
                                         and name not in table.fractions):
         exact = cells.plain_number
