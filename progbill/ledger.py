@@ -180,6 +180,12 @@ def _rows(*columns: Sequence[Any]) -> list[Sequence[Any]]:
 
 _OWED_COLUMNS = ("number", "type", "amount_due", "corrects_number", "client", "currency",
                  "due_date", "fy")
+# what the Invoices and Tax Summary sheets and the documents' states are made of
+_SHEET_COLUMNS = ("number", "type", "invoice_date", "due_date", "period", "project_id",
+                  "project_name", "client", "currency", "completed_this_period",
+                  "retainage_this_period", "tax", "amount_due", "pdf_path", "source_file",
+                  "tax_rate", "tax_label", "tax_base", "client_tax_id", "place_of_supply",
+                  "po_number", "corrects_number")
 
 
 def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
@@ -198,8 +204,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
     # every year's documents for what is owed (a credit note may cite another year's invoice,
     # and the ageing has every open item), read with only the columns that takes
     every = store.documents(columns=_OWED_COLUMNS)
-    docs = store.documents([c for c in store.document_columns()
-                            if c not in store.RENDER_COLUMNS], fy)
+    docs = store.documents(_SHEET_COLUMNS, fy)
     exps = _exponents(docs["currency"])
     voided = store.voided()
     payments = store.payments()

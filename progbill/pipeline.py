@@ -61,6 +61,7 @@ from progbill.publish import (
     missing_pdfs,
     move_inputs,
     pdf_relative_path,
+    pending_pdfs,
     plan_moves,
     publish_ledger,
     render_missing_pdfs,
@@ -698,13 +699,11 @@ def _publish(ws: Workspace, store: Store, config: Config, options: RunOptions,
                 report.einvoice_failures.extend(rendered.einvoice_failures)
                 report.notes.extend(_rules_not_run(rendered.rules_not_run))
     with clock.stage("publish"):
-        index = attempt("pdf", "PDFs", store.pdf_index)
-        if index is not None:
-            report.pdfs_pending = len(missing_pdfs(index, ws))
-            pdfs = index.set_index("number")["pdf_path"]
+        pdfs = attempt("pdf", "PDFs", lambda: pending_pdfs(store, ws))
+        if pdfs is not None:
+            report.pdfs_pending, present = pdfs
             for d in report.documents:
-                path = pdfs.get(d.number)
-                d.pdf = path if isinstance(path, str) and (ws.root / path).is_file() else None
+                d.pdf = present.get(d.number)
         ledger = attempt("ledger", "ledger.xlsx", lambda: publish_ledger(
             store, ws, report.notes, config.output.ledger_backups,
             ageing_as_of=options.period.last_day))
@@ -977,16 +976,17 @@ def check_store_is_current(ws: Workspace, config: Config) -> None:
     store is restored (``progbill restore``)."""
     found = []
     pdfs = sorted(ws.root.glob("invoices/*/*.pdf"))
+    known: set[str] = set()
     if not ws.db_path.exists() or ws.db_path.stat().st_size == 0:
-        known: set[str] = set()
         empty = True
     else:
         with open_store(ws.db_path) as store:
             empty = store.runs().empty
-            index = store.pdf_index()
-        known = {p for p in index["pdf_path"] if isinstance(p, str)}
-        known |= {pdf_relative_path(n, period) for n, period in
-                  zip(index["number"], index["period"], strict=True)}
+            if pdfs:  # the index is read only when there is a PDF to look up
+                index = store.pdf_index()
+                known = {p for p in index["pdf_path"] if isinstance(p, str)}
+                known |= {pdf_relative_path(n, period) for n, period in
+                          zip(index["number"], index["period"], strict=True)}
     numbers = number_file_pattern(config.billing.invoice_number,
                                   config.billing.credit_note_number)
     unknown = [p for p in pdfs if p.relative_to(ws.root).as_posix() not in known

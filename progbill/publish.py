@@ -20,7 +20,6 @@ import errno
 import hashlib
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, suppress
@@ -111,14 +110,22 @@ def missing_pdfs(index: pd.DataFrame, ws: Workspace) -> list[tuple[str, str]]:
     """(number, period) of the documents in ``index`` (``Store.pdf_index``) whose PDF is not
     recorded, or recorded but no longer on disk. A recorded path stays the document's file,
     even when today's naming would choose another (older versions wrote ``/`` as ``-``)."""
+    voided = index["voided"].tolist() if "voided" in index else [0] * len(index)
     missing = []
-    for d in index.itertuples(index=False):
-        if getattr(d, "voided", 0):
-            continue
-        path = d.pdf_path
-        if not isinstance(path, str) or not (ws.root / path).is_file():
-            missing.append((d.number, d.period))
+    for number, period, path, void in zip(index["number"].tolist(), index["period"].tolist(),
+                                          index["pdf_path"].tolist(), voided, strict=True):
+        if not void and (not isinstance(path, str) or not (ws.root / path).is_file()):
+            missing.append((number, period))
     return missing
+
+
+def pending_pdfs(store: Store, ws: Workspace) -> tuple[int, dict[str, str]]:
+    """How many PDFs are pending (as :func:`missing_pdfs` counts them: not recorded, or
+    recorded and no longer on disk; never a voided document's), and the PDFs on disk by
+    document number."""
+    unrecorded, recorded = store.recorded_pdfs()
+    present = {n: path for n, path in recorded.items() if (ws.root / path).is_file()}
+    return unrecorded + len(recorded) - len(present), present
 
 
 def xml_relative_path(number: str, period: str) -> str:
@@ -565,12 +572,8 @@ def backup_store(store: Store, ws: Workspace, keep: int) -> Path | None:
     if keep <= 0:
         return None
     target = _unused(ws.backups / f"progbill {_now():%Y-%m-%d %H%M%S}.db")
-    with atomic_path(target) as tmp:
-        copy = sqlite3.connect(tmp)
-        try:
-            store.db.backup(copy)
-        finally:
-            copy.close()
+    with atomic_path(target) as tmp:  # fsynced, then renamed into place
+        store.copy_to(tmp)
     _rotate(ws.backups.glob(STORE_BACKUP_GLOB), keep)
     return target
 

@@ -31,6 +31,7 @@ Schema (see README "The ledger store"):
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -55,9 +56,10 @@ from progbill.columns import (
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 6  # 2: voided documents (progbill repair); 3: project details, schedules;
+SCHEMA_VERSION = 7  # 2: voided documents (progbill repair); 3: project details, schedules;
 # 4: payments; 5: e-invoice details of each document (einvoice_json); 6: indexes for the
-# fiscal-year ledger and the ledger's payments
+# fiscal-year ledger and the ledger's payments; 7: documents indexed in issue order (every
+# sheet and check that lists documents reads them in that order, without sorting them)
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -113,7 +115,9 @@ CREATE TABLE IF NOT EXISTS documents (
     UNIQUE (series, fy, seq)
 );
 CREATE INDEX IF NOT EXISTS documents_project ON documents(project_id);
-CREATE INDEX IF NOT EXISTS documents_fy ON documents(fy);
+DROP INDEX IF EXISTS documents_fy;
+CREATE INDEX IF NOT EXISTS documents_fy_order ON documents(fy, invoice_date, run_id, series, seq);
+CREATE INDEX IF NOT EXISTS documents_order ON documents(invoice_date, run_id, series, fy, seq);
 CREATE TABLE IF NOT EXISTS document_lines (
     number TEXT NOT NULL REFERENCES documents(number), position INTEGER NOT NULL,
     project_id TEXT NOT NULL, line_id TEXT NOT NULL, description TEXT NOT NULL,
@@ -204,6 +208,9 @@ HOT_QUERIES = {
         "SELECT MAX(seq) FROM documents WHERE series = 'INV' AND fy = 2026"),
     "a fiscal year's lines (the ledger)": (
         "SELECT l.* FROM document_lines l JOIN documents d USING (number) WHERE d.fy = 2026"),
+    "a fiscal year's documents in issue order (the ledger)": (
+        "SELECT * FROM documents WHERE fy = 2026 "
+        "ORDER BY invoice_date, run_id, series, fy, seq"),
     "the payments a ledger's Payments sheet replaces": (
         "SELECT * FROM payments WHERE source = 'ledger.xlsx'"),
 }
@@ -315,6 +322,41 @@ class Store:
     def meta_value(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def copy_to(self, target: Path) -> str:
+        """Write a consistent copy of the store to ``target`` (a new file); returns how:
+        ``"file"`` or ``"pages"``.
+
+        The write-ahead log is checkpointed into the database file and emptied, then a read
+        transaction is opened on it: while that read is open no checkpoint may write into the
+        file (SQLite's WAL read lock 0), so the file is the store as committed, and is copied
+        whole by the kernel (about a third of the time of a page-by-page copy). When the log
+        cannot be emptied (another connection is reading) or is not empty once the read has
+        begun, SQLite's online backup copies the pages instead."""
+        patience = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.db.execute("PRAGMA busy_timeout = 0")  # never wait for another's read here
+        try:
+            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(patience)}")
+        log = self.path.with_name(self.path.name + "-wal")
+        if not busy:
+            self.db.execute("BEGIN")
+            try:
+                self.db.execute("SELECT count(*) FROM meta").fetchone()  # the read begins
+                if not log.exists() or log.stat().st_size == 0:
+                    shutil.copyfile(self.path, target)
+                    return "file"
+            finally:
+                self.db.execute("COMMIT")
+        copy = sqlite3.connect(target)
+        try:
+            copy.execute("PRAGMA journal_mode=OFF")  # the caller makes the file durable
+            copy.execute("PRAGMA synchronous=OFF")
+            self.db.backup(copy)
+        finally:
+            copy.close()
+        return "pages"
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
@@ -630,9 +672,6 @@ class Store:
     # ----------------------------------------------------------------------------------------
     # reading documents back (ledger workbook, PDFs, show)
 
-    # what a document was rendered from, as JSON: large, and needed only to render it again
-    RENDER_COLUMNS = ("seller_json", "render_json", "einvoice_json")
-
     def document_columns(self) -> list[str]:
         return [row[1] for row in self.db.execute("PRAGMA table_info(documents)")]
 
@@ -653,6 +692,17 @@ class Store:
         return pd.read_sql_query(
             "SELECT number, period, pdf_path, number IN (SELECT number FROM voided) AS voided "
             "FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db)
+
+    def recorded_pdfs(self) -> tuple[int, dict[str, str]]:
+        """How many documents (not voided) have no PDF recorded, and the recorded PDF paths by
+        document number: what is pending is found without reading every document."""
+        unrecorded = self.db.execute(
+            "SELECT count(*) FROM documents WHERE pdf_path IS NULL "
+            "AND number NOT IN (SELECT number FROM voided)").fetchone()[0]
+        recorded = dict(self.db.execute(
+            "SELECT number, pdf_path FROM documents WHERE pdf_path IS NOT NULL "
+            "AND number NOT IN (SELECT number FROM voided)").fetchall())
+        return int(unrecorded), recorded
 
     def ubl_documents(self) -> pd.DataFrame:
         """number, period and project of every document issued with a UBL e-invoice (not

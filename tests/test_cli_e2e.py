@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from helpers import simple_workbook
+from helpers import TWO_SHEET_LINE_HEADER, TWO_SHEET_PROJECT_HEADER, simple_workbook, write_xlsx
 from pypdf import PdfReader
 
 from progbill.cli import cli
@@ -314,3 +314,34 @@ def _golden_cell(value: object) -> str:
     if isinstance(value, datetime) and value.time() == datetime.min.time():
         return value.date().isoformat()
     return str(value)
+
+
+def test_pdfs_pending_counts_unrendered_and_lost_pdfs_but_not_voided_documents(tmp_path):
+    """What a run reports as PDFs pending: documents never rendered, and recorded PDFs no
+    longer on disk; a voided document is never rendered, so it is not pending."""
+    from progbill.publish import missing_pdfs, pending_pdfs
+    from progbill.store import Store
+    from progbill.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    progbill("init", str(ws))
+    book = write_xlsx(tmp_path / "p.xlsx", {
+        "Projects": [TWO_SHEET_PROJECT_HEADER,
+                     *([f"P-{n}", "Acme Corp", "USD", 10, 0] for n in range(1, 6))],
+        "Milestones": [TWO_SHEET_LINE_HEADER,
+                       *([f"P-{n}", "1", "Work", 1000, 50, 0] for n in range(1, 6))]})
+    code, _ = progbill("run", str(book), "--period", "2026-11", "-w", str(ws), "--no-pdf")
+    assert code == 0
+    on_disk = ws / "invoices" / "2026-11" / "INV-2026-00001.pdf"
+    on_disk.parent.mkdir(parents=True)
+    on_disk.write_bytes(b"%PDF-1.7")
+    with Store(ws / "progbill.db") as store:
+        numbers = list(store.documents()["number"])
+        assert len(numbers) == 5
+        store.set_pdfs([(numbers[0], "invoices/2026-11/INV-2026-00001.pdf", "x"),
+                        (numbers[1], "invoices/2026-11/INV-2026-00002.pdf", "y")])  # lost
+        store.void(numbers[2], "damaged", "2026-11-30T00:00:00")
+        pending, present = pending_pdfs(store, Workspace(ws))
+        assert pending == len(missing_pdfs(store.pdf_index(), Workspace(ws)))
+    assert pending == 3  # 00002 lost, 00004 and 00005 never rendered; 00003 voided
+    assert present == {numbers[0]: "invoices/2026-11/INV-2026-00001.pdf"}

@@ -211,6 +211,7 @@ def test_earlier_ledgers_are_kept_as_backups(tmp_path):
     assert len(stores) == 3  # a copy of the store after each run, the newest kept
     with Store(stores[-1]) as copy:
         assert list(copy.documents()["number"]) == [f"INV-2026-0000{n}" for n in (1, 2, 3, 4)]
+        assert copy.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
 def test_rebuild_renders_missing_pdfs_byte_identical_and_the_ledger(tmp_path):
