@@ -113,7 +113,8 @@ def save(ws: Workspace, fy: int, documents: Documents, e: Earlier) -> None:
     }
     target = path(ws)
     target.parent.mkdir(exist_ok=True)
-    atomic_write_bytes(target, json.dumps(meta).encode() + b"\n" + data)
+    # a cache: checked by its SHA-256 when read, so not worth a sync of its megabytes
+    atomic_write_bytes(target, json.dumps(meta).encode() + b"\n" + data, durable=False)
 
 
 def drop(ws: Workspace) -> None:

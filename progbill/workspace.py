@@ -146,9 +146,11 @@ def init_workspace(root: Path) -> list[Path]:
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is fsynced and renamed onto
-    ``target``, on failure removed."""
+    ``target``, on failure removed. ``durable=False`` (a cache, checked when it is read)
+    renames without the syncs: readers still see the old file or the new one, but after a
+    power cut the file may be missing, old or damaged."""
     target.parent.mkdir(parents=True, exist_ok=True)
     head = f"{TEMP_PREFIX}{secrets.token_hex(4)}-"
     name = target.name.encode()[:255 - len(head)].decode("utf-8", errors="ignore")
@@ -156,17 +158,19 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         checkpoint("atomic:before-rename")
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+def atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
+    with atomic_path(target, durable) as tmp:
         tmp.write_bytes(data)
 
 
