@@ -163,6 +163,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _X_ESCAPE = re.compile("_x[0-9a-fA-F]{4}_")
 _MARKUP = re.compile("[&<>]")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
+# the same over values joined by newlines (an empty value matches too: the slow path then)
+_EDGE_SPACES = re.compile(r"^\s|\s$", re.M)
 
 
 def _escaped(text: str) -> bool:
@@ -189,8 +191,9 @@ def _column_xml(letter: str, values: list[Any], styles: list[str] | str,
         if kinds <= {float, int}:
             return [f'<c r="{letter}{r}"{s}><v>{v:.16G}</v></c>' if v is not None else ""
                     for r, v in zip(rows, values, strict=True)]
-        if kinds == {str} and not _MARKUP.search("\n".join(present)) and not any(
-                v != v.strip() for v in present):  # nothing to escape, no edge spaces
+        joined = "\n".join(present) if kinds == {str} else ""
+        if kinds == {str} and not _MARKUP.search(joined) and not _EDGE_SPACES.search(
+                joined):  # nothing to escape, no value starting or ending with a space
             return [f'<c r="{letter}{r}"{s} t="inlineStr"><is><t>{v}</t></is></c>'
                     if v is not None else "" for r, v in zip(rows, values, strict=True)]
         styles = [s] * len(values)
