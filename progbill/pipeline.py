@@ -623,6 +623,10 @@ def run(root: Path, options: RunOptions) -> RunReport:
     if options.draft:
         return draft(root, options)
     ws, config, report = _start(root, options)
+    if not options.no_pdf:
+        from progbill.render.pool import prewarm
+
+        prewarm(options.workers)  # WeasyPrint loads for the workers while the run reads
     clock = _Stopwatch()
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()

@@ -91,3 +91,17 @@ open({str(tmp_path / "plain.pdf")!r}, "wb").write(Renderer().pdf(context))
     fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages
              for f in page["/Resources"]["/Font"].values()}
     assert any("progbill-Sans" in f for f in fonts)
+
+
+def test_the_render_server_starts_before_the_first_pdf_only_when_workers_will_render():
+    """``prewarm`` starts the server workers fork from (it imports WeasyPrint while the run
+    reads); with one worker nothing is started. A pool made afterwards forks from it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from progbill.render import pool
+
+    assert pool.prewarm(1) is False
+    assert pool.prewarm(2) is True
+    assert pool.prewarm(2) is True  # already running: started once
+    with ProcessPoolExecutor(1, mp_context=pool._server()) as workers:
+        assert workers.submit(pool.default_workers).result() >= 1

@@ -31,6 +31,34 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# workers fork from a server that has imported WeasyPrint once (about 2 s a worker otherwise,
+# paid again whenever a worker is recycled)
+_PRELOAD = ["progbill.render.pdf", "weasyprint"]
+
+
+def _server() -> Any:
+    server = multiprocessing.get_context("forkserver")
+    server.set_forkserver_preload(_PRELOAD)
+    return server
+
+
+def prewarm(workers: int | None = None) -> bool:
+    """Start the server the workers fork from now, when more than one worker may render: it
+    imports WeasyPrint (about 1.5 s) on another core while the run reads and bills, instead of
+    before the first PDF. Returns whether it was started; where it cannot be, rendering starts
+    it later as before."""
+    if (workers or default_workers()) <= 1:
+        return False
+    try:
+        from multiprocessing import forkserver
+
+        _server()
+        forkserver.ensure_running()
+    except (ValueError, OSError):  # no forkserver on this platform, or no process to spare
+        return False
+    return True
+
+
 def _start_worker(template_dir: str | None, plain: frozenset[int] | None = None) -> None:
     global _worker_renderer
     from progbill.render.pdf import Renderer
@@ -63,13 +91,9 @@ def render_all(
             yield key, renderer.pdf(context)
         return
     template_dir = str(renderer.template_dir)
-    server = multiprocessing.get_context("forkserver")
-    # workers fork from a server that has imported WeasyPrint once (about 2 s a worker, paid
-    # again whenever a worker is recycled)
-    server.set_forkserver_preload(["progbill.render.pdf", "weasyprint"])
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=server,
+        mp_context=_server(),
         initializer=_start_worker,
         initargs=(template_dir, getattr(renderer, "plain", None)),
         max_tasks_per_child=MAX_TASKS_PER_WORKER,
