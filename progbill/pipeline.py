@@ -623,10 +623,6 @@ def run(root: Path, options: RunOptions) -> RunReport:
     if options.draft:
         return draft(root, options)
     ws, config, report = _start(root, options)
-    if not options.no_pdf:
-        from progbill.render.pool import prewarm
-
-        prewarm(options.workers)  # WeasyPrint loads for the workers while the run reads
     clock = _Stopwatch()
     with workspace_lock(ws, options.wait_seconds):
         ws.clean_temporary_files()
@@ -639,6 +635,11 @@ def run(root: Path, options: RunOptions) -> RunReport:
             renderer = None
             if not options.no_pdf and (not month.bill.empty
                                        or missing_pdfs(store.pdf_index(), ws)):
+                from progbill.render.pool import prewarm
+
+                # enough documents for workers: their server imports WeasyPrint on another
+                # core while this process builds its renderer and commits
+                prewarm(options.workers, len(month.bill.documents))
                 # Built before anything is stored: a broken custom template is a
                 # configuration error that issues nothing.
                 renderer = _renderer(config)

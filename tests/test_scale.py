@@ -95,13 +95,15 @@ open({str(tmp_path / "plain.pdf")!r}, "wb").write(Renderer().pdf(context))
 
 def test_the_render_server_starts_before_the_first_pdf_only_when_workers_will_render():
     """``prewarm`` starts the server workers fork from (it imports WeasyPrint while the run
-    reads); with one worker nothing is started. A pool made afterwards forks from it."""
+    builds its renderer and commits); with one worker, or too few documents for workers to
+    render, nothing is started. A pool made afterwards forks from it."""
     from concurrent.futures import ProcessPoolExecutor
 
     from progbill.render import pool
 
-    assert pool.prewarm(1) is False
-    assert pool.prewarm(2) is True
+    assert pool.prewarm(1, 100) is False
+    assert pool.prewarm(2, 2 * pool.MIN_DOCUMENTS_PER_WORKER - 1) is False  # rendered here
+    assert pool.prewarm(2, 2 * pool.MIN_DOCUMENTS_PER_WORKER) is True
     assert pool.prewarm(2) is True  # already running: started once
     with ProcessPoolExecutor(1, mp_context=pool._server()) as workers:
         assert workers.submit(pool.default_workers).result() >= 1

@@ -42,12 +42,12 @@ def _server() -> Any:
     return server
 
 
-def prewarm(workers: int | None = None) -> bool:
-    """Start the server the workers fork from now, when more than one worker may render: it
-    imports WeasyPrint (about 1.5 s) on another core while the run reads and bills, instead of
-    before the first PDF. Returns whether it was started; where it cannot be, rendering starts
-    it later as before."""
-    if (workers or default_workers()) <= 1:
+def prewarm(workers: int | None = None, count: int | None = None) -> bool:
+    """Start the server the workers fork from now, when :func:`render_all` will use workers
+    for ``count`` documents: it imports WeasyPrint (about 1.5 s) on another core while the run
+    builds its own renderer and commits, instead of before the first PDF. Returns whether it
+    was started; where it cannot be, rendering starts it later as before."""
+    if not _uses_workers(workers or default_workers(), count):
         return False
     try:
         from multiprocessing import forkserver
@@ -57,6 +57,10 @@ def prewarm(workers: int | None = None) -> bool:
     except (ValueError, OSError):  # no forkserver on this platform, or no process to spare
         return False
     return True
+
+
+def _uses_workers(workers: int, count: int | None) -> bool:
+    return workers > 1 and (count is None or count >= workers * MIN_DOCUMENTS_PER_WORKER)
 
 
 def _start_worker(template_dir: str | None, plain: frozenset[int] | None = None) -> None:
@@ -86,7 +90,7 @@ def render_all(
     time (contexts are built lazily by the caller, so memory stays flat for long runs).
     """
     workers = workers or default_workers()
-    if workers <= 1 or (count is not None and count < workers * MIN_DOCUMENTS_PER_WORKER):
+    if not _uses_workers(workers, count):
         for key, context in jobs:
             yield key, renderer.pdf(context)
         return
