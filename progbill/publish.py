@@ -291,10 +291,11 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     current = max(years) if years else None
     documents = store.ledger_documents(current) if current is not None else []
     edited = edited_ledger(store, ws)
-    reuse = _reusable_lines(store, ws, current, documents, edited)
+    stored = stored_kept(store)
+    reuse = _reusable_lines(ws, current, documents, edited, stored)
     after = (reuse.earlier, reuse.after) if reuse else None
     sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current, after)
-    kept, typed_payments = accountant_content(store, ws, sheets, notes, edited)
+    kept, typed_payments = accountant_content(store, ws, sheets, notes, edited, stored)
     if typed_payments:
         # receipts typed in the ledger change balances and states: build again with them
         sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current,
@@ -315,15 +316,14 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     return target
 
 
-def _reusable_lines(store: Store, ws: Workspace, fy: int | None,
-                    documents: linecache.Documents, edited: Path | None
-                    ) -> linecache.Reuse | None:
+def _reusable_lines(ws: Workspace, fy: int | None, documents: linecache.Documents,
+                    edited: Path | None, kept: Any) -> linecache.Reuse | None:
     """The Lines rows kept from the last ledger, when this one can reuse them
     (:mod:`progbill.linecache`); not when the ledger was ``edited`` since progbill wrote it
-    (its rows are read and written anew)."""
+    (its rows are read and written anew), nor when the accountant's content ``kept`` in the
+    store has columns or comments on Lines."""
     if fy is None or edited is not None:
         return None
-    kept = stored_kept(store)
     if kept.columns_of(linecache.SHEET) or kept.comments_of(linecache.SHEET):
         return None
     return linecache.load(ws, fy, documents)
@@ -405,26 +405,26 @@ def stored_kept(store: Store) -> Any:
     return kept_content.Kept.from_json(stored) if stored else kept_content.Kept()
 
 
-def accountant_content(store: Store, ws: Workspace, sheets: list[Any],
-                       notes: list[str], source: Path | None) -> tuple[Any, bool]:
+def accountant_content(store: Store, ws: Workspace, sheets: list[Any], notes: list[str],
+                       source: Path | None, stored: Any) -> tuple[Any, bool]:
     """The accountant's columns, sheets and comments: read from ``source`` (the saved ledger,
     when it is not the file progbill last wrote: :func:`edited_ledger`; and then kept in the
-    store, and the file in backups/kept/), else as kept in the store; and whether receipts
+    store, and the file in backups/kept/), else ``stored`` (as kept in the store,
+    :func:`stored_kept`); and whether receipts
     typed in its Payments sheet were recorded. Edits to issued documents' cells and what cannot
     be carried are named in ``notes``."""
     from progbill import kept as kept_content
     from progbill.ledger import OWN_HEADERS
 
-    kept = stored_kept(store)
     if source is None:
-        return kept, False
+        return stored, False
     issued = {s.name: s.issued() for s in sheets if s.name in kept_content.IMMUTABLE}
     try:
         reading = kept_content.read(source, OWN_HEADERS, issued)
     except Exception as exc:  # a damaged or foreign file: say so, keep what the store has
         notes.append(f"{source.name} could not be read for your additions "
                      f"({type(exc).__name__}); what was kept before is carried instead")
-        return kept, False
+        return stored, False
     if source != ws.ledger_path:
         notes.append(f"your additions were read from {source.name}, saved after ledger.xlsx")
     if reading.edits:
