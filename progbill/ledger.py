@@ -178,8 +178,7 @@ def _rows(*columns: Sequence[Any]) -> list[Sequence[Any]]:
     return list(zip(*columns, strict=True))  # rows are never changed once built
 
 
-_OWED_COLUMNS = ("number", "type", "amount_due", "corrects_number", "client", "currency",
-                 "due_date", "fy")
+_OWED_COLUMNS = ("number", "type", "amount_due", "corrects_number")
 # what the Invoices and Tax Summary sheets and the documents' states are made of
 _SHEET_COLUMNS = ("number", "type", "invoice_date", "due_date", "period", "project_id",
                   "project_name", "client", "currency", "completed_this_period",
@@ -201,18 +200,19 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
     their last document, :mod:`progbill.linecache`), the Lines sheet holds the lines after
     that document, to follow those rows."""
     as_of = as_of or date.today()
-    # every year's documents for what is owed (a credit note may cite another year's invoice,
-    # and the ageing has every open item), read with only the columns that takes
-    every = store.documents(columns=_OWED_COLUMNS)
     docs = store.documents(_SHEET_COLUMNS, fy)
     exps = _exponents(docs["currency"])
     voided = store.voided()
     payments = store.payments()
-    owed_all = receivables.balances(every, payments)
-    owed = owed_all if fy is None else owed_all[(every["fy"] == fy).to_numpy()].reset_index(
-        drop=True)
-    if owed["number"].tolist() != docs["number"].tolist():
-        raise AssertionError("documents and what they owe are not in the same order")
+    # what the year's documents owe: their payments, and the credit notes citing them (some
+    # may be another year's); a voided document owes and credits nothing. The ageing's open
+    # items of every year are summed by the store.
+    owing = docs.loc[~docs["number"].isin(list(voided)), list(_OWED_COLUMNS)]
+    citing = store.credits_from_other_years(fy) if fy is not None else owing.iloc[:0]
+    if len(citing):
+        owing = pd.concat([owing, citing], ignore_index=True)
+    owed = receivables.balances(owing, payments).set_index("number").reindex(
+        docs["number"], fill_value=0).reset_index()
     links = []
     missing = []
     for pdf in docs["pdf_path"]:
@@ -333,7 +333,7 @@ def build_sheets(store: Store, ledger_dir: Path, workspace: Path,
             "Invoices": INT, "Credit Notes": INT,
         }), run_rows, run_ccy),
         _payment_sheet(payments),
-        _ageing_sheet(every, owed_all, projects, ageing_as_of or as_of),
+        _ageing_sheet(store.open_items(), projects, ageing_as_of or as_of),
         _tax_sheet(docs, taxes, voided),
     ]
 
@@ -350,9 +350,8 @@ def _payment_sheet(payments: pd.DataFrame) -> Sheet:
     ), payments["currency"].tolist())
 
 
-def _ageing_sheet(docs: pd.DataFrame, owed: pd.DataFrame, projects: pd.DataFrame,
-                  as_of: date) -> Sheet:
-    aged = receivables.ageing(docs, owed, projects[["client", "currency", "retainage_held"]],
+def _ageing_sheet(items: pd.DataFrame, projects: pd.DataFrame, as_of: date) -> Sheet:
+    aged = receivables.ageing(items, projects[["client", "currency", "retainage_held"]],
                               as_of)
     exps = _exponents(aged["currency"])
     money = [*receivables.AGEING_BUCKETS, "Total Open", "Retainage Held"]

@@ -102,19 +102,29 @@ def overdue_days(due: object, as_of: date) -> int:
     return max((as_of - date.fromisoformat(due)).days, 0)
 
 
-def ageing(documents: pd.DataFrame, owed: pd.DataFrame, retainage: pd.DataFrame,
-           as_of: date) -> pd.DataFrame:
+def open_items(documents: pd.DataFrame, owed: pd.DataFrame) -> pd.DataFrame:
+    """The documents with a balance (``owed`` from :func:`balances`, in their order): client,
+    currency, due_date, invoice (a credit note is never overdue) and balance."""
+    items = pd.DataFrame({
+        "client": documents["client"].to_numpy(), "currency": documents["currency"].to_numpy(),
+        "due_date": documents["due_date"].to_numpy(),
+        "invoice": (documents["type"] == "Invoice").to_numpy(),
+        "balance": owed["balance"].to_numpy()})
+    return items[items["balance"] != 0].reset_index(drop=True)
+
+
+def ageing(items: pd.DataFrame, retainage: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Open balances per client and currency by days past due, and the retainage held apart.
 
+    ``items``: open items as :func:`open_items` gives them, one per document, or summed per
+    client, currency, due date and kind (:meth:`progbill.store.Store.open_items`: the same
+    buckets). A client with open items has a row even when they add up to nothing.
     ``retainage``: client, currency, retainage_held (minor units) per project."""
-    docs = documents[["number", "client", "currency", "due_date"]].assign(
-        balance=owed["balance"].to_numpy(), invoice=(documents["type"] == "Invoice").to_numpy())
-    docs = docs[(docs["balance"] != 0)]
     rows: dict[tuple[str, str], dict[str, int]] = {}
     overdue = _Overdue(as_of)
     for client, currency, due, balance, invoice in zip(
-            docs["client"].tolist(), docs["currency"].tolist(), docs["due_date"].tolist(),
-            docs["balance"].tolist(), docs["invoice"].tolist(), strict=True):
+            items["client"].tolist(), items["currency"].tolist(), items["due_date"].tolist(),
+            items["balance"].tolist(), items["invoice"].tolist(), strict=True):
         days = overdue(due) if invoice else 0
         bucket = (AGEING_BUCKETS[0] if days <= 0 else AGEING_BUCKETS[1] if days <= 30
                   else AGEING_BUCKETS[2] if days <= 60 else AGEING_BUCKETS[3] if days <= 90

@@ -55,8 +55,7 @@ def statement_contexts(store: Store, as_of: date, seller: dict[str, Any], locale
         groups = []
         for currency, items in open_rows.groupby("currency", sort=True):
             fmt = Formatter(locale, str(currency))
-            aged = receivables.ageing(items.drop(columns=["paid", "credited", "balance"]),
-                                      items[["balance"]].reset_index(drop=True),
+            aged = receivables.ageing(receivables.open_items(items, items),
                                       projects[(projects["client"] == client)
                                                & (projects["currency"] == currency)]
                                       [["client", "currency", "retainage_held"]], as_of)

@@ -56,10 +56,12 @@ from progbill.columns import (
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
 
-SCHEMA_VERSION = 7  # 2: voided documents (progbill repair); 3: project details, schedules;
+SCHEMA_VERSION = 8  # 2: voided documents (progbill repair); 3: project details, schedules;
 # 4: payments; 5: e-invoice details of each document (einvoice_json); 6: indexes for the
 # fiscal-year ledger and the ledger's payments; 7: documents indexed in issue order (every
-# sheet and check that lists documents reads them in that order, without sorting them)
+# sheet and check that lists documents reads them in that order, without sorting them);
+# 8: a project's documents indexed with the figures its totals sum (the Projects sheet reads
+# the index, not every document)
 
 _DOCUMENT_MONEY = (
     "completed_this_period", "retainage_this_period", "tax_base", "tax", "amount_due",
@@ -114,7 +116,9 @@ CREATE TABLE IF NOT EXISTS documents (
     einvoice_json TEXT NOT NULL DEFAULT '',
     UNIQUE (series, fy, seq)
 );
-CREATE INDEX IF NOT EXISTS documents_project ON documents(project_id);
+DROP INDEX IF EXISTS documents_project;
+CREATE INDEX IF NOT EXISTS documents_project_totals ON documents(project_id, invoice_date, run_id,
+    seq, number, period, completed_this_period, amount_due);
 DROP INDEX IF EXISTS documents_fy;
 CREATE INDEX IF NOT EXISTS documents_fy_order ON documents(fy, invoice_date, run_id, series, seq);
 CREATE INDEX IF NOT EXISTS documents_order ON documents(invoice_date, run_id, series, fy, seq);
@@ -214,6 +218,35 @@ HOT_QUERIES = {
     "the payments a ledger's Payments sheet replaces": (
         "SELECT * FROM payments WHERE source = 'ledger.xlsx'"),
 }
+
+
+# each project's contract and totals to date; every figure of its documents is in the index
+# documents_project_totals, so the documents themselves are never read
+PROJECTS_SUMMARY = """
+SELECT p.project_id, p.project_name, p.client, p.currency, p.original_contract, p.change_orders,
+              coalesce((SELECT sum(previously_billed) FROM openings o
+                        WHERE o.project_id = p.project_id), 0) AS opening_billed,
+              coalesce((SELECT sum(previously_retained) FROM openings o
+                        WHERE o.project_id = p.project_id), 0) AS opening_retained,
+              coalesce((SELECT sum(completed_this_period) FROM documents d
+                        WHERE d.project_id = p.project_id
+                          AND d.number NOT IN (SELECT number FROM voided)), 0)
+                 AS billed_on_documents,
+              coalesce((SELECT sum(total_to_date) FROM line_state s
+                        WHERE s.project_id = p.project_id), 0) AS billed_to_date,
+              coalesce((SELECT sum(retainage_to_date) FROM line_state s
+                        WHERE s.project_id = p.project_id), 0) AS retainage_held,
+              coalesce((SELECT sum(amount_due) FROM documents d
+                        WHERE d.project_id = p.project_id
+                          AND d.number NOT IN (SELECT number FROM voided)), 0)
+                 AS invoiced_total,
+              (SELECT number FROM documents d WHERE d.project_id = p.project_id
+                 AND d.number NOT IN (SELECT number FROM voided)
+                 ORDER BY d.invoice_date DESC, d.run_id DESC, d.seq DESC LIMIT 1)
+                 AS last_document,
+              (SELECT max(period) FROM documents d WHERE d.project_id = p.project_id)
+                 AS last_period
+FROM projects p ORDER BY p.project_id"""
 
 
 def query_plans(db: sqlite3.Connection) -> dict[str, str]:
@@ -686,6 +719,44 @@ class Store:
                 else ""} ORDER BY invoice_date, run_id, series, fy, seq""",
             self.db, params=[fy] if fy is not None else None)
 
+    def credits_from_other_years(self, fy: int) -> pd.DataFrame:
+        """number, type, amount_due and corrects_number of the credit notes of other fiscal
+        years that cite a document of ``fy`` (voided ones left out): with that year's
+        documents, all that makes what they owe."""
+        return pd.read_sql_query(
+            "SELECT number, type, amount_due, corrects_number FROM documents "
+            "WHERE type = 'Credit Note' AND fy != ? AND corrects_number IN "
+            "(SELECT number FROM documents WHERE fy = ?) "
+            "AND number NOT IN (SELECT number FROM voided) "
+            "ORDER BY invoice_date, run_id, series, fy, seq", self.db, params=[fy, fy])
+
+    def open_items(self) -> pd.DataFrame:
+        """What the documents still owe, summed per client, currency, due date and kind: the
+        AR ageing's input (:func:`progbill.receivables.ageing`), made where the documents are
+        instead of reading every document of every year. Balances as
+        :func:`progbill.receivables.balances` makes them (a credit note citing a document is
+        spent there; accepted payments count), over the documents with a balance; a voided
+        document owes and credits nothing. tests/test_receivables.py compares the two."""
+        return pd.read_sql_query(
+            """WITH credited AS (
+                   SELECT corrects_number AS number, -SUM(amount_due) AS amount FROM documents
+                   WHERE type = 'Credit Note' AND corrects_number IS NOT NULL
+                   AND number NOT IN (SELECT number FROM voided) GROUP BY corrects_number),
+               paid AS (
+                   SELECT document AS number, SUM(amount) AS amount FROM payments
+                   WHERE status = 'accepted' GROUP BY document),
+               owed AS (
+                   SELECT d.client, d.currency, d.due_date, d.type = 'Invoice' AS invoice,
+                          d.amount_due - COALESCE(c.amount, 0) - COALESCE(p.amount, 0)
+                          AS balance
+                   FROM documents d LEFT JOIN credited c ON c.number = d.number
+                   LEFT JOIN paid p ON p.number = d.number
+                   WHERE NOT (d.type = 'Credit Note' AND d.corrects_number IS NOT NULL)
+                   AND d.number NOT IN (SELECT number FROM voided))
+               SELECT client, currency, due_date, invoice, SUM(balance) AS balance
+               FROM owed GROUP BY client, currency, due_date, invoice
+               HAVING SUM(balance != 0) > 0""", self.db)
+
     def pdf_index(self) -> pd.DataFrame:
         """number, period, pdf_path and voided (0/1) of every document (a narrow read for the
         PDF stage; a voided document is never rendered)."""
@@ -867,34 +938,9 @@ class Store:
                        WHERE project_id = ? AND line_id = ?""", (*state, project_id, line_id))
 
     def projects_summary(self) -> pd.DataFrame:
-        return pd.read_sql_query(
-            """SELECT p.project_id, p.project_name, p.client, p.currency, p.original_contract,
-                      p.change_orders,
-                      coalesce((SELECT sum(previously_billed) FROM openings o
-                                WHERE o.project_id = p.project_id), 0) AS opening_billed,
-                      coalesce((SELECT sum(previously_retained) FROM openings o
-                                WHERE o.project_id = p.project_id), 0) AS opening_retained,
-                      coalesce((SELECT sum(completed_this_period) FROM documents d
-                                WHERE d.project_id = p.project_id
-                                  AND d.number NOT IN (SELECT number FROM voided)), 0)
-                         AS billed_on_documents,
-                      coalesce((SELECT sum(total_to_date) FROM line_state s
-                                WHERE s.project_id = p.project_id), 0) AS billed_to_date,
-                      coalesce((SELECT sum(retainage_to_date) FROM line_state s
-                                WHERE s.project_id = p.project_id), 0) AS retainage_held,
-                      coalesce((SELECT sum(amount_due) FROM documents d
-                                WHERE d.project_id = p.project_id
-                                  AND d.number NOT IN (SELECT number FROM voided)), 0)
-                         AS invoiced_total,
-                      (SELECT number FROM documents d WHERE d.project_id = p.project_id
-                         AND d.number NOT IN (SELECT number FROM voided)
-                         ORDER BY d.invoice_date DESC, d.run_id DESC, d.seq DESC LIMIT 1)
-                         AS last_document,
-                      (SELECT max(period) FROM documents d WHERE d.project_id = p.project_id)
-                         AS last_period
-               FROM projects p ORDER BY p.project_id""",
-            self.db,
-        )
+        """Each project's contract and totals to date (the Projects sheet), its documents'
+        figures read from an index (``documents_project_totals``), never from the documents."""
+        return pd.read_sql_query(PROJECTS_SUMMARY, self.db)
 
     def exceptions(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT rowid, * FROM exceptions ORDER BY rowid", self.db)

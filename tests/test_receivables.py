@@ -10,8 +10,10 @@ import openpyxl
 import pandas as pd
 import pytest
 from helpers import run_cli, write_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from progbill.receivables import ageing, balances, states, tax_summary
+from progbill.receivables import ageing, balances, open_items, states, tax_summary
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
 
@@ -78,7 +80,7 @@ def test_ageing_by_hand():
     docs = _docs()
     owed = balances(docs, _payments(("INV-1", 30_000)))
     held = pd.DataFrame([{"client": "A", "currency": "USD", "retainage_held": 7_500}])
-    [row] = ageing(docs, owed, held, date(2026, 12, 15)).to_dict("records")
+    [row] = ageing(open_items(docs, owed), held, date(2026, 12, 15)).to_dict("records")
     # INV-1 500.00 is 45 days past due (31-60); INV-2 500.00 is not due yet
     assert (row["Current"], row["31-60"], row["total"], row["retainage_held"]) == (
         50_000, 50_000, 100_000, 7_500)
@@ -234,3 +236,96 @@ def test_a_payments_workbook_reads_only_the_payment_columns():
     assert [c.name for c in PAYMENT_COLUMNS] == [
         "document", "received", "amount", "currency", "reference", "method", "note",
         "client_id"]
+
+
+def test_the_ar_ageing_leaves_voided_documents_out(tmp_path):
+    """A voided document (progbill repair) owes nothing: the Invoices sheet shows no balance
+    for it and its lines are billed again on a new document, so the ageing must not count it
+    as well (it did: the receivable was counted twice)."""
+    from progbill.pipeline import rebuild
+    from progbill.store import open_store
+
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws))
+    code, out = run_cli("run", str(SAMPLES / "2026-10"), "--period", "2026-10", "-w", str(ws),
+                        "--no-pdf", "--config", str(SAMPLES / "settings" / "demo.toml"))
+    assert code == 0, out
+    with open_store(ws / "progbill.db") as store:
+        first = store.documents(["number", "amount_due"]).iloc[0]
+        store.void(str(first["number"]), "damaged", "2026-11-30T00:00:00")
+    rebuild(ws, as_of=date(2026, 12, 31))
+    invoices = {i["Document No"]: i for i in _sheet(ws / "ledger.xlsx", "Invoices")}
+    assert invoices[first["number"]]["Balance"] is None
+    ageing = _sheet(ws / "ledger.xlsx", "AR Ageing")
+    open_total = sum(i["Balance"] or 0 for i in invoices.values())
+    assert open_total > 0
+    assert sum(a["Total Open"] for a in ageing) == pytest.approx(open_total)
+
+
+def _insert(db, table: str, **values: object) -> None:
+    """A row with the given values; every other required column gets a neutral value."""
+    filled = dict(values)
+    for _cid, name, kind, notnull, default, pk in db.execute(f"PRAGMA table_info({table})"):
+        if name not in filled and notnull and default is None and not pk:
+            filled[name] = 0 if kind == "INTEGER" else ""
+    db.execute(f"INSERT INTO {table} ({', '.join(filled)}) VALUES "
+               f"({', '.join('?' * len(filled))})", list(filled.values()))
+
+
+_DOCUMENT = st.tuples(
+    st.booleans(),  # a credit note
+    st.integers(-50_000, 200_000),  # amount due
+    st.one_of(st.none(), st.integers(0, 11)),  # the document a credit note cites
+    st.sampled_from(["A", "B"]), st.sampled_from(["USD", "EUR"]),
+    st.sampled_from(["2026-10-31", "2026-12-20", "2027-01-31", "2026-06-30", "2025-12-31"]),
+    st.sampled_from([2025, 2026]), st.booleans())  # fiscal year, voided
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_DOCUMENT, min_size=1, max_size=12),
+       st.lists(st.tuples(st.integers(0, 11), st.integers(-1_000, 90_000), st.booleans()),
+                max_size=8))
+def test_the_stores_sums_of_what_is_owed_are_the_pure_functions(documents, payments):
+    """What the store sums for the AR ageing, and what the ledger computes for one fiscal
+    year's documents (with credit notes of other years citing them), are exactly what
+    :func:`balances` and :func:`ageing` make from every document, voided ones left out."""
+    import tempfile
+
+    from progbill.ledger import build_sheets
+    from progbill.store import open_store
+
+    as_of = date(2026, 12, 31)
+    with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "p.db") as store:
+        db = store.db
+        _insert(db, "runs", run_id="r1", started="2026-12-31T09:00:00+00:00",
+                finished="2026-12-31T09:01:00+00:00")
+        for i, (cn, amount, cites, client, currency, due, fy, void) in enumerate(documents):
+            _insert(db, "documents", number=f"D{i}", series="INV", fy=fy, seq=i,
+                    type="Credit Note" if cn else "Invoice", run_id="r1", period="2026-10",
+                    invoice_date=f"{fy}-10-01", due_date=due, client=client, currency=currency,
+                    amount_due=-abs(amount) if cn else amount, tax_rate="0",
+                    corrects_number=f"D{cites}" if cn and cites is not None else None)
+            if void:
+                _insert(db, "voided", number=f"D{i}", reason="test", voided_at="x")
+        for document, amount, accepted in payments:
+            _insert(db, "payments", document=f"D{document}", amount=amount, currency="USD",
+                    status="accepted" if accepted else "rejected", recorded="x")
+        db.commit()
+        every = store.documents()
+        voided = store.voided()
+        every = every[~every["number"].isin(list(voided))].reset_index(drop=True)
+        owed = balances(every, store.payments())
+        held = pd.DataFrame(columns=["client", "currency", "retainage_held"])
+        expected = ageing(open_items(every, owed), held, as_of)
+        assert ageing(store.open_items(), held, as_of).to_dict("records") == expected.to_dict(
+            "records")
+        # the ledger of fiscal year 2026: each document's balance (voided ones shown empty)
+        want = {n: b for n, b, fy in zip(every["number"], owed["balance"], every["fy"],
+                                         strict=True) if fy == 2026}
+        sheets = build_sheets(store, Path(folder), Path(folder), as_of=as_of, fy=2026)
+        invoices = sheets[0]
+        column = invoices.columns.index(next(c for c in invoices.columns if c.header == "Balance"))
+        numbers = [row[0] for row in invoices.rows]
+        assert numbers == store.documents(["number"], 2026)["number"].tolist()
+        got = {row[0]: row[column] for row in invoices.rows if row[0] not in voided}
+        assert got == {n: want[n] / 100 for n in want}  # cents shown as currency units

@@ -62,3 +62,17 @@ def test_a_store_copy_holds_every_commit_whether_copied_as_a_file_or_page_by_pag
             assert copy.meta_value("probe") == value
             assert copy.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
+
+
+def test_a_projects_totals_are_read_from_an_index_not_from_its_documents(tmp_path):
+    """The Projects sheet sums each project's documents every run; those figures are in the
+    index documents_project_totals, so no document is read (the documents' rows are wide, and
+    there are more of them every month)."""
+    from progbill.store import PROJECTS_SUMMARY, Store
+
+    with Store(tmp_path / "progbill.db") as store:
+        plan = [str(row[-1]) for row in store.db.execute(
+            f"EXPLAIN QUERY PLAN {PROJECTS_SUMMARY}")]
+    of_documents = [step for step in plan if step.startswith(("SEARCH d", "SCAN d"))]
+    assert len(of_documents) == 4, plan
+    assert all("USING COVERING INDEX documents_project_totals" in s for s in of_documents), plan
