@@ -89,7 +89,8 @@ def test_a_cell_read_with_its_column_reads_as_its_reader_reads_it(value):
 def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_path,
                                                                              monkeypatch):
     """Lines, projects and every problem, with mixed cells: text in money columns, blanks,
-    percent-formatted cells, padded ids, an error value."""
+    percent-formatted cells, padded ids, an error value; and every sample, layout and real-world
+    workbook and one of edge rows (empty text cells among them)."""
     import openpyxl
 
     from progbill.readers import read_workbook
@@ -109,11 +110,18 @@ def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_
     path = tmp_path / "mixed.xlsx"
     book.save(path)
     at_once = read_workbook(path)
+    others = _workbooks_to_compare(tmp_path)
+    others_at_once = [read_workbook(p) for p in others]
     monkeypatch.setattr(Table, "read_columns", lambda self, ctx: {})
     per_cell = read_workbook(path)
     assert at_once.lines.equals(per_cell.lines) and at_once.projects.equals(per_cell.projects)
     assert [(p.code, p.message, p.location) for p in at_once.problems] == [
         (p.code, p.message, p.location) for p in per_cell.problems]
+    for other, a in zip(others, others_at_once, strict=True):  # samples, real files, edge rows
+        b = read_workbook(other)
+        assert a.lines.equals(b.lines) and a.projects.equals(b.projects), other
+        assert [(p.code, p.message, p.location) for p in a.problems] == [
+            (p.code, p.message, p.location) for p in b.problems], other
     assert len(at_once.lines) == 3 and sorted((p.code, p.location.row)
                                               for p in at_once.problems) == [
         ("missing-value", 5), ("missing-value", 7), ("percent-out-of-range", 6)]
@@ -180,3 +188,85 @@ def test_minor_units_at_once_cover_ordinary_amounts():
     amounts = [0.1, 0.2, 0.30000000000000004, 12345.67, -0.01, 1e-05, 100, 2.5, 123.456]
     assert exact_minor_units(amounts, 2) == [10, 20, None, 1234567, -1, None, 10000, 250, None]
     assert exact_minor_units(amounts, 3)[-1] == 123456
+
+
+def _edge_lines_workbook(path):
+    """Plain lines (a schedule of values with percent complete) next to every way a line
+    leaves the plain path: a problem, a status, an empty or out-of-range value, more decimals
+    than the currency, negative stored materials, a project in another currency."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Project ID", "Currency", "Retainage %", "Line", "Description", "Scheduled Value",
+               "% Complete", "Materials Stored", "Status", "Change Order", "Tax Code",
+               "Completed On"])
+    rows = [
+        ["P-1", "USD", 10, 1, "Piling", 10000.5, 45, 0, None, "no", "S", None],
+        ["P-1", "USD", 10, 2, "Frame", "12,000.00", "40%", 250.25, None, "CO-2", None, None],
+        ["P-1", "USD", 10, 3, "Roof", 8000, 100, None, "complete", None, None, "2026-10-02"],
+        ["P-1", "USD", 10, 4, "Walls", 100.005, 10, None, None, None, None, None],
+        ["P-1", "USD", 10, 5, "Doors", 5000, 120, None, None, None, None, None],
+        ["P-1", "USD", 10, 6, "Glass", 5000, None, None, None, None, None, None],
+        ["P-1", "USD", 10, 7, "Paint", 5000, None, None, "not started", None, None, None],
+        ["P-1", "USD", 10, 8, "Floors", 5000, 50, -10, None, None, None, None],
+        ["P-1", "USD", 10, 9, None, 5000, 50, None, None, None, None, None],
+        ["P-1", "USD", 10, None, "No id", 5000, 50, None, None, None, None, None],
+        ["P-1", "USD", 10, 11, "Stairs", None, 50, None, None, None, None, None],
+        ["P-1", "USD", 10, 12, "Lift", 5000, 0, None, "complete", None, None, None],
+        ["P-1", "USD", 10, 13, "Gutters", 0.1 + 0.2, 0.5, 0, None, "0", None, None],
+        ["P-2", "JPY", 15, 1, "Survey", 300000, 20, 1000, None, None, None, None],
+        ["P-2", "JPY", 15, 2, "Design", 1000.5, 20, None, None, None, None, None],
+        ["P-3", "EUR", 5, 1, "Works", "#REF!", 20, None, None, None, None, None],
+        ["P-3", "EUR", 5, 2, "Works", 2000, 20, "abc", None, None, None, None],
+        ["P-3", "EUR", 5, 3, "Works", 1e16, 20, None, None, None, None, None],
+    ]
+    for row in rows:
+        ws.append(row)
+    book.save(path)
+    return path
+
+
+def _workbooks_to_compare(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "sample_workbooks"
+    found = [p for p in sorted(root.rglob("*")) if p.suffix in (".xlsx", ".csv", ".ods", ".xls")]
+    shared = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+    if shared.is_dir():
+        found += [p for p in sorted(shared.rglob("*"))
+                  if p.suffix in (".xlsx", ".csv", ".ods", ".xls") and p.stat().st_size < 5e6]
+    return [*found, _edge_lines_workbook(tmp_path / "edge.xlsx")]
+
+
+def test_plain_lines_read_the_same_as_through_every_check(tmp_path, monkeypatch):
+    """The plain-line path (a schedule of values with percent complete, nothing stated twice)
+    gives each line the record the full checks give, and every problem is still found: every
+    sample, layout and real-world workbook, and one of edge rows, read both ways."""
+    from progbill.readers import read_workbook, records
+
+    plain = []
+    real_plain = records._plain_line
+
+    def counting(*args):
+        found = real_plain(*args)
+        plain.append(found is not None)
+        return found
+
+    paths = _workbooks_to_compare(tmp_path)
+    monkeypatch.setattr(records, "_plain_line", counting)
+    fast = [read_workbook(p) for p in paths]
+    monkeypatch.setattr(records, "_plain_line", lambda *args: None)
+    full = [read_workbook(p) for p in paths]
+    for path, a, b in zip(paths, fast, full, strict=True):
+        assert a.lines.equals(b.lines), path
+        assert a.projects.equals(b.projects), path
+        assert [(p.code, p.message, p.location) for p in a.problems] == [
+            (p.code, p.message, p.location) for p in b.problems], path
+    edge = fast[-1]
+    assert list(zip(edge.lines["project_id"], edge.lines["line_id"], strict=True)) == [
+        ("P-1", "1"), ("P-1", "2"), ("P-1", "3"), ("P-1", "7"), ("P-1", "13"), ("P-2", "1")]
+    assert edge.lines["stored_materials"].tolist() == [0, 25025, 0, 0, 0, 1000]
+    assert sorted({p.location.row for p in edge.problems}) == [
+        5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19]
+    assert sum(plain) >= 5 and not all(plain)  # both paths were taken

@@ -195,7 +195,60 @@ def project_record(row: Row, default_currency: str, out: Collector,
     }
 
 
+# Columns that state progress other than as a percent (money, quantities) or figures a line
+# must agree with; a table without them has plain lines (:func:`_plain_line`).
+_NOT_PLAIN = frozenset({
+    "quantity", "rate", "quantity_to_date", "quantity_this_bill", "previous_quantity",
+    "work_to_date", "work_this_period", "total_completed_stored", "balance_to_finish",
+    "retainage_to_date", "previously_billed", "previously_retained"})
+
+
+def _plain_columns(table: Table) -> tuple[str, str] | None:
+    """(the money columns' names) when the table's lines are plain: a schedule of values with
+    percent complete (and status, stored materials, retainage), nothing stated twice."""
+    found = table.__dict__.get("_plain")
+    if found is None:
+        found = table.__dict__["_plain"] = (
+            not table.progress_only and table.role != "schedule"
+            and not _NOT_PLAIN & set(table.columns) and not _of_g(table))
+    return ("scheduled_value", "stored_materials") if found else None
+
+
+def _plain_line(row: Row, currency: str | None, source: str) -> dict[str, object] | None:
+    """A plain line that reads without a problem, as :func:`_any_line` makes it, in a few
+    steps; None for anything else (a problem, an empty or out-of-range value, a status, an
+    amount with more decimals than the currency), which :func:`_any_line` then reads.
+    tests/test_speedups.py reads workbooks both ways and compares every record and problem."""
+    v = row.values
+    if currency is None or _plain_columns(row.table) is None or INVALID in v.values():
+        return None
+    pct = v.get("percent_complete")
+    retainage = v.get("retainage_pct")
+    if (v.get("project_id") is None or v.get("milestone_id") is None or not v.get("description")
+            or v.get("status") is not None or not isinstance(pct, Decimal) or not 0 <= pct <= 100
+            or (retainage is not None and not 0 <= retainage <= 100)):  # type: ignore[operator]
+        return None
+    exp = exponent(currency)
+    scheduled_units = row.table.minor_units("scheduled_value", exp)
+    if v.get("scheduled_value") is None or scheduled_units is None or (
+            scheduled := scheduled_units[row.r]) is None:
+        return None
+    stored = 0
+    if v.get("stored_materials") is not None:
+        stored_units = row.table.minor_units("stored_materials", exp)
+        if stored_units is None or (found := stored_units[row.r]) is None or found < 0:
+            return None
+        stored = found
+    return _line(row, scheduled, pct, stored, None, None, None, _MoneyProgress(), source)
+
+
 def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, object] | None:
+    """A line's record, or None when it has a problem (each one reported, located)."""
+    plain = _plain_line(row, currency, out.file)
+    return plain if plain is not None else _any_line(row, currency, out)
+
+
+def _any_line(row: Row, currency: str | None, out: Collector) -> dict[str, object] | None:
     v = row.values
     progress_only = row.table.progress_only
     schedule_only = row.table.role == "schedule"
@@ -291,6 +344,15 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
             return None
         money = _MoneyProgress.measured(total - stored, money)
         progress = None
+    return _line(row, scheduled, progress, stored or 0, prev_billed, prev_retained,
+                 quantities.to_date if quantities else None, money, out.file)
+
+
+def _line(row: Row, scheduled: int, progress: Decimal | None, stored: int,
+          prev_billed: int | None, prev_retained: int | None, quantity_to_date: Decimal | None,
+          money: _MoneyProgress, source: str) -> dict[str, object]:
+    """The record of a line that read without a problem."""
+    v = row.values
     change_order = str(v.get("change_order") or "")
     if change_order.strip().casefold() in {"no", "n", "false", "-", "0"}:
         change_order = ""
@@ -300,9 +362,9 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
         "description": v.get("description") or "",
         "scheduled_value": scheduled,
         "percent_complete": progress,
-        "status": status or "",
+        "status": v.get("status") or "",
         "completed_on": v.get("completed_on"),
-        "stored_materials": stored or 0,
+        "stored_materials": stored,
         "change_order": change_order.strip(),
         "retainage_pct": v.get("retainage_pct"),
         "previously_billed": prev_billed,
@@ -311,13 +373,13 @@ def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, obj
         "quantity": v.get("quantity"),
         "unit": v.get("unit") or "",
         "rate": v.get("rate"),
-        "quantity_to_date": quantities.to_date if quantities else None,
-        "work_given": money.work(stored or 0),
+        "quantity_to_date": quantity_to_date,
+        "work_given": money.work(stored),
         "period_given": money.period,
         "retainage_given": money.retainage,
-        "_progress_only": progress_only,
-        "_schedule_only": schedule_only,
-        "_source": out.file,
+        "_progress_only": row.table.progress_only,
+        "_schedule_only": row.table.role == "schedule",
+        "_source": source,
         "_sheet": row.table.sheet_name,
         "_row": row.r + 1,
     }

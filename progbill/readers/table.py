@@ -181,14 +181,15 @@ def read_column(table: Table, name: str, index: int, reader: Callable[[object, C
                 object], percent_rows: set[int]) -> list[object]:
     """A column's plain cells read at once, in the sheet's row order: numbers in money and
     percent columns (each distinct float read once), printable text in id and text columns,
-    empty cells. Every other cell is ``_PER_CELL`` and goes through its reader in
-    :func:`read_row`, with the file's context, its problems and warnings. A value read here is
-    the value the reader gives (tests/test_speedups.py compares them)."""
+    empty cells (None, or text of spaces only). Every other cell is ``_PER_CELL`` and goes
+    through its reader in :func:`read_row`, with the file's context, its problems and warnings.
+    A value read here is the value the reader gives (tests/test_speedups.py compares them)."""
     column = table.cells_of(index)
     if reader is cells.read_decimal or (reader is cells.read_percent
                                         and name not in table.fractions):
         exact = cells.plain_number
-        out = [exact(v) for v in column]
+        # an empty or all-space text cell is empty, as read_row reads it
+        out = [None if type(v) is str and not v.strip() else exact(v) for v in column]
         for r in percent_rows:  # Excel shows these as percentages: fractions, read per cell
             if r < len(out):
                 out[r] = _PER_CELL
@@ -197,7 +198,8 @@ def read_column(table: Table, name: str, index: int, reader: Callable[[object, C
         return [None if v is None else (v.strip() or _PER_CELL)
                 if type(v) is str and v.isascii() and v.isprintable() else _PER_CELL
                 for v in column]
-    return [None if v is None else _PER_CELL for v in column]
+    return [None if v is None or (type(v) is str and not v.strip()) else _PER_CELL
+            for v in column]
 
 
 def read_row(table: Table, r: int, ctx: CellContext, out: Collector,
