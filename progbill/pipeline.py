@@ -307,6 +307,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
     for wb in progress:
         problems: list[Problem] = []
         frame = wb.projects.copy()
+        given_by_row = []  # each project's _given, set as a column at once
         for i, record in enumerate(frame.to_dict("records")):
             pid = str(record["project_id"])
             given = set(str(record["_given"]).split(",")) - {""}
@@ -336,16 +337,17 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
                         f"currency and was read in {record['currency']}; add a Currency "
                         f"column (or a line 'Currency: {value}' above the table)", at))
                     continue
-                frame.at[i, name] = value
+                frame.at[i, name] = record[name] = value
                 given.add(name)
-            if not str(frame.at[i, "client"] or "").strip():
+            if not str(record["client"] or "").strip():
                 problems.append(Problem(
                     "no-client", Severity.ERROR,
                     f"project {pid} has no client: add a Client column, a line such as "
                     "'Client: Acme Ltd' above the table, or a projects register (a workbook "
                     "with Project and Client columns) to the same run; once billed, a project "
                     "keeps its client for later runs", replace(at, column="client")))
-            frame.at[i, "_given"] = ",".join(sorted(given))
+            given_by_row.append(",".join(sorted(given)))
+        frame["_given"] = pd.Series(given_by_row, index=frame.index, dtype=object)
         wb.projects = frame
         if problems:
             wb.add(problems)

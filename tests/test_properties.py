@@ -176,3 +176,22 @@ def test_vectorised_percent_matches_the_scalar_rule_at_any_magnitude(pairs):
     amounts = np.array([a for a, _ in pairs], dtype=np.int64)
     result = apply_percent(amounts, [p for _, p in pairs])
     assert list(result) == [percent_of(a, p) for a, p in pairs]
+
+
+_MAGNITUDE = st.one_of(st.none(), st.integers(-10**15, 10**15),
+                       st.integers(-2**70, 2**70), st.sampled_from([2**60, -2**60, 2**60 - 1]))
+
+
+@given(st.lists(st.tuples(_MAGNITUDE, _MAGNITUDE, _MAGNITUDE, _MAGNITUDE), max_size=20))
+def test_line_magnitudes_are_exact_at_any_size(rows):
+    """The bound each line puts on its document's total (the overflow checks) is the exact sum
+    of absolute values, whether it is added in 64-bit integers or as Python integers."""
+    from progbill.billing.core import line_magnitudes
+
+    names = ("scheduled_value", "stored_materials", "previously_billed", "previously_retained")
+    frame = pd.DataFrame({n: pd.Series([r[k] for r in rows], dtype=object)
+                          for k, n in enumerate(names)})
+    expected = [sum(abs(v or 0) for v in r) for r in rows]
+    assert line_magnitudes(frame) == expected
+    if all(v is not None and abs(v) < 2**62 for r in rows for v in r):
+        assert line_magnitudes(frame.astype("int64")) == expected  # as a run's frame holds them

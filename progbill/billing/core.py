@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -375,9 +375,17 @@ def check_lines(
 def line_magnitudes(computed: pd.DataFrame) -> list[int]:
     """Per line, a bound on what it can add to any amount of its document: the scheduled value,
     the materials stored and the onboarding balances, in absolute value, as Python integers."""
-    columns = [computed[c].astype(object).where(computed[c].notna(), 0) for c in (
+    columns = [computed[c].astype(object).where(computed[c].notna(), 0).tolist() for c in (
         "scheduled_value", "stored_materials", "previously_billed", "previously_retained")]
+    if all(-_EXACT_IN_INT64 < int(v) < _EXACT_IN_INT64 for c in columns
+           for v in (min(c, default=0), max(c, default=0))):
+        # four such values add up exactly in 64-bit integers
+        return cast(list[int], np.sum([np.abs(np.array(c, dtype=np.int64)) for c in columns],
+                                      axis=0, dtype=np.int64).tolist())
     return [sum(abs(int(v)) for v in values) for values in zip(*columns, strict=True)]
+
+
+_EXACT_IN_INT64 = 2**60  # below it in absolute value, the sum of four is below 2**63
 
 
 def check_totals(computed: pd.DataFrame) -> list[Problem]:
