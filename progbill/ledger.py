@@ -178,6 +178,7 @@ def _rows(*columns: Sequence[Any]) -> list[Sequence[Any]]:
     return list(zip(*columns, strict=True))  # rows are never changed once built
 
 
+# what a document owes is made of (receivables.balances), with its payments
 _OWED_COLUMNS = ("number", "type", "amount_due", "corrects_number")
 # what the Invoices and Tax Summary sheets and the documents' states are made of
 _SHEET_COLUMNS = ("number", "type", "invoice_date", "due_date", "period", "project_id",

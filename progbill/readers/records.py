@@ -196,22 +196,22 @@ def project_record(row: Row, default_currency: str, out: Collector,
 
 
 # Columns that state progress other than as a percent (money, quantities) or figures a line
-# must agree with; a table without them has plain lines (:func:`_plain_line`).
+# must agree with; a table without them has plain lines (:func:`_has_plain_lines`).
 _NOT_PLAIN = frozenset({
     "quantity", "rate", "quantity_to_date", "quantity_this_bill", "previous_quantity",
     "work_to_date", "work_this_period", "total_completed_stored", "balance_to_finish",
     "retainage_to_date", "previously_billed", "previously_retained"})
 
 
-def _plain_columns(table: Table) -> tuple[str, str] | None:
-    """(the money columns' names) when the table's lines are plain: a schedule of values with
-    percent complete (and status, stored materials, retainage), nothing stated twice."""
+def _has_plain_lines(table: Table) -> bool:
+    """The table's lines are plain: a schedule of values with percent complete (and status,
+    stored materials, retainage), nothing stated twice. Decided once per table."""
     found = table.__dict__.get("_plain")
     if found is None:
         found = table.__dict__["_plain"] = (
             not table.progress_only and table.role != "schedule"
             and not _NOT_PLAIN & set(table.columns) and not _of_g(table))
-    return ("scheduled_value", "stored_materials") if found else None
+    return bool(found)
 
 
 def _plain_line(row: Row, currency: str | None, source: str) -> dict[str, object] | None:
@@ -220,7 +220,7 @@ def _plain_line(row: Row, currency: str | None, source: str) -> dict[str, object
     amount with more decimals than the currency), which :func:`_any_line` then reads.
     tests/test_speedups.py reads workbooks both ways and compares every record and problem."""
     v = row.values
-    if currency is None or _plain_columns(row.table) is None or INVALID in v.values():
+    if currency is None or not _has_plain_lines(row.table) or INVALID in v.values():
         return None
     pct = v.get("percent_complete")
     retainage = v.get("retainage_pct")
