@@ -152,12 +152,15 @@ def feature_costs(ws: Path, sample: int) -> list[tuple[str, float, float]]:
     with_quantities = [_quantity_columns(c, {"quantity": "1,250", "unit": "m2", "rate": "12.50",
                                              "quantity_to_date": "600"}) for c in contexts]
     renderer.pdf(plain[0])
-    timed = []
-    for batch in (plain, with_quantities):
-        start = time.perf_counter()
-        for context in batch:
-            renderer.pdf(context)
-        timed.append((time.perf_counter() - start) / len(batch) * 1000)
+    # alternately, the fastest of three passes each: the cost is a difference of two render
+    # times that move by 10-20% from pass to pass
+    timed = [float("inf"), float("inf")]
+    for _ in range(3):
+        for k, batch in enumerate((plain, with_quantities)):
+            start = time.perf_counter()
+            for context in batch:
+                renderer.pdf(context)
+            timed[k] = min(timed[k], (time.perf_counter() - start) / len(batch) * 1000)
     rows = [("quantity columns on the G703", timed[1], timed[0])]
     rows.append(_accountant_columns(ws))
     rows.append(_einvoice_cost())
@@ -174,18 +177,23 @@ def _quantity_columns(context: dict, values: dict[str, str]) -> dict:
 def _accountant_columns(ws: Path) -> tuple[str, float, float]:
     """The ledger rebuilt as is, then with three columns an accountant typed on Invoices,
     once they are kept (every later rebuild; the first one after the edit also reads the
-    accountant's file): ms per document of the workspace, each."""
+    accountant's file): ms per document of the workspace, each the fastest of five rebuilds."""
     import openpyxl
 
     from progbill.pipeline import rebuild
 
-    def timed() -> float:
-        start = time.perf_counter()
-        rebuild(ws)
-        return time.perf_counter() - start
+    def timed(times: int = 1) -> float:
+        """The fastest of ``times`` rebuilds: one rebuild of 120 documents takes about 0.4 s,
+        and the machine moves single runs by more than the columns cost."""
+        best = float("inf")
+        for _ in range(times):
+            start = time.perf_counter()
+            rebuild(ws)
+            best = min(best, time.perf_counter() - start)
+        return best
 
     timed()
-    without = timed()
+    without = timed(5)
     path = ws / "ledger.xlsx"
     book = openpyxl.load_workbook(path)
     sheet = book["Invoices"]
@@ -196,7 +204,7 @@ def _accountant_columns(ws: Path) -> tuple[str, float, float]:
             sheet.cell(row, first + offset, f"{title} {row}")
     book.save(path)
     timed()  # reads the accountant's columns from the file, once
-    with_columns = timed()
+    with_columns = timed(5)
     from progbill.store import Store
 
     with Store(ws / "progbill.db") as store:
@@ -395,7 +403,7 @@ def main() -> None:
         "",
         "| feature added since the last benchmark | ms per document with | without | added |",
         "| --- | --- | --- | --- |",
-        *(f"| {name} | {with_:.0f} | {without:.0f} | {(with_ / without - 1):+.0%} |"
+        *(f"| {name} | {with_:.1f} | {without:.1f} | {(with_ / without - 1):+.0%} |"
           for name, with_, without in features),
     ]
     text = "\n".join(lines)
