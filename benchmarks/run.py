@@ -1,7 +1,7 @@
 """progbill's speed goals, measured side by side with their baselines in one run.
 
     python benchmarks/run.py [--pdf-projects 120] [--projects 10000] [--lines 10]
-                             [--write docs/benchmarks.md]
+                             [--scale-repeat 2] [--write docs/benchmarks.md]
 
 Prints the stage table (read, validate, bill, commit, render, publish; seconds and peak RSS) of
 each progbill run and the ratios of ISSUE 6:
@@ -13,7 +13,8 @@ each progbill run and the ratios of ISSUE 6:
 2. An unchanged re-run of a month against the first run; goal <= 0.1, and no PDF rendered.
 3. A ``--no-pdf`` run of N projects x M lines from one .xlsx against the floor (python-calamine
    reading the workbook + xlsxwriter constant-memory writing 110,000 rows x 15 columns); goal
-   <= 1.5, peak memory <= 600 MB.
+   <= 1.5, peak memory <= 600 MB. Both are measured ``--scale-repeat`` times, alternately, and
+   the fastest of each compared (each moves by up to a third between runs here).
 4. The speed-up of 2 rendering workers over 1.
 
 It also measures the ledger's write sheet by sheet against xlsxwriter writing every cell, and
@@ -333,6 +334,8 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=10_000)
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--naive-repeat", type=int, default=20)
+    parser.add_argument("--scale-repeat", type=int, default=2,
+                        help="the floor and the --no-pdf run, alternately; fastest of each")
     parser.add_argument("--write", type=Path, default=None, help="write the report here too")
     args = parser.parse_args()
 
@@ -344,7 +347,6 @@ def main() -> None:
 
         print("baselines ...", flush=True)
         naive = naive_weasyprint(args.naive_repeat)
-        floor_read, floor_write, floor_total = floor(big)
 
         print("progbill runs ...", flush=True)
         one = progbill_run("PDFs, 1 worker", workspace(root, "w1"), small, "2026-11",
@@ -356,9 +358,17 @@ def main() -> None:
         naive_same, naive_count = naive_same_documents(two_ws, args.naive_repeat)
         features = feature_costs(two_ws, min(args.naive_repeat, 10))
         again = progbill_run("unchanged re-run", two_ws, small, "2026-11", "--workers", "2")
-        big_ws = workspace(root, "big")
-        scale = progbill_run(f"--no-pdf, {args.projects:,} projects x {args.lines} lines",
-                             big_ws, big, "2026-11", "--no-pdf")
+        # The floor and the scale run each move by up to a third from run to run on a shared
+        # machine: both are measured alternately and the fastest of each is compared.
+        floors, scales = [], []
+        for attempt in range(max(args.scale_repeat, 1)):
+            floors.append(floor(big))
+            big_ws = workspace(root, f"big{attempt}")
+            scales.append(progbill_run(
+                f"--no-pdf, {args.projects:,} projects x {args.lines} lines", big_ws, big,
+                "2026-11", "--no-pdf"))
+        floor_read, floor_write, floor_total = min(floors, key=lambda f: f[2])
+        scale = min(scales, key=lambda m: m.wall)
         print("the ledger write, column by column ...", flush=True)
         columns = ledger_by_column(big_ws)
     finally:
@@ -380,7 +390,10 @@ def main() -> None:
         ("--no-pdf run / floor (calamine read + xlsxwriter constant-memory write)",
          scale.wall / floor_total, "<= 1.5",
          f"{scale.wall:.1f} s vs {floor_total:.1f} s (read {floor_read:.1f} + write "
-         f"{floor_write:.1f}); peak {scale.peak_mb:.0f} MB (goal <= 600 MB)"),
+         f"{floor_write:.1f}), the fastest of {len(scales)} each (runs "
+         f"{', '.join(f'{m.wall:.1f}' for m in scales)} s; floors "
+         f"{', '.join(f'{f[2]:.1f}' for f in floors)} s); peak "
+         f"{max(m.peak_mb for m in scales):.0f} MB (goal <= 600 MB)"),
         ("speed-up of 2 workers over 1 (render stage)", per_doc_one / per_doc_two, "report",
          f"{per_doc_one * 1000:.0f} ms -> {per_doc_two * 1000:.0f} ms per document"),
     ]
