@@ -86,6 +86,10 @@ LINE_COLUMNS = (
     *LINE_QUANTITIES,
 )
 
+# the order documents are issued in: every list of documents is read in it, through the
+# index documents_order that holds it
+ISSUE_ORDER = "invoice_date, run_id, series, fy, seq"
+
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -121,7 +125,7 @@ CREATE INDEX IF NOT EXISTS documents_project_totals ON documents(project_id, inv
     seq, number, period, completed_this_period, amount_due);
 DROP INDEX IF EXISTS documents_fy;
 CREATE INDEX IF NOT EXISTS documents_fy_order ON documents(fy, invoice_date, run_id, series, seq);
-CREATE INDEX IF NOT EXISTS documents_order ON documents(invoice_date, run_id, series, fy, seq);
+CREATE INDEX IF NOT EXISTS documents_order ON documents({ISSUE_ORDER});
 CREATE TABLE IF NOT EXISTS document_lines (
     number TEXT NOT NULL REFERENCES documents(number), position INTEGER NOT NULL,
     project_id TEXT NOT NULL, line_id TEXT NOT NULL, description TEXT NOT NULL,
@@ -213,8 +217,7 @@ HOT_QUERIES = {
     "a fiscal year's lines (the ledger)": (
         "SELECT l.* FROM document_lines l JOIN documents d USING (number) WHERE d.fy = 2026"),
     "a fiscal year's documents in issue order (the ledger)": (
-        "SELECT * FROM documents WHERE fy = 2026 "
-        "ORDER BY invoice_date, run_id, series, fy, seq"),
+        f"SELECT * FROM documents WHERE fy = 2026 ORDER BY {ISSUE_ORDER}"),
     "the payments a ledger's Payments sheet replaces": (
         "SELECT * FROM payments WHERE source = 'ledger.xlsx'"),
 }
@@ -224,28 +227,28 @@ HOT_QUERIES = {
 # documents_project_totals, so the documents themselves are never read
 PROJECTS_SUMMARY = """
 SELECT p.project_id, p.project_name, p.client, p.currency, p.original_contract, p.change_orders,
-              coalesce((SELECT sum(previously_billed) FROM openings o
-                        WHERE o.project_id = p.project_id), 0) AS opening_billed,
-              coalesce((SELECT sum(previously_retained) FROM openings o
-                        WHERE o.project_id = p.project_id), 0) AS opening_retained,
-              coalesce((SELECT sum(completed_this_period) FROM documents d
-                        WHERE d.project_id = p.project_id
-                          AND d.number NOT IN (SELECT number FROM voided)), 0)
-                 AS billed_on_documents,
-              coalesce((SELECT sum(total_to_date) FROM line_state s
-                        WHERE s.project_id = p.project_id), 0) AS billed_to_date,
-              coalesce((SELECT sum(retainage_to_date) FROM line_state s
-                        WHERE s.project_id = p.project_id), 0) AS retainage_held,
-              coalesce((SELECT sum(amount_due) FROM documents d
-                        WHERE d.project_id = p.project_id
-                          AND d.number NOT IN (SELECT number FROM voided)), 0)
-                 AS invoiced_total,
-              (SELECT number FROM documents d WHERE d.project_id = p.project_id
-                 AND d.number NOT IN (SELECT number FROM voided)
-                 ORDER BY d.invoice_date DESC, d.run_id DESC, d.seq DESC LIMIT 1)
-                 AS last_document,
-              (SELECT max(period) FROM documents d WHERE d.project_id = p.project_id)
-                 AS last_period
+       coalesce((SELECT sum(previously_billed) FROM openings o
+                 WHERE o.project_id = p.project_id), 0) AS opening_billed,
+       coalesce((SELECT sum(previously_retained) FROM openings o
+                 WHERE o.project_id = p.project_id), 0) AS opening_retained,
+       coalesce((SELECT sum(completed_this_period) FROM documents d
+                 WHERE d.project_id = p.project_id
+                   AND d.number NOT IN (SELECT number FROM voided)), 0)
+          AS billed_on_documents,
+       coalesce((SELECT sum(total_to_date) FROM line_state s
+                 WHERE s.project_id = p.project_id), 0) AS billed_to_date,
+       coalesce((SELECT sum(retainage_to_date) FROM line_state s
+                 WHERE s.project_id = p.project_id), 0) AS retainage_held,
+       coalesce((SELECT sum(amount_due) FROM documents d
+                 WHERE d.project_id = p.project_id
+                   AND d.number NOT IN (SELECT number FROM voided)), 0)
+          AS invoiced_total,
+       (SELECT number FROM documents d WHERE d.project_id = p.project_id
+          AND d.number NOT IN (SELECT number FROM voided)
+          ORDER BY d.invoice_date DESC, d.run_id DESC, d.seq DESC LIMIT 1)
+          AS last_document,
+       (SELECT max(period) FROM documents d WHERE d.project_id = p.project_id)
+          AS last_period
 FROM projects p ORDER BY p.project_id"""
 
 
@@ -716,7 +719,7 @@ class Store:
             else ["*"]
         return pd.read_sql_query(
             f"""SELECT {", ".join(wanted)} FROM documents {"WHERE fy = ?" if fy is not None
-                else ""} ORDER BY invoice_date, run_id, series, fy, seq""",
+                else ""} ORDER BY {ISSUE_ORDER}""",
             self.db, params=[fy] if fy is not None else None)
 
     def credits_from_other_years(self, fy: int) -> pd.DataFrame:
@@ -727,8 +730,8 @@ class Store:
             "SELECT number, type, amount_due, corrects_number FROM documents "
             "WHERE type = 'Credit Note' AND fy != ? AND corrects_number IN "
             "(SELECT number FROM documents WHERE fy = ?) "
-            "AND number NOT IN (SELECT number FROM voided) "
-            "ORDER BY invoice_date, run_id, series, fy, seq", self.db, params=[fy, fy])
+            f"AND number NOT IN (SELECT number FROM voided) ORDER BY {ISSUE_ORDER}", self.db,
+            params=[fy, fy])
 
     def open_items(self) -> pd.DataFrame:
         """What the documents still owe, summed per client, currency, due date and kind: the
@@ -762,7 +765,7 @@ class Store:
         PDF stage; a voided document is never rendered)."""
         return pd.read_sql_query(
             "SELECT number, period, pdf_path, number IN (SELECT number FROM voided) AS voided "
-            "FROM documents ORDER BY invoice_date, run_id, series, fy, seq", self.db)
+            f"FROM documents ORDER BY {ISSUE_ORDER}", self.db)
 
     def recorded_pdfs(self) -> tuple[int, dict[str, str]]:
         """How many documents (not voided) have no PDF recorded, and the recorded PDF paths by
@@ -781,7 +784,7 @@ class Store:
         return pd.read_sql_query(
             "SELECT number, period, project_id FROM documents WHERE einvoice_json LIKE "
             "'%\"ubl\"%' AND number NOT IN (SELECT number FROM voided) "
-            "ORDER BY invoice_date, run_id, series, fy, seq", self.db)
+            f"ORDER BY {ISSUE_ORDER}", self.db)
 
     def voided(self) -> dict[str, str]:
         """Voided documents and why."""
@@ -804,7 +807,7 @@ class Store:
             params=[number])
 
     # the order of the ledger's Lines sheet: by document, then line
-    _LINES_ORDER = "d.invoice_date, d.run_id, d.series, d.fy, d.seq"
+    _LINES_ORDER = ", ".join(f"d.{c}" for c in ISSUE_ORDER.split(", "))
 
     def ledger_lines(self, fy: int | None = None,
                      after: Sequence[object] | None = None) -> pd.DataFrame:
@@ -899,7 +902,7 @@ class Store:
         order = pd.read_sql_query(
             "SELECT number FROM documents WHERE project_id = (SELECT project_id FROM documents "
             "WHERE number = ?) AND number NOT IN (SELECT number FROM voided) "
-            "ORDER BY invoice_date, run_id, series, fy, seq", self.db, params=[number])
+            f"ORDER BY {ISSUE_ORDER}", self.db, params=[number])
         numbers = order["number"].tolist()
         return numbers[numbers.index(number) + 1:] if number in numbers else []
 
