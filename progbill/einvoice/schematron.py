@@ -17,7 +17,9 @@ What it supports (what the EN 16931, Peppol and XRechnung sources use):
 * rule contexts are XSLT match patterns, and in each pattern only the first rule whose context
   matches a node fires for it (the rules' priorities follow their order), as in the reference
   implementation; every node of the document (document node, elements, attributes, text) is
-  visited once per pattern;
+  visited once per pattern; where every rule context of a pattern is a path of element names,
+  the nodes they can match are selected at once instead (``candidates``: ``//(ram:A | ram:B)``,
+  in document order, each given to the pattern's rules as the walk would);
 * ``assert`` and ``report`` with ``id``, ``flag`` (else ``role``) and messages built of text,
   ``value-of``, ``name``, ``emph``, ``dir`` and ``span``.
 
@@ -212,9 +214,63 @@ def _variable(let: etree._Element) -> str:
     return f"<xsl:variable name={quoteattr(let.get('name', ''))} select={quoteattr(value)}/>"
 
 
-def translate(path: Path, root: Path | None = None, phase: str | None = None) -> str:
+def _without_predicates(pattern: str) -> str:
+    """``pattern`` with every bracketed predicate and string literal taken out."""
+    out, depth, quote = [], 0, ""
+    for char in pattern:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
+
+
+_NOT_AN_ELEMENT_STEP = ("@", "attribute", "node()", "text()", "comment", "processing-instruction",
+                        "namespace", "$", "(", "document-node", ".", "::")
+
+
+def uses_context_position(expression: str) -> bool:
+    """Whether ``expression`` reads the context position or size outside a predicate (then a
+    rule sees a different ``position()`` when its nodes are found at once than on a walk)."""
+    stripped = _without_predicates(expression)
+    return "position()" in stripped or "last()" in stripped
+
+
+def candidates(patterns: list[str]) -> str | None:
+    """An expression selecting, in document order, every node one of the match ``patterns``
+    can match: ``//(ram:A | ram:B)``, with ``(/)`` when a pattern is ``/``. None when a pattern
+    may match anything but elements and the document node (then the document is walked)."""
+    if not patterns or not all(map(matches_only_elements, patterns)):
+        return None
+    steps = {branch.strip().rsplit("/", 1)[-1].strip() if branch.strip() != "/" else "/"
+             for pattern in patterns for branch in _without_predicates(pattern).split("|")}
+    names = sorted(steps - {"/"})
+    found = [f"//({' | '.join(names)})"] if names else []
+    return " | ".join((["(/)"] if "/" in steps else []) + found)
+
+
+def matches_only_elements(pattern: str) -> bool:
+    """Whether the XSLT match pattern can match nothing but elements (or the document node,
+    ``/``): each of its alternatives a path of element names, ``*`` and ``prefix:*``. Anything
+    else (an attribute or text step, an axis, a function, a variable) is taken to match more."""
+    stripped = _without_predicates(pattern)
+    return all(
+        branch.strip() == "/" or (branch.strip() and not any(
+            sign in branch for sign in _NOT_AN_ELEMENT_STEP))
+        for branch in stripped.split("|"))
+
+
+def translate(path: Path, root: Path | None = None, phase: str | None = None,
+              at_once: bool = True) -> str:
     """The XSLT 3.0 text that runs the schematron file ``path`` (includes resolved inside
-    ``root``, the rules folder, default: the file's folder)."""
+    ``root``, the rules folder, default: the file's folder). ``at_once=False``: every pattern
+    walks every node, as the reference implementation does (the tests compare the two)."""
     path = path.resolve()
     root = (root or path.parent).resolve()
     schema = _parse(path)
@@ -243,13 +299,22 @@ def translate(path: Path, root: Path | None = None, phase: str | None = None) ->
             continue  # the first definition wins, as in the reference compilation
         seen.add(name)
         out.append(_variable(let))
-    out.append('<xsl:template match="/"><svrl:schematron-output>')
-    for index, _ in enumerate(rules.patterns):
-        out.append(f'<xsl:apply-templates select="." mode="p{index}"/>')
-    out.append("</svrl:schematron-output></xsl:template>")
-    for index, pattern in enumerate(rules.patterns):
-        mode = f"p{index}"
+    visits = []
+    for pattern in rules.patterns:
         rule_elements = [r for r in pattern.findall(f"{_S}rule") if r.get("context")]
+        expressions = [value for rule in rule_elements for node in rule.iter()
+                       for value in node.attrib.values()]
+        found = None if not at_once or any(map(uses_context_position, expressions)) else candidates(
+            [r.get("context", "") for r in rule_elements])
+        visits.append((rule_elements, found))
+    out.append('<xsl:template match="/"><svrl:schematron-output>')
+    for index, (_, found) in enumerate(visits):
+        out.append(f'<xsl:apply-templates select={quoteattr(found or ".")} mode="p{index}"/>')
+    out.append("</svrl:schematron-output></xsl:template>")
+    for index, (rule_elements, found) in enumerate(visits):
+        mode = f"p{index}"
+        # with the nodes found at once, a rule does not go on to the node's children
+        walk = "" if found else f'<xsl:apply-templates select="@*|node()" mode="{mode}"/>'
         for position, rule in enumerate(rule_elements):
             body = []
             for child in rule:
@@ -263,10 +328,8 @@ def translate(path: Path, root: Path | None = None, phase: str | None = None) ->
             priority = 1000 + len(rule_elements) - position
             out.append(
                 f'<xsl:template match={quoteattr(rule.get("context", ""))} mode="{mode}" '
-                f'priority="{priority}">{"".join(body)}'
-                f'<xsl:apply-templates select="@*|node()" mode="{mode}"/></xsl:template>')
+                f'priority="{priority}">{"".join(body)}{walk}</xsl:template>')
         out.append(f'<xsl:template match="document-node()|node()|@*" mode="{mode}" '
-                   f'priority="-10"><xsl:apply-templates select="@*|node()" mode="{mode}"/>'
-                   "</xsl:template>")
+                   f'priority="-10">{walk}</xsl:template>')
     out.append("</xsl:stylesheet>")
     return "\n".join(out)

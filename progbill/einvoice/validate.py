@@ -30,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from progbill.einvoice.packaged import packaged_stylesheet
 from progbill.einvoice.schematron import SVRL, SchematronError, safe_parser, translate
 
 UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -177,7 +178,8 @@ class Validator:
             compiler = processor.new_xslt30_processor()
             if rule_set in PACKAGED_XSLT:
                 path = _package_root() / PACKAGED_XSLT[rule_set][1]
-                executable = compiler.compile_stylesheet(stylesheet_file=str(path))
+                executable = compiler.compile_stylesheet(
+                    stylesheet_text=packaged_stylesheet(path), encoding="utf-8")
             else:
                 found = self.schematron_path(rule_set)
                 if found is None:
