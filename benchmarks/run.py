@@ -153,15 +153,17 @@ def feature_costs(ws: Path, sample: int) -> list[tuple[str, float, float]]:
     with_quantities = [_quantity_columns(c, {"quantity": "1,250", "unit": "m2", "rate": "12.50",
                                              "quantity_to_date": "600"}) for c in contexts]
     renderer.pdf(plain[0])
-    # alternately, the fastest of three passes each: the cost is a difference of two render
-    # times that move by 10-20% from pass to pass
-    timed = [float("inf"), float("inf")]
-    for _ in range(3):
-        for k, batch in enumerate((plain, with_quantities)):
-            start = time.perf_counter()
-            for context in batch:
+    # each document without and then with its quantities, one after the other, in four passes;
+    # a document's time is its fastest: the cost is a difference of two render times that move
+    # by 10-20% from pass to pass, and by more between one batch of documents and the next
+    fastest = [[float("inf")] * len(contexts) for _ in range(2)]
+    for _ in range(4):
+        for i, pair in enumerate(zip(plain, with_quantities, strict=True)):
+            for k, context in enumerate(pair):
+                start = time.perf_counter()
                 renderer.pdf(context)
-            timed[k] = min(timed[k], (time.perf_counter() - start) / len(batch) * 1000)
+                fastest[k][i] = min(fastest[k][i], time.perf_counter() - start)
+    timed = [sum(each) / len(each) * 1000 for each in fastest]
     rows = [("quantity columns on the G703", timed[1], timed[0])]
     rows.append(_accountant_columns(ws))
     rows.append(_einvoice_cost())
@@ -179,9 +181,10 @@ def _accountant_columns(ws: Path) -> tuple[str, float, float]:
     """The ledger rebuilt as is, against a copy of the workspace whose ledger has three columns
     an accountant typed on Invoices, once they are kept (every later rebuild; the first one
     after the edit also reads the accountant's file): ms per document of the workspace. The
-    two are rebuilt alternately, five times each, and the fastest of each is compared: one
-    rebuild of 120 documents takes about 0.4 s, and this machine's speed drifts by more than
-    the columns cost between one batch of rebuilds and the next."""
+    two are rebuilt alternately, ten times each, and the fastest of each is compared: one
+    rebuild of 120 documents takes about 0.3-0.4 s, and this machine's speed drifts by more
+    than the columns cost between one batch of rebuilds and the next (five of each gave
+    +15%, where ten of each and the CPU time of each step give +2%)."""
     import openpyxl
 
     from progbill.pipeline import rebuild
@@ -201,7 +204,7 @@ def _accountant_columns(ws: Path) -> tuple[str, float, float]:
     rebuild(edited)  # reads the accountant's columns from the file, once
     rebuild(ws)
     best = {ws: float("inf"), edited: float("inf")}
-    for _ in range(5):
+    for _ in range(10):
         for workspace_ in (ws, edited):
             start = time.perf_counter()
             rebuild(workspace_)

@@ -394,3 +394,31 @@ def test_a_misspelt_variable_in_a_custom_statement_template_stops_before_anythin
     code, out = progbill("run", str(book), "--period", "2026-11", "-w", str(ws))
     assert code == 2
     assert "statement.html failed" in out and "nmae" in out
+
+
+def test_every_float_of_the_bundled_template_has_its_width_given(monkeypatch):
+    """WeasyPrint sizes a float without a width by laying its content out twice more (for a
+    floated table, whose width belongs to the table, that was a tenth of a document's render
+    time). The bundled template gives every float a width: no float is sized to its content,
+    with or without the quantity columns."""
+    import weasyprint.layout.float as floats
+
+    from progbill.render.context import sample_context
+    from progbill.render.pdf import Renderer
+
+    sized: list[str] = []
+    original = floats.shrink_to_fit
+
+    def counted(context, box, available):  # type: ignore[no-untyped-def]
+        sized.append(f"{box.element_tag}.{box.style['float']}")
+        return original(context, box, available)
+
+    monkeypatch.setattr(floats, "shrink_to_fit", counted)
+    renderer = Renderer()
+    context = sample_context()
+    quantities = {**context, "has_quantities": True, "lines": [
+        {**line, "quantity": "1,250", "unit": "m2", "rate": "12.50", "quantity_to_date": "600"}
+        for line in context["lines"]]}
+    for each in (context, quantities):
+        assert renderer.pdf(each).startswith(b"%PDF")
+    assert sized == []

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from progbill.columns import is_missing
+from progbill.columns import is_missing, rows_of
 from progbill.money import from_minor, percent_of
 
 CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")
@@ -245,7 +245,7 @@ def build(doc: dict[str, Any], lines: pd.DataFrame, taxes: pd.DataFrame) -> EInv
     gross_base = info.get("tax_base", "gross") == "gross"
 
     xml_lines: list[Line] = []
-    for ln in lines.itertuples(index=False):
+    for ln in rows_of(lines):
         billed = int(ln.billed)
         if not bool(ln.on_document) or billed == 0:
             continue

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from progbill.columns import is_missing
+from progbill.columns import is_missing, rows_of
 from progbill.render.formatting import Formatter
 
 _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -152,7 +152,7 @@ def build_context(
         return fmt.number(sign * int(value))
 
     rows = []
-    for ln in lines.itertuples(index=False):
+    for ln in rows_of(lines):
         scheduled = int(ln.scheduled_value)
         rows.append({
             "position": int(ln.position),
@@ -239,7 +239,7 @@ def build_context(
         {"label": str(t.label), "rate": fmt.rate(Decimal(str(t.rate))),
          "base": period_amount(int(t.base)), "amount": period_amount(int(t.amount)),
          "other_base": int(t.base) != taxable}
-        for t in taxes.itertuples(index=False)
+        for t in rows_of(taxes)
     ]
     words_rule = render.get("amount_in_words", "auto")
     words = ""
