@@ -422,3 +422,35 @@ def test_every_float_of_the_bundled_template_has_its_width_given(monkeypatch):
     for each in (context, quantities):
         assert renderer.pdf(each).startswith(b"%PDF")
     assert sized == []
+
+
+def test_the_bundled_fonts_compressed_once_give_the_same_pdf_bytes(monkeypatch):
+    """The fonts' compressed streams are reused between documents: each PDF is byte for byte
+    what pydyf writes compressing them anew, and the font streams are compressed once."""
+    import zlib
+
+    import pydyf
+
+    from progbill.render.context import sample_context
+    from progbill.render.pdf import Renderer
+
+    renderer = Renderer()
+    context = sample_context()
+    renderer.pdf(context)  # the fonts' streams are compressed here, once
+    compressed: list[int] = []
+    original_compressobj = zlib.compressobj
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        compressed.append(1)
+        return original_compressobj(*args, **kwargs)
+
+    monkeypatch.setattr(zlib, "compressobj", counted)
+    reused = renderer.pdf(context)
+    reused_count = len(compressed)
+    hook = pydyf.Stream.data.fget
+    assert hook._progbill
+    monkeypatch.setattr(pydyf.Stream, "data", property(hook._original))
+    compressed.clear()
+    anew = renderer.pdf(context)
+    assert reused == anew
+    assert len(compressed) >= reused_count + 2  # at least two fonts were compressed anew
