@@ -154,15 +154,16 @@ def feature_costs(ws: Path, sample: int) -> list[tuple[str, float, float]]:
                                              "quantity_to_date": "600"}) for c in contexts]
     renderer.pdf(plain[0])
     # each document without and then with its quantities, one after the other, in four passes;
-    # a document's time is its fastest: the cost is a difference of two render times that move
-    # by 10-20% from pass to pass, and by more between one batch of documents and the next
+    # a document's time is its fastest, in CPU time (a render runs on one thread): the cost is a
+    # difference of two render times, and on this shared machine the wall time of the same
+    # render moves by 10-20% from pass to pass, more between one batch and the next
     fastest = [[float("inf")] * len(contexts) for _ in range(2)]
     for _ in range(4):
         for i, pair in enumerate(zip(plain, with_quantities, strict=True)):
             for k, context in enumerate(pair):
-                start = time.perf_counter()
+                start = time.process_time()
                 renderer.pdf(context)
-                fastest[k][i] = min(fastest[k][i], time.perf_counter() - start)
+                fastest[k][i] = min(fastest[k][i], time.process_time() - start)
     timed = [sum(each) / len(each) * 1000 for each in fastest]
     rows = [("quantity columns on the G703", timed[1], timed[0])]
     rows.append(_accountant_columns(ws))

