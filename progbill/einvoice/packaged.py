@@ -47,6 +47,7 @@ _CODE_LIST_CHECK = re.compile(
     r"document\('(?P<file>[^']+)'\)/codedb/cl\[@id=(?P<id>\d+)\]"
     r"/enumeration\[@value=\$(?P<var>[\w.-]+)\]")
 _DOCUMENT_CALL = re.compile(r"document\('(?P<file>[^'/:]+)'\)")
+_NODE_PATH = re.compile(r"\.|@[\w:.-]+")  # the coded value: the context node or an attribute
 
 
 def packaged_stylesheet(path: Path) -> str:
@@ -149,7 +150,8 @@ def _membership(match: re.Match[str], template: etree._Element | None, folder: P
     variable = match["var"]
     declared = [] if template is None else [
         v for v in template.iter(f"{_X}variable") if v.get("name") == variable]
-    if lists is None or len(declared) != 1 or declared[0].get("as") is not None:
+    if lists is None or len(declared) != 1 or declared[0].get("as") is not None or \
+            not _NODE_PATH.fullmatch(declared[0].get("select", "")):
         return match[0]  # not the form this rewrite knows: as published
     values = lists.get(int(match["id"]), ())
     literals = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
