@@ -1018,6 +1018,9 @@ def document_records(
     """Numbered documents as rows of the ``documents`` table (also the shape drafts render)."""
     info = projects.drop_duplicates("project_id").set_index("project_id").reindex(
         numbered["project_id"])
+    seller_json = json.dumps(seller, sort_keys=True)  # the same for every document of a run
+    render_json = json.dumps({k: v for k, v in render.items() if k != "einvoice"},
+                             sort_keys=True)
     records = []
     for doc, project in zip(numbered.itertuples(index=False),
                             info.reset_index().to_dict("records"), strict=True):
@@ -1040,9 +1043,8 @@ def document_records(
             "corrects_date": doc.corrects_date.isoformat() if doc.corrects_date else None,
             "source_file": project["_source"],
             "source_sha256": sources.get(project["_source"], ""),
-            "seller_json": json.dumps(seller, sort_keys=True),
-            "render_json": json.dumps({k: v for k, v in render.items() if k != "einvoice"},
-                                      sort_keys=True),
+            "seller_json": seller_json,
+            "render_json": render_json,
             "pdf_path": None,
             "pdf_sha256": None,
             "einvoice_json": einvoice_details(doc, project, render),
