@@ -82,6 +82,14 @@ def has_harfbuzz_subsetter() -> bool:
     return bool(getattr(fonts, "harfbuzz_subset", None))
 
 
+def _font_digests(font_dir: Path) -> frozenset[bytes]:
+    """The SHA-256 of each font file in ``font_dir``: how a font WeasyPrint embeds is known
+    to be one of the bundled files."""
+    import hashlib
+
+    return frozenset(hashlib.sha256(p.read_bytes()).digest() for p in font_dir.glob("*.ttf"))
+
+
 def _embed_bundled_fonts_whole(font_dir: Path) -> None:
     """Without HarfBuzz's subsetter WeasyPrint subsets every font of every document with
     fontTools (about 30 ms per font). progbill's bundled fonts are already compact subsets
@@ -93,7 +101,7 @@ def _embed_bundled_fonts_whole(font_dir: Path) -> None:
 
     if has_harfbuzz_subsetter() or getattr(fonts.Font.subset, "_progbill", False):
         return
-    bundled = {hashlib.sha256(p.read_bytes()).digest() for p in font_dir.glob("*.ttf")}
+    bundled = _font_digests(font_dir)
     original = fonts.Font.subset
 
     def subset(self: Any, to_unicode: Any, hinting: Any) -> None:
@@ -117,7 +125,7 @@ def _compress_bundled_fonts_once(font_dir: Path) -> None:
 
     if getattr(pydyf.Stream.data.fget, "_progbill", False):
         return
-    bundled = {hashlib.sha256(p.read_bytes()).digest() for p in font_dir.glob("*.ttf")}
+    bundled = _font_digests(font_dir)
     original = pydyf.Stream.data.fget
     written: dict[tuple[bytes, bytes], bytes] = {}
 
