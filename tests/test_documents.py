@@ -481,3 +481,32 @@ def test_the_bundled_fonts_compressed_once_give_the_same_pdf_bytes(monkeypatch):
     anew = renderer.pdf(context)
     assert reused == anew
     assert len(compressed) >= reused_count + 2  # at least two fonts were compressed anew
+
+
+def test_rows_of_gives_what_itertuples_gives():
+    """``columns.rows_of`` (the document context and the e-invoice model read lines with it):
+    each row's values, of every dtype the store gives, are itertuples' values."""
+    import math
+
+    import pandas as pd
+
+    from progbill.columns import rows_of
+
+    frame = pd.DataFrame({
+        "line_id": pd.array(["1", None, "3"], dtype="string"),
+        "billed": pd.array([5, -7, 2**62], dtype="int64"),
+        "on_document": [True, False, True],
+        "rate": ["12.50", "", None],
+        "ratio": [0.5, float("nan"), 1e-9],
+    })
+    expected = list(frame.itertuples(index=False))
+    got = list(rows_of(frame))
+    assert len(got) == len(expected) == 3
+    for row, tup in zip(got, expected, strict=True):
+        for name, value in zip(frame.columns, tup, strict=True):
+            mine = getattr(row, name)
+            assert type(mine) is type(value), (name, mine, value)
+            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                assert mine is value or math.isnan(mine)
+            else:
+                assert mine == value
