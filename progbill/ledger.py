@@ -121,7 +121,7 @@ class Sheet:
             return self
         headers = [c.header for c in self.columns]
         at = [headers.index(h) for h in kept_content.KEYS[self.name]]
-        self.keys = [kept_content.key_of([row[c] for c in at]) for row in self.rows]
+        self.keys = kept_content.keys_of(self.rows, at)
         return self
 
     def issued(self) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import openpyxl
 from helpers import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.comments import Comment
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
@@ -217,3 +219,18 @@ def test_a_new_fiscal_year_closes_the_last_into_its_own_ledger_with_the_accounta
     assert [r["Document No"] for r in rows(closed, "Invoices")
             if str(r["Document No"]).startswith("INV")] == ["INV-2026-00001", "INV-2026-00002"]
     assert list((ws / "backups" / "kept").glob("ledger *.xlsx"))
+
+
+@given(rows=st.lists(st.tuples(
+    st.one_of(st.none(), st.just(""), st.text(max_size=4), st.integers(-5, 5)),
+    st.one_of(st.none(), st.just(""), st.text(max_size=4), st.integers(-5, 5)),
+    st.one_of(st.none(), st.just(""), st.text(max_size=4), st.floats(allow_nan=False))),
+    max_size=30),
+    at=st.sampled_from([[0], [1], [2], [0, 1], [1, 0], [0, 2], [0, 1, 2]]))
+@settings(max_examples=200, deadline=None)
+def test_the_keys_of_a_sheet_are_each_rows_key(rows, at):
+    """The ledger keys a sheet's rows all at once (``kept.keys_of``): the same key, or None,
+    as each row alone (``kept.key_of``)."""
+    from progbill.kept import key_of, keys_of
+
+    assert keys_of(rows, at) == [key_of([row[c] for c in at]) for row in rows]
