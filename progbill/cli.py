@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import click
 
-from progbill import __version__
+from progbill import __version__, collector
 from progbill.billing.periods import Period
 from progbill.problems import ProgbillError, printable
 
@@ -550,6 +550,7 @@ def watch(ctx: click.Context, workspace: Path, config: Path | None, period_rule:
 
 
 def main() -> None:
+    collector.for_the_program()
     cli(prog_name="progbill", auto_envvar_prefix=None)
 
 

@@ -7,6 +7,9 @@ WeasyPrint's native memory grows a little with each document. Workers start with
 so the store and the files stay consistent whatever order documents finish in.
 
 Rendering is deterministic: a document renders to the same bytes in any worker.
+
+The collector (:mod:`progbill.collector`) is set for this: a worker freezes the renderer it
+keeps, and every render collects what it left behind once, after the document.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
+
+from progbill import collector
 
 MAX_TASKS_PER_WORKER = 250
 MIN_DOCUMENTS_PER_WORKER = 6  # below this, starting workers costs more than it saves
@@ -71,10 +76,13 @@ def _start_worker(template_dir: str | None, plain: frozenset[int] | None = None)
     # and the fonts' coverage, which it is given
     _worker_renderer = Renderer(Path(template_dir) if template_dir else None, check=False,
                                 plain=plain)
+    collector.for_a_worker()
 
 
 def _render_one(context: dict[str, Any]) -> bytes:
-    return _worker_renderer.pdf(context)  # type: ignore[no-any-return]
+    pdf: bytes = _worker_renderer.pdf(context)
+    collector.after_document()
+    return pdf
 
 
 def render_all(
@@ -91,8 +99,11 @@ def render_all(
     """
     workers = workers or default_workers()
     if not _uses_workers(workers, count):
-        for key, context in jobs:
-            yield key, renderer.pdf(context)
+        with collector.between_documents():
+            for key, context in jobs:
+                pdf = renderer.pdf(context)
+                collector.after_document()
+                yield key, pdf
         return
     template_dir = str(renderer.template_dir)
     pool = ProcessPoolExecutor(
