@@ -428,14 +428,21 @@ def _reject_shared_projects(workbooks: list[Workbook]) -> None:
 def _warn_unprintable(workbooks: list[Workbook], projects: pd.DataFrame, lines: pd.DataFrame,
                       config: Config) -> None:
     """Warn at every cell that would print a character the template's fonts cannot draw."""
-    from progbill.render.coverage import LINE_TEXT, PROJECT_TEXT, drawable, unprintable_problems
+    from progbill.render.coverage import (
+        LINE_TEXT,
+        PROJECT_TEXT,
+        printed_characters,
+        undrawable,
+        unprintable_problems,
+    )
     from progbill.render.pdf import bundled_templates
 
     folder = (config.resolve(config.output.template_dir) if config.output.template_dir
               else bundled_templates()) / "fonts"
-    can_draw = drawable(folder.resolve())
-    found = (unprintable_problems(projects, PROJECT_TEXT, can_draw)
-             + unprintable_problems(lines, LINE_TEXT, can_draw))
+    missing = undrawable(folder.resolve(), printed_characters(projects, PROJECT_TEXT)
+                         | printed_characters(lines, LINE_TEXT))
+    found = (unprintable_problems(projects, PROJECT_TEXT, missing)
+             + unprintable_problems(lines, LINE_TEXT, missing))
     for wb in workbooks:
         wb.add([p for p in found if p.location.file == wb.name])
 

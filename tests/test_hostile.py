@@ -717,3 +717,24 @@ def test_a_read_only_workspace_gets_its_own_message(tmp_path, monkeypatch):
     monkeypatch.setattr(filelock.FileLock, "acquire", refused)
     code, out = run_cli("run", "--period", "2026-11", "-w", str(ws))
     assert code == 2 and "is read-only for progbill" in out and "unexpected" not in out
+
+
+def test_fonts_are_read_only_until_every_printed_character_is_found(tmp_path, monkeypatch):
+    """Checking the printed text against the fonts reads the smallest fonts first and stops
+    once every character is drawn: Latin text never decodes the 5 MB CJK font (a third of a
+    second on every run), text in a script only the CJK font draws still finds it, and a
+    character no font draws is reported."""
+    from progbill.render import coverage
+    from progbill.render.pdf import bundled_templates
+
+    fonts = bundled_templates() / "fonts"
+    read: list[str] = []
+    points = coverage.font_points
+    monkeypatch.setattr(coverage, "font_points", lambda path: read.append(path.name)
+                        or points(path))
+    assert coverage.undrawable(fonts, set("Acme Ltd, 1 Main Street - phase 2")) == set()
+    assert read and not any("CJK" in name for name in read), read
+    assert coverage.undrawable(fonts, set("北京建设 Ltd")) == set()
+    assert any("CJK" in name for name in read)
+    assert coverage.undrawable(fonts, set("ሰላም 😀 x")) == {"ሰ", "ላ", "ም", "😀"}
+    assert coverage.undrawable(tmp_path, set("x")) == set()  # no fonts folder: nothing to check

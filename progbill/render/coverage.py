@@ -23,24 +23,55 @@ PROJECT_TEXT = ("project_name", "client", "client_address", "client_email", "cli
 LINE_TEXT = ("line_id", "description", "change_order")
 
 
-def drawable(fonts: Path) -> frozenset[int]:
-    """Code points drawn by any font file in the folder ``fonts`` (empty when there is none)."""
-    return drawable_files(tuple(sorted(fonts.glob("*.[ot]tf"))))
+def _font_files(fonts: Path) -> tuple[Path, ...]:
+    return tuple(sorted(fonts.glob("*.[ot]tf")))
 
 
 @lru_cache(maxsize=8)
 def drawable_files(paths: tuple[Path, ...]) -> frozenset[int]:
     """Code points drawn by any of the font files ``paths``."""
-    from fontTools.ttLib import TTFont
-
     points: set[int] = set()
     for path in paths:
-        try:
-            with TTFont(path, lazy=True) as font:
-                points.update(font.getBestCmap() or {})
-        except Exception:  # a damaged font draws nothing; WeasyPrint says so when rendering
-            continue
+        points.update(font_points(path))
     return frozenset(points)
+
+
+@lru_cache(maxsize=64)
+def font_points(path: Path) -> frozenset[int]:
+    """Code points the font file ``path`` draws (none for a damaged file: WeasyPrint says so
+    when rendering)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(path, lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
+    except Exception:
+        return frozenset()
+
+
+def undrawable(fonts: Path, characters: set[str]) -> set[str]:
+    """The visible ``characters`` no font file in the folder ``fonts`` draws (none when the
+    folder has no font). The fonts are read smallest first, and only until every character is
+    found: plain Latin text never decodes a large CJK font."""
+    files = sorted(_font_files(fonts), key=lambda path: (path.stat().st_size, path.name))
+    if not files:
+        return set()
+    left = {ch for ch in characters if not _invisible(ch)}
+    for path in files:
+        if not left:
+            break
+        points = font_points(path)
+        left = {ch for ch in left if ord(ch) not in points}
+    return left
+
+
+def printed_characters(frame: pd.DataFrame, columns: tuple[str, ...]) -> set[str]:
+    """Every character of the text in ``columns`` of ``frame``."""
+    used: set[str] = set()
+    for column in columns:
+        if column in frame.columns:
+            used.update("".join(v for v in frame[column] if isinstance(v, str)))
+    return used
 
 
 def _invisible(ch: str) -> bool:
@@ -48,20 +79,16 @@ def _invisible(ch: str) -> bool:
 
 
 def unprintable_problems(frame: pd.DataFrame, columns: tuple[str, ...],
-                         can_draw: frozenset[int]) -> list[Problem]:
-    """A warning at each cell of ``columns`` holding a character ``can_draw`` lacks."""
+                         missing: set[str]) -> list[Problem]:
+    """A warning at each cell of ``columns`` holding one of the ``missing`` characters (those
+    no font draws: :func:`undrawable`)."""
     problems: list[Problem] = []
-    if not can_draw or frame.empty:
+    if not missing or frame.empty:
         return problems
     for column in columns:
         if column not in frame.columns:
             continue
         values = frame[column]
-        texts = [v for v in values if isinstance(v, str) and v]
-        missing = {ch for ch in set("".join(texts)) if ord(ch) not in can_draw
-                   and not _invisible(ch)}
-        if not missing:
-            continue
         hit = values.map(lambda v, lacking=frozenset(missing): isinstance(v, str)
                          and not lacking.isdisjoint(v))
         for row in frame[hit].to_dict("records"):
