@@ -97,6 +97,9 @@ class Earlier:
     sums: dict[tuple[int, str], int]  # (column, currency) -> exact sum, see exact_sum
     styles: dict[int, str]
     data: list[Deflated]
+    # the workbook they were written in was in constant-memory mode (its styles are numbered
+    # otherwise: rows written in one mode do not continue a sheet written in the other)
+    constant_memory: bool = False
 
 
 @dataclass
@@ -493,6 +496,12 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
     return out
 
 
+def in_constant_memory(sheets: list[Sheet]) -> bool:
+    """Whether a workbook of ``sheets`` is written in constant-memory mode (more than
+    ``CONSTANT_MEMORY_ROWS`` rows, kept rows included)."""
+    return sum(s.total_rows for s in sheets) > CONSTANT_MEMORY_ROWS
+
+
 def write_sheets(sheets: list[Sheet], path: Path,
                  kept_sheets: list[kept_content.Sheet] | None = None, fast: bool = True
                  ) -> dict[str, Earlier]:
@@ -508,7 +517,7 @@ def write_sheets(sheets: list[Sheet], path: Path,
 
     if not fast and any(s.earlier for s in sheets):
         raise ValueError("rows kept from an earlier run are written only by the fast path")
-    constant_memory = sum(s.total_rows for s in sheets) > CONSTANT_MEMORY_ROWS
+    constant_memory = in_constant_memory(sheets)
     book_path = path.with_name(path.name[:240] + ".cells") if fast else path  # name <= 255
     book = xlsxwriter.Workbook(
         str(book_path),
@@ -540,6 +549,7 @@ def write_sheets(sheets: list[Sheet], path: Path,
             for cells in ours:
                 if cells.sheet in data and cells.summary is not None:
                     cells.summary.styles, cells.summary.data = data[cells.sheet]
+                    cells.summary.constant_memory = constant_memory
                     written[cells.sheet] = cells.summary
     finally:
         if fast:

@@ -15,7 +15,8 @@ only when all of this holds, and otherwise writes every row as before:
 * the same fiscal year, progbill version and columns, at least the rows that set the widths;
 * the accountant has no columns or comments on Lines, and the ledger was not edited since
   progbill wrote it (both need every row written anew);
-* the new workbook gives the columns the same styles (checked when it is written).
+* the new workbook is written in the same mode (constant-memory or not, known once its sheets
+  are built) and gives the columns the same styles (checked when it is written).
 
 The file is only ever a copy of what the store says: deleting it costs one full write.
 """
@@ -93,7 +94,8 @@ def load(ws: Workspace, fy: int, documents: Documents) -> Reuse | None:
             int(meta["rows"]), frozenset(meta["currencies"]),
             [float(w) for w in meta["widths"]],
             {(int(c), str(cur)): int(total) for c, cur, total in meta["sums"]},
-            {int(c): str(style) for c, style in meta["styles"]}, pieces)
+            {int(c): str(style) for c, style in meta["styles"]}, pieces,
+            bool(meta["constant_memory"]))
     except (KeyError, TypeError, ValueError):
         return None
     return Reuse(earlier, documents[count - 1][2])
@@ -107,7 +109,7 @@ def save(ws: Workspace, fy: int, documents: Documents, e: Earlier) -> None:
         "fingerprint": _fingerprint(documents), "rows": e.rows,
         "currencies": sorted(e.currencies), "widths": e.widths,
         "sums": [[c, cur, str(total)] for (c, cur), total in sorted(e.sums.items())],
-        "styles": sorted(e.styles.items()),
+        "styles": sorted(e.styles.items()), "constant_memory": e.constant_memory,
         "pieces": [[len(p.data), p.crc, p.size] for p in e.data],
         "sha256": hashlib.sha256(data).hexdigest(),
     }

@@ -274,7 +274,8 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
                    as_of: date | None = None, ageing_as_of: date | None = None) -> Path:
     """Rebuild ledger.xlsx, carrying the accountant's content (progbill.kept); if Excel has it
     open, write an updated copy beside it instead."""
-    from progbill.ledger import MAX_SHEET_ROWS, build_sheets, write_ledger
+    from progbill import ledger
+    from progbill.ledger import build_sheets
 
     checkpoint("ledger:before")
     target = ws.ledger_path
@@ -304,16 +305,27 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     if backup is not None:
         backup.finish(store)
     try:
-        if after and sum(s.total_rows for s in sheets if s.name == linecache.SHEET) > (
-                MAX_SHEET_ROWS):
-            raise Stale(linecache.SHEET)  # continued on a second sheet: written whole
-        written = write_ledger(store, ws.root, target, notes, sheets, kept)
+        if reuse and not _continues(reuse.earlier, sheets):
+            raise Stale(linecache.SHEET)
+        written = ledger.write_ledger(store, ws.root, target, notes, sheets, kept)
     except Stale:  # the kept rows do not fit this workbook: every row written anew
         sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
-        written = write_ledger(store, ws.root, target, notes, sheets, kept)
+        written = ledger.write_ledger(store, ws.root, target, notes, sheets, kept)
     store.set_meta("ledger_sha256", sha256_of(target))
     _keep_lines(ws, current, documents, written.get(linecache.SHEET))
     return target
+
+
+def _continues(earlier: Any, sheets: list[Any]) -> bool:
+    """Whether the Lines rows of these ``sheets`` can be written after the ``earlier`` ones
+    kept: not when the sheet is continued on a second sheet (written whole), nor when the
+    workbook is written in the other mode than theirs (the month the ledger passes
+    ``CONSTANT_MEMORY_ROWS``), known before anything is written."""
+    from progbill import ledger
+
+    lines = sum(s.total_rows for s in sheets if s.name == linecache.SHEET)
+    return (lines <= ledger.MAX_SHEET_ROWS
+            and earlier.constant_memory == ledger.in_constant_memory(sheets))
 
 
 def _reusable_lines(ws: Workspace, fy: int | None, documents: linecache.Documents,

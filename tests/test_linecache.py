@@ -88,11 +88,19 @@ def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(
     """Also across the switch to constant-memory mode (whose styles are numbered otherwise:
     the kept rows do not fit and every row is written anew)."""
     monkeypatch.setattr(ledger, "CONSTANT_MEMORY_ROWS", streamed_from)
+    writes: list[str] = []
+    write = ledger.write_ledger
+    monkeypatch.setattr(ledger, "write_ledger", lambda *args: writes.append(args[2].name)
+                        or write(*args))
     ws = empty_workspace(tmp_path)
     for month in (1, 2, 3):
         book = generate.write(tmp_path / f"m{month}.xlsx", projects=4, lines=3, month=month,
                               steady=True)
+        writes.clear()
         run(ws, book, f"2026-{month:02d}")
+        # written once: a ledger that will be written in the other mode than the kept rows
+        # is known before it is written, not found out by writing it
+        assert writes == ["ledger.xlsx"], (month, writes)
         assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, f"2026-{month:02d}")
         assert linecache.path(Workspace(ws)).is_file()
     # month 1 had nothing to reuse; months 2 and 3 were offered the 12 and 24 rows before
