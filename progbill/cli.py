@@ -550,7 +550,7 @@ def watch(ctx: click.Context, workspace: Path, config: Path | None, period_rule:
 
 
 def main() -> None:
-    collector.for_the_program()
+    collector.for_the_process()
     cli(prog_name="progbill", auto_envvar_prefix=None)
 
 

@@ -25,16 +25,12 @@ from contextlib import contextmanager
 COLLECT_EVERY = 50_000
 
 
-def for_the_program() -> None:
-    """At the program's start: what it holds now lives as long as it does."""
+def for_the_process() -> None:
+    """When a process starts its work (the program once started, a render worker once its
+    renderer is built): what it holds now lives as long as it does."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(COLLECT_EVERY, *gc.get_threshold()[1:])
-
-
-def for_a_worker() -> None:
-    """In a render worker whose renderer is built: it keeps that renderer for its life."""
-    for_the_program()
 
 
 def after_document() -> None:

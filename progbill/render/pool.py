@@ -76,7 +76,7 @@ def _start_worker(template_dir: str | None, plain: frozenset[int] | None = None)
     # and the fonts' coverage, which it is given
     _worker_renderer = Renderer(Path(template_dir) if template_dir else None, check=False,
                                 plain=plain)
-    collector.for_a_worker()
+    collector.for_the_process()
 
 
 def _render_one(context: dict[str, Any]) -> bytes:
