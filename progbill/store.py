@@ -482,7 +482,9 @@ class Store:
         kept = {pid: text for pid, text in db.execute(
             "SELECT project_id, details FROM project_details")}
         rows = []
-        for record in frame.drop_duplicates("project_id").to_dict("records"):
+        read = [c for c in ("project_id", "_given", "_source", *PROJECT_DETAILS)
+                if c in frame.columns]  # to_dict boxes every cell: only what is kept
+        for record in frame[read].drop_duplicates("project_id").to_dict("records"):
             pid = str(record["project_id"])
             details = _details_from_json(kept[pid]) if pid in kept else {}
             for name in str(record.get("_given") or "").split(","):
@@ -1011,12 +1013,19 @@ def einvoice_details(doc: Any, project: dict[str, Any], render: dict[str, Any]) 
     return json.dumps(details, sort_keys=True)
 
 
+# the project's details a document keeps as text
+_DOCUMENT_PROJECT_TEXT = ("project_name", "client", "client_address", "client_email",
+                          "client_tax_id", "po_number", "place_of_supply", "tax_code")
+
+
 def document_records(
     numbered: pd.DataFrame, projects: pd.DataFrame, run_id: str, seller: dict[str, str],
     render: dict[str, str], sources: dict[str, str],
 ) -> list[dict[str, object]]:
     """Numbered documents as rows of the ``documents`` table (also the shape drafts render)."""
-    info = projects.drop_duplicates("project_id").set_index("project_id").reindex(
+    read = ["project_id", *_DOCUMENT_PROJECT_TEXT, "tax_label", "_source",
+            *(c for c in EINVOICE_FIELDS if c in projects.columns)]  # to_dict boxes every cell
+    info = projects[read].drop_duplicates("project_id").set_index("project_id").reindex(
         numbered["project_id"])
     seller_json = json.dumps(seller, sort_keys=True)  # the same for every document of a run
     render_json = json.dumps({k: v for k, v in render.items() if k != "einvoice"},
@@ -1030,8 +1039,7 @@ def document_records(
             "invoice_date": doc.invoice_date.isoformat(), "due_date": doc.due_date.isoformat(),
             "payment_terms_days": int(doc.payment_terms_days), "project_id": doc.project_id,
         }
-        for column in ("project_name", "client", "client_address", "client_email",
-                       "client_tax_id", "po_number", "place_of_supply", "tax_code"):
+        for column in _DOCUMENT_PROJECT_TEXT:
             record[column] = str(project[column] or "")
         record["currency"] = doc.currency
         record.update({c: int(getattr(doc, c)) for c in _DOCUMENT_MONEY})
