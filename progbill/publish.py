@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from progbill import linecache
+from progbill import ledger, linecache  # linecache imports ledger already
 from progbill.billing.numbering import file_stem
 from progbill.faults import checkpoint
 from progbill.problems import Severity, printable
@@ -274,7 +274,6 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
                    as_of: date | None = None, ageing_as_of: date | None = None) -> Path:
     """Rebuild ledger.xlsx, carrying the accountant's content (progbill.kept); if Excel has it
     open, write an updated copy beside it instead."""
-    from progbill import ledger
     from progbill.ledger import build_sheets
 
     checkpoint("ledger:before")
@@ -316,13 +315,11 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     return target
 
 
-def _continues(earlier: Any, sheets: list[Any]) -> bool:
+def _continues(earlier: Earlier, sheets: list[Any]) -> bool:
     """Whether the Lines rows of these ``sheets`` can be written after the ``earlier`` ones
     kept: not when the sheet is continued on a second sheet (written whole), nor when the
     workbook is written in the other mode than theirs (the month the ledger passes
     ``CONSTANT_MEMORY_ROWS``), known before anything is written."""
-    from progbill import ledger
-
     lines = sum(s.total_rows for s in sheets if s.name == linecache.SHEET)
     return (lines <= ledger.MAX_SHEET_ROWS
             and earlier.constant_memory == ledger.in_constant_memory(sheets))
