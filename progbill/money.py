@@ -113,14 +113,20 @@ def half_up_div_array(numerators: np.ndarray, denominator: int) -> np.ndarray:
 
 
 def _scaled_numerators(percents: Sequence[Decimal]) -> tuple[list[int], int]:
-    """Integers n_i and one scale k so that percents[i] == n_i / 10**k exactly."""
+    """Integers n_i and one scale k so that percents[i] == n_i / 10**k exactly.
+
+    Each distinct value is looked at once (a run's 100,000 lines hold a few thousand distinct
+    percentages). Equal values written with different exponents (12.5, 12.50) are one value:
+    the exponent of whichever is kept makes it a whole number of 10**-k, so k suffices."""
+    distinct = set(percents)
     scale = 0
-    for p in percents:
+    for p in distinct:
         exp = p.as_tuple().exponent
         if isinstance(exp, int) and -exp > scale:
             scale = -exp
     factor = Decimal(10) ** scale
-    return [int(p * factor) for p in percents], scale
+    numerator = {p: int(p * factor) for p in distinct}
+    return [numerator[p] for p in percents], scale
 
 
 def apply_percent(amounts: np.ndarray, percents: Sequence[Decimal]) -> np.ndarray:

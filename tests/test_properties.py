@@ -178,6 +178,19 @@ def test_vectorised_percent_matches_the_scalar_rule_at_any_magnitude(pairs):
     assert list(result) == [percent_of(a, p) for a, p in pairs]
 
 
+@given(st.lists(st.tuples(st.integers(-10**14, 10**14), percent, st.integers(0, 6)),
+                min_size=1, max_size=30))
+def test_a_percentage_written_with_more_places_gives_the_same_amounts(rows):
+    """apply_percent looks at each distinct percentage once: 12.5, 12.50 and 12.500000 are one
+    value with three exponents, and any of them gives every line the scalar rule's amount."""
+    import numpy as np
+
+    amounts = np.array([a for a, _, _ in rows], dtype=np.int64)
+    written = [p.quantize(Decimal(1).scaleb(-(places + 4))) if places else p
+               for _, p, places in rows]
+    assert list(apply_percent(amounts, written)) == [percent_of(a, p) for a, p, _ in rows]
+
+
 _MAGNITUDE = st.one_of(st.none(), st.integers(-10**15, 10**15),
                        st.integers(-2**70, 2**70), st.sampled_from([2**60, -2**60, 2**60 - 1]))
 
