@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 # A project as the readers deliver it. Rows also carry where they came from: ``_source`` (file
@@ -78,6 +80,27 @@ def is_missing(value: object) -> bool:
     if isinstance(value, str):
         return value == ""
     return isinstance(value, float) and math.isnan(value)
+
+
+def row_dicts(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+    """``frame.to_dict("records")``: the same keys, values and types, read a column at a time
+    instead of boxed cell by cell (a third of the time for a run's 10,000 projects of 26
+    columns). Columns of numbers, dates and text (``tolist`` gives what ``to_dict`` gives) are
+    read at once; any other (objects, nullable numbers, categories) as ``to_dict`` reads it.
+    tests/test_speedups.py compares the two."""
+    labels = list(frame.columns)
+    if not labels:
+        return [{} for _ in range(len(frame))]
+    columns = []
+    for i, label in enumerate(labels):
+        column = frame.iloc[:, i]
+        dtype = column.dtype
+        if isinstance(dtype, pd.StringDtype) or (
+                isinstance(dtype, np.dtype) and dtype != np.dtype(object)):
+            columns.append(column.tolist())
+        else:
+            columns.append([row[label] for row in frame.iloc[:, [i]].to_dict("records")])
+    return [dict(zip(labels, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def rows_of(frame: pd.DataFrame) -> Iterator[SimpleNamespace]:

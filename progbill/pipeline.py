@@ -43,7 +43,7 @@ from progbill.billing.core import (
     run_total_problems,
 )
 from progbill.billing.periods import Period
-from progbill.columns import LINE_SCHEDULE, PROJECT_DETAILS, is_missing
+from progbill.columns import LINE_SCHEDULE, PROJECT_DETAILS, is_missing, row_dicts
 from progbill.config import Config
 from progbill.faults import checkpoint
 from progbill.money import exponent
@@ -192,7 +192,7 @@ def check_einvoice_projects(workbooks: list[Workbook], config: Config) -> None:
             need += ["client_city", "client_postal_code", "buyer_reference"]
     for wb in workbooks:
         problems = []
-        for record in wb.projects.to_dict("records"):
+        for record in row_dicts(wb.projects):
             pid = str(record["project_id"])
             at = Location(wb.name, record["_sheet"] or None, int(record["_row"]))
             lacking = [name for name in need if not str(record.get(name) or "").strip()]
@@ -281,7 +281,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
     for wb in registers:
         if not wb.ok:
             continue
-        for record in wb.projects.to_dict("records"):
+        for record in row_dicts(wb.projects):
             given = set(str(record["_given"]).split(","))
             pid = str(record["project_id"])
             details = {k: record[k] for k in PROJECT_DETAILS if k in given}
@@ -308,7 +308,7 @@ def complete_projects(workbooks: list[Workbook], store: Store | None) -> None:
         problems: list[Problem] = []
         frame = wb.projects.copy()
         given_by_row = []  # each project's _given, set as a column at once
-        for i, record in enumerate(frame.to_dict("records")):
+        for i, record in enumerate(row_dicts(frame)):
             pid = str(record["project_id"])
             given = set(str(record["_given"]).split(",")) - {""}
             at = Location(wb.name, record["_sheet"] or None, int(record["_row"]))
@@ -363,21 +363,21 @@ def complete_schedules(workbooks: list[Workbook], store: Store | None) -> None:
     in_run: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
     for wb in schedules:
         if wb.ok:
-            for record in wb.lines.to_dict("records"):
+            for record in row_dicts(wb.lines):
                 in_run[(str(record["project_id"]), str(record["line_id"]))] = (record, wb.name)
     progress = [wb for wb in workbooks if wb.ok and wb.layout not in ("register", "schedule")]
     wanted = {str(pid) for wb in progress
               for pid in wb.lines.loc[wb.lines["_progress_only"], "project_id"]}
     kept: dict[tuple[str, str], dict[str, Any]] = {}
     if wanted and store is not None:
-        for record in store.line_schedule(wanted).to_dict("records"):
+        for record in row_dicts(store.line_schedule(wanted)):
             kept[(str(record["project_id"]), str(record["line_id"]))] = record
     for wb in progress:
         if not in_run and not wb.lines["_progress_only"].any():
             continue  # full lines, and no schedule workbook to compare them with
         problems: list[Problem] = []
         frame = wb.lines.copy()
-        for i, record in enumerate(frame.to_dict("records")):
+        for i, record in enumerate(row_dicts(frame)):
             key = (str(record["project_id"]), str(record["line_id"]))
             at = Location(wb.name, record["_sheet"] or None, int(record["_row"]), "milestone_id")
             given, source = in_run.get(key, (None, ""))

@@ -52,6 +52,7 @@ from progbill.columns import (
     LINE_QUANTITIES,
     PROJECT_DETAILS,
     is_missing,
+    row_dicts,
 )
 from progbill.faults import checkpoint
 from progbill.problems import Problem, WorkspaceError
@@ -484,7 +485,7 @@ class Store:
         rows = []
         read = [c for c in ("project_id", "_given", "_source", *PROJECT_DETAILS)
                 if c in frame.columns]  # to_dict boxes every cell: only what is kept
-        for record in frame[read].drop_duplicates("project_id").to_dict("records"):
+        for record in row_dicts(frame[read].drop_duplicates("project_id")):
             pid = str(record["project_id"])
             details = _details_from_json(kept[pid]) if pid in kept else {}
             for name in str(record.get("_given") or "").split(","):
@@ -546,7 +547,7 @@ class Store:
         rows = [(str(r["project_id"]), str(r["line_id"]), i, str(r["description"]),
                  int(r["scheduled_value"]), str(r.get("change_order") or ""),
                  str(r.get("tax_code") or ""), str(r.get("_source") or ""), run_id)
-                for i, r in enumerate(schedule.to_dict("records"))]
+                for i, r in enumerate(row_dicts(schedule))]
         db.executemany(
             """INSERT INTO line_schedule VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (project_id, line_id) DO UPDATE SET position = excluded.position,
@@ -1032,7 +1033,7 @@ def document_records(
                              sort_keys=True)
     records = []
     for doc, project in zip(numbered.itertuples(index=False),
-                            info.reset_index().to_dict("records"), strict=True):
+                            row_dicts(info.reset_index()), strict=True):
         record: dict[str, object] = {
             "number": doc.number, "series": doc.series, "fy": int(doc.fy), "seq": int(doc.seq),
             "type": doc.type, "run_id": run_id, "period": doc.period,

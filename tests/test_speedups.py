@@ -270,3 +270,39 @@ def test_plain_lines_read_the_same_as_through_every_check(tmp_path, monkeypatch)
     assert sorted({p.location.row for p in edge.problems}) == [
         5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19]
     assert sum(plain) >= 5 and not all(plain)  # both paths were taken
+
+
+_CELL_VALUES = st.one_of(st.none(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                         st.text(max_size=5), st.booleans(),
+                         st.decimals(allow_nan=False, places=2, min_value=-10**6,
+                                     max_value=10**6))
+
+
+@given(st.lists(st.tuples(_CELL_VALUES, st.integers(-10**9, 10**9), st.floats(allow_nan=True),
+                          st.text(max_size=5) | st.none(), st.booleans(),
+                          st.sampled_from([None, 1, 2])), max_size=20))
+def test_row_dicts_are_what_to_dict_gives(rows):
+    """columns.row_dicts reads a frame column by column; every value, and its type, is what
+    pandas' to_dict("records") gives, whatever the columns' dtypes (int64, float64 with NaN,
+    text with missing values, bool, objects, a nullable integer, dates, a category)."""
+    import math
+
+    import pandas as pd
+
+    from progbill.columns import row_dicts
+
+    frame = pd.DataFrame(rows, columns=["mixed", "int", "float", "text", "flag", "small"])
+    if len(frame):
+        frame["nullable"] = frame["small"].astype("Int64")
+        frame["category"] = frame["text"].astype("category")
+        frame["day"] = pd.Timestamp("2026-11-30")
+        frame[7] = frame["int"]  # a label that is not text
+    expected, found = frame.to_dict("records"), row_dicts(frame)
+    assert len(found) == len(expected)
+    for want, got in zip(expected, found, strict=True):
+        assert list(got) == list(want)
+        for key, value in want.items():
+            other = got[key]
+            assert type(other) is type(value), key
+            assert other == value or (other is value) or (
+                isinstance(value, float) and math.isnan(value) and math.isnan(other)), key
