@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from progbill.money import MoneyError, bounded, decimal_from_float
 from progbill.readers.cells import CellContext, CellError, read_decimal
+from progbill.readers.table import _PER_CELL, read_column
 
 
 def _reference(value: float) -> Decimal:
@@ -84,6 +85,38 @@ def test_a_cell_read_with_its_column_reads_as_its_reader_reads_it(value):
             assert number == expected and str(number) == str(expected)
     if type(value) is str and value.isascii() and value.isprintable() and value.strip():
         assert value.strip() == by_reader(cells.read_id) == by_reader(cells.read_text)
+    for reader in (cells.read_text, cells.read_id, cells.read_currency, cells.read_days):
+        read = read_column(_OneColumn([value]), "x", 0, reader, set())[0]
+        if read is not _PER_CELL:
+            assert read == by_reader(reader) and type(read) is type(by_reader(reader)), reader
+
+
+class _OneColumn:
+    """What read_column needs of a table: one column's cells."""
+
+    fractions: frozenset[str] = frozenset()
+
+    def __init__(self, values: list[object]) -> None:
+        self.values = values
+
+    def cells_of(self, index: int) -> list[object]:
+        return list(self.values)
+
+
+def test_currencies_payment_terms_and_blank_text_are_read_with_their_column():
+    """A row is read at once only when every cell of it was read with its column: currency
+    codes, payment terms and empty text cells are, once per distinct value; a code or term the
+    reader refuses, or text with invisible characters, is left to the cell's own reader."""
+    from progbill.readers import cells
+
+    assert read_column(_OneColumn(["USD", " eur ", "XYZ", "", "  ", None, 12.0, "U\u200bSD"]),
+                       "currency", 0, cells.read_currency, set()) == [
+        "USD", "EUR", _PER_CELL, None, None, None, _PER_CELL, _PER_CELL]
+    assert read_column(_OneColumn([30.0, 30, "Net 45", "30 days", 30.5, -1.0, "soon", True,
+                                   ""]), "payment_terms_days", 0, cells.read_days, set()) == [
+        30, 30, 45, 30, _PER_CELL, _PER_CELL, _PER_CELL, _PER_CELL, None]
+    assert read_column(_OneColumn(["", " ", "CO-1", None]), "change_order", 0,
+                       cells.read_text, set()) == [None, None, "CO-1", None]
 
 
 def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_path,
@@ -99,14 +132,17 @@ def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_
     book = openpyxl.Workbook()
     ws = book.active
     ws.append(["Project ID", "Project Name", "Client", "Currency", "Line", "Description",
-               "Scheduled Value", "% Complete", "Retainage %"])
-    ws.append([" P-1 ", "Depot", "Acme", "USD", 1, "Piling", 10000.5, 45, 5])
-    ws.append(["P-1", "Depot", "Acme", "USD", 2, "Frame", "12,000.00", "40%", 5])
-    ws.append(["P-1", "Depot", "Acme", "USD", "3", "Roof\u200b", 8000, 0.25, 5])
+               "Scheduled Value", "% Complete", "Retainage %", "Payment Terms", "Change Order"])
+    ws.append([" P-1 ", "Depot", "Acme", "USD", 1, "Piling", 10000.5, 45, 5, 30, ""])
+    ws.append(["P-1", "Depot", "Acme", "usd", 2, "Frame", "12,000.00", "40%", 5, "Net 30",
+               "CO-1"])
+    ws.append(["P-1", "Depot", "Acme", "USD", "3", "Roof\u200b", 8000, 0.25, 5, 30.0, " "])
     ws["H4"].number_format = "0%"
-    ws.append(["P-1", "Depot", "Acme", "USD", 4, "Walls", "#REF!", 10, 5])
-    ws.append(["P-2", "Annex", "Acme", "USD", 1, "Slab", 5000.1, 120, "  "])
-    ws.append(["P-2", "Annex", "Acme", "USD", 2, "  ", 3000, 50, 5])
+    ws.append(["P-1", "Depot", "Acme", "USD", 4, "Walls", "#REF!", 10, 5, 30, None])
+    ws.append(["P-2", "Annex", "Acme", "USD", 1, "Slab", 5000.1, 120, "  ", "thirty", ""])
+    ws.append(["P-2", "Annex", "Acme", "USD", 2, "  ", 3000, 50, 5, 45, ""])
+    ws.append(["P-3", "Shed", "Acme", "XYZ", 1, "Slab", 500, 50, 5, 30, ""])
+    ws.append(["P-4", "Barn", "Acme", "EUR", 1, "Slab", 500, 50, 5, -3, ""])
     path = tmp_path / "mixed.xlsx"
     book.save(path)
     at_once = read_workbook(path)
@@ -124,7 +160,8 @@ def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_
             (p.code, p.message, p.location) for p in b.problems], other
     assert len(at_once.lines) == 3 and sorted((p.code, p.location.row)
                                               for p in at_once.problems) == [
-        ("missing-value", 5), ("missing-value", 7), ("percent-out-of-range", 6)]
+        ("bad-value", 6), ("bad-value", 9), ("missing-value", 5), ("missing-value", 7),
+        ("percent-out-of-range", 6), ("unknown-currency", 8)]
 
 
 def test_show_html_is_the_document_plain_weasyprint_renders_the_same(tmp_path):

@@ -107,7 +107,24 @@ class Table:
         if getattr(self, "_columns_read", None) is None:
             self._columns_read = {name: read_column(self, name, index, reader, percent_rows)
                                   for name, index, reader, percent_rows in self.specs()}
+            self._not_plain = {r for column in self._columns_read.values()
+                               for r, value in enumerate(column) if value is _PER_CELL}
+            self._plain_columns: dict[frozenset[str] | None, list[tuple[str, list[object]]]] = {}
         return self._columns_read
+
+    def plain_values(self, r: int, ctx: CellContext, names: frozenset[str] | None
+                     ) -> dict[str, object] | None:
+        """Row ``r``'s values as :func:`read_row` reads them, when every one of its cells was
+        read with its column (:meth:`read_columns`); None when a cell needs its own reader."""
+        if self.sheet.formulas_without_value or not self.read_columns(ctx) or (
+                r in self._not_plain):
+            return None
+        columns = self._plain_columns.get(names)
+        if columns is None:
+            columns = self._plain_columns[names] = [
+                (name, self._columns_read[name]) for name, _i, _reader, _p in self.specs()
+                if names is None or name in names]
+        return {name: column[r] for name, column in columns}
 
 
 class Collector:
@@ -195,17 +212,56 @@ def read_column(table: Table, name: str, index: int, reader: Callable[[object, C
                 out[r] = _PER_CELL
         return out
     if reader is cells.read_id or reader is cells.read_text:
-        return [None if v is None else (v.strip() or _PER_CELL)
+        return [None if v is None else (v.strip() or None)
                 if type(v) is str and v.isascii() and v.isprintable() else _PER_CELL
                 for v in column]
+    if reader is cells.read_currency or reader is cells.read_days:
+        return _read_each_value_once(column, reader)
     return [None if v is None or (type(v) is str and not v.strip()) else _PER_CELL
             for v in column]
+
+
+# Currency codes and payment terms read text and numbers the same in every reading context
+# (decimal mark, date order, percent formats), so a column's cells can be read with this one.
+_ANY_CONTEXT = CellContext()
+_UNREAD = object()
+
+
+def _read_each_value_once(column: list[object], reader: Callable[[object, CellContext], object]
+                          ) -> list[object]:
+    """Each distinct printable ASCII text or number of a currency or payment-terms column read
+    once by its reader; empty cells are None; a value the reader refuses, and any other cell,
+    is ``_PER_CELL`` (read again by :func:`read_row`, with its located problem)."""
+    read: dict[tuple[type, object], object] = {}
+    out: list[object] = []
+    for v in column:
+        kind = type(v)
+        if v is None or (kind is str and not v.strip()):  # type: ignore[attr-defined]
+            out.append(None)
+            continue
+        if not (kind is float or kind is int or (
+                kind is str and v.isascii() and v.isprintable())):  # type: ignore[attr-defined]
+            out.append(_PER_CELL)
+            continue
+        key = (kind, v)
+        value = read.get(key, _UNREAD)
+        if value is _UNREAD:
+            try:
+                value = reader(v, _ANY_CONTEXT)
+            except CellError:
+                value = _PER_CELL
+            read[key] = value
+        out.append(value)
+    return out
 
 
 def read_row(table: Table, r: int, ctx: CellContext, out: Collector,
              names: frozenset[str] | None = None) -> Row:
     """Read a row's cells (only ``names`` when given); a bad cell becomes ``INVALID`` and a
     located problem."""
+    plain = table.plain_values(r, ctx, names)
+    if plain is not None:
+        return Row(table, r, plain)
     row = table.sheet.rows[r]
     width = len(row)
     missing = table.sheet.formulas_without_value
