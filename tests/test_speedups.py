@@ -324,6 +324,7 @@ def test_row_dicts_are_what_to_dict_gives(rows):
     text with missing values, bool, objects, a nullable integer, dates, a category)."""
     import math
 
+    import numpy as np
     import pandas as pd
 
     from progbill.columns import row_dicts
@@ -334,6 +335,8 @@ def test_row_dicts_are_what_to_dict_gives(rows):
         frame["category"] = frame["text"].astype("category")
         frame["day"] = pd.Timestamp("2026-11-30")
         frame[7] = frame["int"]  # a label that is not text
+        frame["numpy"] = pd.Series([np.int64(3), "x", np.float64(0.5), None] * len(frame),
+                                   dtype=object)[:len(frame)].tolist()
     expected, found = frame.to_dict("records"), row_dicts(frame)
     assert len(found) == len(expected)
     for want, got in zip(expected, found, strict=True):
