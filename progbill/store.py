@@ -1106,4 +1106,4 @@ def _texts(frame: pd.DataFrame, column: str) -> list[str]:
     """A column as exact text, '' where it is empty or absent."""
     if column not in frame:
         return [""] * len(frame)
-    return ["" if is_missing(v) else str(v) for v in frame[column]]
+    return ["" if is_missing(v) else str(v) for v in frame[column].tolist()]
