@@ -484,7 +484,7 @@ class Store:
             "SELECT project_id, details FROM project_details")}
         rows = []
         read = [c for c in ("project_id", "_given", "_source", *PROJECT_DETAILS)
-                if c in frame.columns]  # to_dict boxes every cell: only what is kept
+                if c in frame.columns]  # only the columns kept become dicts
         for record in row_dicts(frame[read].drop_duplicates("project_id")):
             pid = str(record["project_id"])
             details = _details_from_json(kept[pid]) if pid in kept else {}
