@@ -97,9 +97,6 @@ class Earlier:
     sums: dict[tuple[int, str], int]  # (column, currency) -> exact sum, see exact_sum
     styles: dict[int, str]
     data: list[Deflated]
-    # the workbook they were written in was in constant-memory mode (its styles are numbered
-    # otherwise: rows written in one mode do not continue a sheet written in the other)
-    constant_memory: bool = False
 
 
 @dataclass
@@ -549,7 +546,6 @@ def write_sheets(sheets: list[Sheet], path: Path,
             for cells in ours:
                 if cells.sheet in data and cells.summary is not None:
                     cells.summary.styles, cells.summary.data = data[cells.sheet]
-                    cells.summary.constant_memory = constant_memory
                     written[cells.sheet] = cells.summary
     finally:
         if fast:

@@ -15,8 +15,10 @@ only when all of this holds, and otherwise writes every row as before:
 * the same fiscal year, progbill version and columns, at least the rows that set the widths;
 * the accountant has no columns or comments on Lines, and the ledger was not edited since
   progbill wrote it (both need every row written anew);
-* the new workbook is written in the same mode (constant-memory or not, known once its sheets
-  are built) and gives the columns the same styles (checked when it is written).
+* the new workbook gives each column a style of the same kind: where its numbers differ
+  (the month the ledger passes to constant-memory mode, which numbers styles otherwise), the
+  kept rows are given the new numbers as it is written (``sheetdata.restyled``); rows it
+  cannot restyle with certainty (a cell of another currency's format) are written anew.
 
 The file is only ever a copy of what the store says: deleting it costs one full write.
 """
@@ -35,7 +37,7 @@ from progbill.ledger import LINE_HEADERS, Earlier
 from progbill.workspace import Workspace, atomic_write_bytes
 from progbill.zipparts import Deflated
 
-FORMAT = 1
+FORMAT = 2  # 2: no constant-memory flag (kept rows take the new workbook's styles)
 SHEET = "Lines"
 MAX_BYTES = 1 << 31
 
@@ -94,8 +96,7 @@ def load(ws: Workspace, fy: int, documents: Documents) -> Reuse | None:
             int(meta["rows"]), frozenset(meta["currencies"]),
             [float(w) for w in meta["widths"]],
             {(int(c), str(cur)): int(total) for c, cur, total in meta["sums"]},
-            {int(c): str(style) for c, style in meta["styles"]}, pieces,
-            bool(meta["constant_memory"]))
+            {int(c): str(style) for c, style in meta["styles"]}, pieces)
     except (KeyError, TypeError, ValueError):
         return None
     return Reuse(earlier, documents[count - 1][2])
@@ -109,7 +110,7 @@ def save(ws: Workspace, fy: int, documents: Documents, e: Earlier) -> None:
         "fingerprint": _fingerprint(documents), "rows": e.rows,
         "currencies": sorted(e.currencies), "widths": e.widths,
         "sums": [[c, cur, str(total)] for (c, cur), total in sorted(e.sums.items())],
-        "styles": sorted(e.styles.items()), "constant_memory": e.constant_memory,
+        "styles": sorted(e.styles.items()),
         "pieces": [[len(p.data), p.crc, p.size] for p in e.data],
         "sha256": hashlib.sha256(data).hexdigest(),
     }

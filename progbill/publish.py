@@ -317,12 +317,11 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
 
 def _continues(earlier: Earlier, sheets: list[Any]) -> bool:
     """Whether the Lines rows of these ``sheets`` can be written after the ``earlier`` ones
-    kept: not when the sheet is continued on a second sheet (written whole), nor when the
-    workbook is written in the other mode than theirs (the month the ledger passes
-    ``CONSTANT_MEMORY_ROWS``), known before anything is written."""
-    lines = sum(s.total_rows for s in sheets if s.name == linecache.SHEET)
-    return (lines <= ledger.MAX_SHEET_ROWS
-            and earlier.constant_memory == ledger.in_constant_memory(sheets))
+    kept: not when the sheet is continued on a second sheet (written whole), known before
+    anything is written. (A workbook written in the other mode than theirs, the month the
+    ledger passes ``CONSTANT_MEMORY_ROWS``, gives them its styles: ``sheetdata.restyled``.)"""
+    return sum(s.total_rows for s in sheets
+               if s.name == linecache.SHEET) <= ledger.MAX_SHEET_ROWS
 
 
 def _reusable_lines(ws: Workspace, fy: int | None, documents: linecache.Documents,

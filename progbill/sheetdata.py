@@ -288,6 +288,12 @@ class _Made:
 
 
 def _deflated_sheet(xml: str, cells: Cells) -> _Made:
+    if cells.earlier and cells.earlier_styles is not None:
+        on_column = styles_of_columns(xml[:xml.index("<sheetData>")])
+        if on_column != cells.earlier_styles:
+            cells.earlier = restyled(cells.earlier, cells.earlier_styles, on_column,
+                                     cells.sheet)
+            cells.earlier_styles = on_column
     head, earlier, tail = Deflater(), list(cells.earlier), Deflater()
     rows = BackgroundDeflater()  # this run's rows deflate while the next ones are made
     pure = True
@@ -308,6 +314,43 @@ def _deflated_sheet(xml: str, cells: Cells) -> _Made:
     return _Made([head.done(), *earlier, new_rows, tail.done()],
                  [*earlier, new_rows] if pure else None,
                  styles_of_columns(xml[:xml.index("<sheetData>")]))
+
+
+def restyled(pieces: list[Deflated], old: dict[int, str], new: dict[int, str],
+             sheet: str) -> list[Deflated]:
+    """Rows kept from an earlier workbook, given this workbook's column styles.
+
+    The same formats get other style numbers in another workbook (xlsxwriter numbers them in
+    the order it meets them, which differs in constant-memory mode), so each cell's ``s``
+    attribute is changed from its column's old style to its new one. Only where that is
+    certain: every column keeps or gains a style as it had one (a cell written without one
+    cannot be told from another), one old style never becomes two new ones, and every styled
+    cell of the rows carries one of the old column styles. Otherwise :class:`Stale`."""
+    if set(old) != set(new) or any(bool(old[c]) != bool(new[c]) for c in old):
+        raise Stale(sheet)
+    renamed: dict[str, str] = {}
+    for c, before in old.items():
+        if before and renamed.setdefault(before, new[c]) != new[c]:
+            raise Stale(sheet)
+    # progbill writes a styled cell as <c r="F12" s="3"><v>... or <c r="F12" s="3"
+    # t="inlineStr"><is>...: each mark runs from the reference's closing quote to the tag's
+    # end, which cell text cannot hold (its ">" is escaped), nor NUL (such text is
+    # xlsxwriter's, never kept)
+    ends = ("><v>", ' t="inlineStr"><is>')
+    out = []
+    for piece in pieces:
+        text = inflate(piece).decode("utf-8")
+        for k, before in enumerate(renamed):  # through marks: two styles may swap numbers
+            for end in ends:
+                text = text.replace(f'"{before}{end}', f'"\x00{k}\x00{end}')
+        if '" s="' in text:  # a cell with a style of its own (another currency's format), or
+            raise Stale(sheet)  # text that looks like one: written anew, to be sure
+        for k, before in enumerate(renamed):
+            text = text.replace(f"\x00{k}\x00", renamed[before])
+        part = Deflater()
+        part.add(text.encode("utf-8"))
+        out.append(part.done())
+    return out
 
 
 def _sheet_xml(xml: str, cells: Cells) -> Iterator[tuple[str, str]]:

@@ -85,22 +85,29 @@ def run(ws: Path, book: Path, period: str) -> None:
 @pytest.mark.parametrize("streamed_from", [10**9, 45])
 def test_each_month_written_after_the_kept_rows_is_the_ledger_written_whole(
         tmp_path, reuses, monkeypatch, streamed_from):
-    """Also across the switch to constant-memory mode (whose styles are numbered otherwise:
-    the kept rows do not fit and every row is written anew)."""
+    """Also across the switch to constant-memory mode, whose styles are numbered otherwise:
+    the kept rows are given the new workbook's styles, and each month still builds only its
+    own rows."""
+    from progbill import sheetdata
+
     monkeypatch.setattr(ledger, "CONSTANT_MEMORY_ROWS", streamed_from)
     writes: list[str] = []
     write = ledger.write_ledger
     monkeypatch.setattr(ledger, "write_ledger", lambda *args: writes.append(args[2].name)
                         or write(*args))
+    built: list[int] = []  # the Lines rows progbill builds, each ledger
+    plan = sheetdata.plan
+    monkeypatch.setattr(sheetdata, "plan", lambda *args, **kwargs: (
+        built.append(len(args[1])) if args[0] == "Lines" else None) or plan(*args, **kwargs))
     ws = empty_workspace(tmp_path)
     for month in (1, 2, 3):
         book = generate.write(tmp_path / f"m{month}.xlsx", projects=4, lines=3, month=month,
                               steady=True)
         writes.clear()
+        built.clear()
         run(ws, book, f"2026-{month:02d}")
-        # written once: a ledger that will be written in the other mode than the kept rows
-        # is known before it is written, not found out by writing it
-        assert writes == ["ledger.xlsx"], (month, writes)
+        assert writes == ["ledger.xlsx"], (month, writes)  # written once
+        assert built == [12], (month, built)  # the month's own lines, never the kept ones
         assert parts(ws / "ledger.xlsx") == written_whole(ws, tmp_path, f"2026-{month:02d}")
         assert linecache.path(Workspace(ws)).is_file()
     # month 1 had nothing to reuse; months 2 and 3 were offered the 12 and 24 rows before
@@ -229,3 +236,47 @@ def test_a_totals_row_is_the_exact_sum_rounded_once(values):
     split = ledger.exact_sum(values[:half]) + ledger.exact_sum(values[half:])
     assert Fraction(split, 2**1074) == exact
     assert ledger.nearest_double(split) == math.fsum(numbers)
+
+
+def _pieces(*texts: str) -> list[zipparts.Deflated]:
+    out = []
+    for text in texts:
+        part = zipparts.Deflater()
+        part.add(text.encode())
+        out.append(part.done())
+    return out
+
+
+def test_kept_rows_take_the_new_workbooks_styles_only_where_that_is_certain():
+    """The month the ledger passes to constant-memory mode numbers its styles otherwise: the
+    kept rows' cells get their column's new style; a cell's text is never touched; rows that
+    cannot be restyled with certainty are refused (written anew)."""
+    from progbill.sheetdata import Stale, restyled
+
+    rows = ('<row r="2"><c r="A2" s="3" t="inlineStr"><is><t>a s="3"&gt;&lt;v&gt; b</t></is>'
+            '</c><c r="B2" s="4"><v>1.5</v></c><c r="C2"><v>7</v></c></row>',
+            '<row r="3"><c r="A3" s="3" t="inlineStr"><is><t xml:space="preserve"> x</t></is>'
+            '</c><c r="B3" s="4"><v>2</v></c></row>')
+    old = {0: ' s="3"', 1: ' s="4"', 2: ""}
+    swapped = {0: ' s="4"', 1: ' s="3"', 2: ""}  # two styles trade their numbers
+    found = [zipparts.inflate(p).decode() for p in restyled(_pieces(*rows), old, swapped,
+                                                            "Lines")]
+    assert found == [
+        '<row r="2"><c r="A2" s="4" t="inlineStr"><is><t>a s="3"&gt;&lt;v&gt; b</t></is>'
+        '</c><c r="B2" s="3"><v>1.5</v></c><c r="C2"><v>7</v></c></row>',
+        '<row r="3"><c r="A3" s="4" t="inlineStr"><is><t xml:space="preserve"> x</t></is>'
+        '</c><c r="B3" s="3"><v>2</v></c></row>']
+    with pytest.raises(Stale):  # text that looks like a style attribute: written anew
+        restyled(_pieces('<row r="4"><c r="A4" s="3" t="inlineStr"><is><t>a" s="3" b</t>'
+                         '</is></c></row>'), old, swapped, "Lines")
+    for new in ({0: ' s="5"', 1: ' s="6"', 2: ' s="7"'},  # a column gains a style
+                {0: ' s="5"', 1: ""},  # a column loses one, and one is gone
+                {0: ' s="5"', 1: ' s="6"', 2: ""} | {3: ' s="8"'}):  # another column
+        with pytest.raises(Stale):
+            restyled(_pieces(*rows), old, new, "Lines")
+    with pytest.raises(Stale):  # one old style would become two new ones
+        restyled(_pieces(*rows), {0: ' s="3"', 1: ' s="3"', 2: ""},
+                 {0: ' s="5"', 1: ' s="6"', 2: ""}, "Lines")
+    with pytest.raises(Stale):  # a cell with a style of its own (another currency's format)
+        restyled(_pieces('<row r="4"><c r="B4" s="9"><v>2</v></c></row>'), old, swapped,
+                 "Lines")
