@@ -493,12 +493,6 @@ def split_long_sheets(sheets: list[Sheet], notes: list[str] | None = None) -> li
     return out
 
 
-def in_constant_memory(sheets: list[Sheet]) -> bool:
-    """Whether a workbook of ``sheets`` is written in constant-memory mode (more than
-    ``CONSTANT_MEMORY_ROWS`` rows, kept rows included)."""
-    return sum(s.total_rows for s in sheets) > CONSTANT_MEMORY_ROWS
-
-
 def write_sheets(sheets: list[Sheet], path: Path,
                  kept_sheets: list[kept_content.Sheet] | None = None, fast: bool = True
                  ) -> dict[str, Earlier]:
@@ -514,7 +508,7 @@ def write_sheets(sheets: list[Sheet], path: Path,
 
     if not fast and any(s.earlier for s in sheets):
         raise ValueError("rows kept from an earlier run are written only by the fast path")
-    constant_memory = in_constant_memory(sheets)
+    constant_memory = sum(s.total_rows for s in sheets) > CONSTANT_MEMORY_ROWS  # kept rows too
     book_path = path.with_name(path.name[:240] + ".cells") if fast else path  # name <= 255
     book = xlsxwriter.Workbook(
         str(book_path),

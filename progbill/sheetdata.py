@@ -323,9 +323,9 @@ def restyled(pieces: list[Deflated], old: dict[int, str], new: dict[int, str],
     The same formats get other style numbers in another workbook (xlsxwriter numbers them in
     the order it meets them, which differs in constant-memory mode), so each cell's ``s``
     attribute is changed from its column's old style to its new one. Only where that is
-    certain: every column keeps or gains a style as it had one (a cell written without one
-    cannot be told from another), one old style never becomes two new ones, and every styled
-    cell of the rows carries one of the old column styles. Otherwise :class:`Stale`."""
+    certain: every column has a style in both workbooks or in neither (a cell written without
+    one cannot be told from another), one old style never becomes two new ones, and every
+    styled cell of the rows carries one of the old column styles. Otherwise :class:`Stale`."""
     if set(old) != set(new) or any(bool(old[c]) != bool(new[c]) for c in old):
         raise Stale(sheet)
     renamed: dict[str, str] = {}
