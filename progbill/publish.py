@@ -274,8 +274,6 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
                    as_of: date | None = None, ageing_as_of: date | None = None) -> Path:
     """Rebuild ledger.xlsx, carrying the accountant's content (progbill.kept); if Excel has it
     open, write an updated copy beside it instead."""
-    from progbill.ledger import build_sheets
-
     checkpoint("ledger:before")
     target = ws.ledger_path
     lock_file = ws.root / f"~${target.name}"
@@ -294,32 +292,33 @@ def publish_ledger(store: Store, ws: Workspace, notes: list[str], keep: int = 5,
     stored = stored_kept(store)
     reuse = _reusable_lines(ws, current, documents, edited, stored)
     after = (reuse.earlier, reuse.after) if reuse else None
-    sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current, after)
+    sheets = ledger.build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current,
+                                 after)
     kept, typed_payments = accountant_content(store, ws, sheets, notes, edited, stored)
     if typed_payments:
         # receipts typed in the ledger change balances and states: build again with them
-        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current,
-                              after)
+        sheets = ledger.build_sheets(store, target.parent, ws.root, as_of, ageing_as_of,
+                                     current, after)
     close_fiscal_years(store, ws, years, kept, notes, as_of, ageing_as_of)
     if backup is not None:
         backup.finish(store)
     try:
-        if reuse and not _continues(reuse.earlier, sheets):
+        if reuse and not _continues(sheets):
             raise Stale(linecache.SHEET)
         written = ledger.write_ledger(store, ws.root, target, notes, sheets, kept)
     except Stale:  # the kept rows do not fit this workbook: every row written anew
-        sheets = build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
+        sheets = ledger.build_sheets(store, target.parent, ws.root, as_of, ageing_as_of, current)
         written = ledger.write_ledger(store, ws.root, target, notes, sheets, kept)
     store.set_meta("ledger_sha256", sha256_of(target))
     _keep_lines(ws, current, documents, written.get(linecache.SHEET))
     return target
 
 
-def _continues(earlier: Earlier, sheets: list[Any]) -> bool:
-    """Whether the Lines rows of these ``sheets`` can be written after the ``earlier`` ones
-    kept: not when the sheet is continued on a second sheet (written whole), known before
-    anything is written. (A workbook written in the other mode than theirs, the month the
-    ledger passes ``CONSTANT_MEMORY_ROWS``, gives them its styles: ``sheetdata.restyled``.)"""
+def _continues(sheets: list[Any]) -> bool:
+    """Whether the Lines rows of these ``sheets`` can be written after the ones kept: not when
+    the sheet is continued on a second sheet (written whole), known before anything is
+    written. (A workbook written in the other mode than theirs, the month the ledger passes
+    ``CONSTANT_MEMORY_ROWS``, gives them its styles: ``sheetdata.restyled``.)"""
     return sum(s.total_rows for s in sheets
                if s.name == linecache.SHEET) <= ledger.MAX_SHEET_ROWS
 
@@ -362,8 +361,6 @@ def close_fiscal_years(store: Store, ws: Workspace, years: dict[int, int], kept:
     closed into ``ledger-FY<year>.xlsx`` once, with the accountant's content it had in
     ledger.xlsx, and written again only when it is missing or the store gives that year other
     documents than it holds (a late period billed after the year was closed)."""
-    from progbill.ledger import build_sheets, write_ledger
-
     if len(years) < 2:
         return []
     closed = json.loads(store.meta_value("closed_fiscal_years") or "{}")
@@ -376,8 +373,8 @@ def close_fiscal_years(store: Store, ws: Workspace, years: dict[int, int], kept:
             copy = keep_edited(ws, path)
             notes.append(f"{path.name} is written again: fiscal year {fy} now has {count} "
                          f"documents; the file as it was is kept in backups/kept/{copy.name}")
-        sheets = build_sheets(store, ws.root, ws.root, as_of, ageing_as_of, fy)
-        write_ledger(store, ws.root, path, notes, sheets, kept)
+        sheets = ledger.build_sheets(store, ws.root, ws.root, as_of, ageing_as_of, fy)
+        ledger.write_ledger(store, ws.root, path, notes, sheets, kept)
         closed[str(fy)] = count
         written.append(path)
         notes.append(f"fiscal year {fy} is closed into {path.name} ({count} documents, with "

@@ -1025,7 +1025,7 @@ def document_records(
 ) -> list[dict[str, object]]:
     """Numbered documents as rows of the ``documents`` table (also the shape drafts render)."""
     read = ["project_id", *_DOCUMENT_PROJECT_TEXT, "tax_label", "_source",
-            *(c for c in EINVOICE_FIELDS if c in projects.columns)]  # to_dict boxes every cell
+            *(c for c in EINVOICE_FIELDS if c in projects.columns)]  # only these become dicts
     info = projects[read].drop_duplicates("project_id").set_index("project_id").reindex(
         numbered["project_id"])
     seller_json = json.dumps(seller, sort_keys=True)  # the same for every document of a run
