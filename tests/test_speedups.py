@@ -89,6 +89,13 @@ def test_a_cell_read_with_its_column_reads_as_its_reader_reads_it(value):
         read = read_column(_OneColumn([value]), "x", 0, reader, set())[0]
         if read is not _PER_CELL:
             assert read == by_reader(reader) and type(read) is type(by_reader(reader)), reader
+    # a column is read once for every reading context of its file
+    for ctx in (CellContext(decimal_mark=",", date_order="MDY"),
+                CellContext(percent_formatted=True), CellContext(fraction_text=True)):
+        for reader in (cells.read_text, cells.read_id, cells.read_currency, cells.read_days):
+            read = read_column(_OneColumn([value]), "x", 0, reader, set())[0]
+            if read is not _PER_CELL:
+                assert read == by_reader(reader), (reader, ctx)
 
 
 class _OneColumn:
@@ -117,6 +124,19 @@ def test_currencies_payment_terms_and_blank_text_are_read_with_their_column():
         30, 30, 45, 30, _PER_CELL, _PER_CELL, _PER_CELL, _PER_CELL, None]
     assert read_column(_OneColumn(["", " ", "CO-1", None]), "change_order", 0,
                        cells.read_text, set()) == [None, None, "CO-1", None]
+
+
+def test_numbers_in_id_and_text_columns_are_read_with_their_column():
+    """Line ids and text typed as numbers (1, 2, 1001.0: the common numbered line) are read
+    with their column, once per distinct value, so that such rows are read at once; a
+    true/false cell stays with its reader (not an id; text only as a warning's subject)."""
+    from progbill.readers import cells
+
+    assert read_column(_OneColumn([1.0, 2, 1001.0, True, 1.5, 1.0, None, " 7 "]), "line", 0,
+                       cells.read_id, set()) == [
+        "1", "2", "1001", _PER_CELL, "1.5", "1", None, "7"]
+    assert read_column(_OneColumn([3.0, 2.25, 10**16 + 0.0, False]), "description", 0,
+                       cells.read_text, set()) == ["3", "2.25", "1e+16", _PER_CELL]
 
 
 def test_a_workbook_reads_the_same_with_and_without_reading_columns_at_once(tmp_path,
@@ -277,23 +297,31 @@ def _workbooks_to_compare(tmp_path):
 
 
 def test_plain_lines_read_the_same_as_through_every_check(tmp_path, monkeypatch):
-    """The plain-line path (a schedule of values with percent complete, nothing stated twice)
-    gives each line the record the full checks give, and every problem is still found: every
-    sample, layout and real-world workbook, and one of edge rows, read both ways."""
+    """The plain-line paths (a schedule of values with percent complete, nothing stated twice;
+    a row at a time, and a flat sheet's later rows from its columns) give each line the record
+    the full checks give, and every problem is still found: every sample, layout and real-world
+    workbook, and one of edge rows, read both ways."""
     from progbill.readers import read_workbook, records
 
-    plain = []
-    real_plain = records._plain_line
+    plain, by_column = [], []
+    real_plain, real_record = records._plain_line, records.PlainLines.record
 
     def counting(*args):
         found = real_plain(*args)
         plain.append(found is not None)
         return found
 
+    def counting_columns(self, r, currency):
+        found = real_record(self, r, currency)
+        by_column.append(found is not None)
+        return found
+
     paths = _workbooks_to_compare(tmp_path)
     monkeypatch.setattr(records, "_plain_line", counting)
+    monkeypatch.setattr(records.PlainLines, "record", counting_columns)
     fast = [read_workbook(p) for p in paths]
     monkeypatch.setattr(records, "_plain_line", lambda *args: None)
+    monkeypatch.setattr(records.PlainLines, "record", lambda self, r, currency: None)
     full = [read_workbook(p) for p in paths]
     for path, a, b in zip(paths, fast, full, strict=True):
         assert a.lines.equals(b.lines), path
@@ -307,6 +335,7 @@ def test_plain_lines_read_the_same_as_through_every_check(tmp_path, monkeypatch)
     assert sorted({p.location.row for p in edge.problems}) == [
         5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19]
     assert sum(plain) >= 5 and not all(plain)  # both paths were taken
+    assert sum(by_column) >= 5 and not all(by_column)  # and the column-wise one too
 
 
 _CELL_VALUES = st.one_of(st.none(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),

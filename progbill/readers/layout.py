@@ -11,6 +11,8 @@ the frames (:mod:`~progbill.readers.frames`). Nothing here raises for a user's m
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -47,6 +49,7 @@ from progbill.readers.header import (
 )
 from progbill.readers.raw import RawSheet
 from progbill.readers.records import (
+    PlainLines,
     line_record,
     project_record,
 )
@@ -552,9 +555,27 @@ def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default
     table = decide_percent_scale(table, lrows, percent_scale, ctx, out)
     line_names = frozenset(c.name for c in LINE_COLUMNS) | {"currency"}
     project_index = [(n, i) for n, i in table.columns.items() if n in PROJECT_ONLY_NAMES]
+    project_cells = operator.itemgetter(*(i for _n, i in project_index)) if len(
+        project_index) > 1 else None
     given = given or {}
     id_index = table.columns.get("project_id")
+    plain = PlainLines.of(table, ctx, out.file) if id_index is not None else None
     for r in lrows:
+        pid = plain.project_ids[r] if plain is not None else None
+        if isinstance(pid, str) and (first := seen.get(pid)) is not None and (
+                first.table.sheet is table.sheet and plain is not None and plain.is_plain(r)):
+            # a later plain line of a project begun on this sheet: its record comes from the
+            # columns, the project's cells are compared with its first row
+            _compare_project_columns(first, Row(table, r, {}), project_index, ctx, out,
+                                     project_cells)
+            currency = project_records[pid]["currency"] if pid in project_records else None
+            record = plain.record(r, currency if isinstance(currency, str) else None)
+            if record is None:
+                record = line_record(read_row(table, r, ctx, out, names=line_names),
+                                     currency if isinstance(currency, str) else None, out)
+            if record is not None:
+                line_records.append(record)
+            continue
         if id_index is None:
             first = seen.get(str(given.get("project_id")))
         else:
@@ -576,7 +597,7 @@ def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default
             if record is not None:
                 project_records[pid] = record
         elif same_sheet:
-            _compare_project_columns(first, row, project_index, ctx, out)
+            _compare_project_columns(first, row, project_index, ctx, out, project_cells)
         else:
             _compare_project_values(first, row, out)
         currency = project_records[pid]["currency"] if pid in project_records else None
@@ -626,10 +647,19 @@ def in_reading_order(problems: list[Problem], sheet_names: list[str | None]) -> 
 
 
 def _compare_project_columns(first: Row, other: Row, columns: list[tuple[str, int]],
-                             ctx: CellContext, out: Collector) -> None:
+                             ctx: CellContext, out: Collector,
+                             cells_of: Callable[[list[object]], tuple[object, ...]] | None = None,
+                             ) -> None:
     """Later rows of a flat project must agree with its first row. Cells are compared as
-    typed first (cheap); only a cell that differs is read and compared by value."""
+    typed first (cheap; ``cells_of`` takes a row's ``columns`` at once, and the usual row
+    typed as its first is done); only a cell that differs is read and compared by value."""
     first_raw, other_raw = first.table.sheet.rows[first.r], other.table.sheet.rows[other.r]
+    if cells_of is not None and len(first_raw) == len(other_raw):
+        try:
+            if cells_of(first_raw) == cells_of(other_raw):
+                return
+        except IndexError:  # a short row: compared cell by cell below
+            pass
     differing = []
     for name, index in columns:
         a = first_raw[index] if index < len(first_raw) else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from progbill.columns import EINVOICE_FIELDS
 from progbill.money import (
@@ -20,6 +21,7 @@ from progbill.problems import (
     Severity,
     column_letter,
 )
+from progbill.readers.cells import CellContext
 from progbill.readers.schema import (
     PROJECT_COLUMNS,
     STATUS_PROGRESS,
@@ -222,24 +224,93 @@ def _plain_line(row: Row, currency: str | None, source: str) -> dict[str, object
     v = row.values
     if currency is None or not _has_plain_lines(row.table) or INVALID in v.values():
         return None
-    pct = v.get("percent_complete")
-    retainage = v.get("retainage_pct")
-    if (v.get("project_id") is None or v.get("milestone_id") is None or not v.get("description")
-            or v.get("status") is not None or not isinstance(pct, Decimal) or not 0 <= pct <= 100
-            or (retainage is not None and not 0 <= retainage <= 100)):  # type: ignore[operator]
+    get = v.get
+    if not _plain_values(get("project_id"), get("milestone_id"), get("description"),
+                         get("status"), get("percent_complete"), get("retainage_pct"),
+                         get("scheduled_value")):
         return None
-    exp = exponent(currency)
-    scheduled_units = row.table.minor_units("scheduled_value", exp)
-    if v.get("scheduled_value") is None or scheduled_units is None or (
-            scheduled := scheduled_units[row.r]) is None:
+    amounts = _plain_amounts(row.table, row.r, exponent(currency),
+                             get("stored_materials") is not None)
+    if amounts is None:
+        return None
+    return _line(get, row.table, row.r, amounts[0], cast(Decimal, get("percent_complete")),
+                 amounts[1], source=source)
+
+
+def _plain_values(project_id: object, line_id: object, description: object, status: object,
+                  percent: object, retainage: object, scheduled: object) -> bool:
+    """A plain line's values: ids, a description, no status, a percent complete and any
+    retainage from 0 to 100, a scheduled value."""
+    return (project_id is not None and line_id is not None and bool(description)
+            and status is None and isinstance(percent, Decimal) and 0 <= percent <= 100
+            and (retainage is None or 0 <= retainage <= 100)  # type: ignore[operator]
+            and scheduled is not None)
+
+
+def _plain_amounts(table: Table, r: int, exp: int, stored_given: bool
+                   ) -> tuple[int, int] | None:
+    """A plain line's scheduled value and materials stored (0 when not given), each amount a
+    whole number of minor units (``exp`` decimals) read with its column
+    (:meth:`Table.minor_units`); None when one is not (a negative stored amount included)."""
+    scheduled_units = table.minor_units("scheduled_value", exp)
+    if scheduled_units is None or (scheduled := scheduled_units[r]) is None:
         return None
     stored = 0
-    if v.get("stored_materials") is not None:
-        stored_units = row.table.minor_units("stored_materials", exp)
-        if stored_units is None or (found := stored_units[row.r]) is None or found < 0:
+    if stored_given:
+        stored_units = table.minor_units("stored_materials", exp)
+        if stored_units is None or (found := stored_units[r]) is None or found < 0:
             return None
         stored = found
-    return _line(row, scheduled, pct, stored, None, None, None, _MoneyProgress(), source)
+    return scheduled, stored
+
+
+class PlainLines:
+    """A flat sheet's plain lines (:func:`_has_plain_lines`) made from its columns read at
+    once (:meth:`Table.read_columns`), without reading each row: for a row whose every cell
+    was read with its column, :meth:`record` is the record :func:`_plain_line` makes of the
+    row as :func:`read_row` reads it, or None where that is None (the row is then read as
+    before). tests/test_speedups.py reads workbooks with and without it."""
+
+    def __init__(self, table: Table, columns: dict[str, list[object]], source: str) -> None:
+        self.table, self.columns, self.source = table, columns, source
+        none = [None] * len(table.sheet.rows)
+        self.project_ids = columns.get("project_id", none)
+        self._stored = columns.get("stored_materials", none)
+        not_plain = table.not_plain_rows()
+        self._plain = [
+            r not in not_plain and _plain_values(*values) for r, values in enumerate(zip(*(
+                columns.get(name, none) for name in (
+                    "project_id", "milestone_id", "description", "status", "percent_complete",
+                    "retainage_pct", "scheduled_value")), strict=True))]
+        self._exponents: dict[str, int] = {}
+        # the columns a line's record takes its values from (:func:`_line`)
+        self._values = [(name, column) for name, column in columns.items()
+                        if name in _LINE_VALUES]
+
+    @classmethod
+    def of(cls, table: Table, ctx: CellContext, source: str) -> PlainLines | None:
+        """For a table of plain lines whose columns are read at once; None otherwise."""
+        if not _has_plain_lines(table) or table.sheet.formulas_without_value:
+            return None
+        columns = table.read_columns(ctx)
+        return cls(table, columns, source) if columns else None
+
+    def is_plain(self, r: int) -> bool:
+        """Row ``r`` holds a plain line, every cell read with its column."""
+        return self._plain[r]
+
+    def record(self, r: int, currency: str | None) -> dict[str, object] | None:
+        if currency is None or not self._plain[r]:
+            return None
+        exp = self._exponents.get(currency)
+        if exp is None:
+            exp = self._exponents[currency] = exponent(currency)
+        amounts = _plain_amounts(self.table, r, exp, self._stored[r] is not None)
+        if amounts is None:
+            return None
+        values = {name: column[r] for name, column in self._values}
+        return _line(values.get, self.table, r, amounts[0],
+                     cast(Decimal, values["percent_complete"]), amounts[1], source=self.source)
 
 
 def line_record(row: Row, currency: str | None, out: Collector) -> dict[str, object] | None:
@@ -344,44 +415,51 @@ def _any_line(row: Row, currency: str | None, out: Collector) -> dict[str, objec
             return None
         money = _MoneyProgress.measured(total - stored, money)
         progress = None
-    return _line(row, scheduled, progress, stored or 0, prev_billed, prev_retained,
-                 quantities.to_date if quantities else None, money, out.file)
+    return _line(row.values.get, row.table, row.r, scheduled, progress, stored or 0,
+                 prev_billed, prev_retained, quantities.to_date if quantities else None, money,
+                 out.file)
 
 
-def _line(row: Row, scheduled: int, progress: Decimal | None, stored: int,
-          prev_billed: int | None, prev_retained: int | None, quantity_to_date: Decimal | None,
-          money: _MoneyProgress, source: str) -> dict[str, object]:
-    """The record of a line that read without a problem."""
-    v = row.values
-    change_order = str(v.get("change_order") or "")
+_LINE_VALUES = frozenset({
+    "project_id", "milestone_id", "description", "percent_complete", "status", "completed_on",
+    "change_order", "retainage_pct", "tax_code", "quantity", "unit", "rate"})
+
+
+def _line(get: Callable[[str], object], table: Table, r: int, scheduled: int,
+          progress: Decimal | None, stored: int, prev_billed: int | None = None,
+          prev_retained: int | None = None, quantity_to_date: Decimal | None = None,
+          money: _MoneyProgress | None = None, source: str = "") -> dict[str, object]:
+    """The record of a line that read without a problem (``get``: its values by name)."""
+    change_order = str(get("change_order") or "")
     if change_order.strip().casefold() in {"no", "n", "false", "-", "0"}:
         change_order = ""
+    money = money or _NO_MONEY
     return {
-        "project_id": v["project_id"],
-        "line_id": v["milestone_id"],
-        "description": v.get("description") or "",
+        "project_id": get("project_id"),
+        "line_id": get("milestone_id"),
+        "description": get("description") or "",
         "scheduled_value": scheduled,
         "percent_complete": progress,
-        "status": v.get("status") or "",
-        "completed_on": v.get("completed_on"),
+        "status": get("status") or "",
+        "completed_on": get("completed_on"),
         "stored_materials": stored,
         "change_order": change_order.strip(),
-        "retainage_pct": v.get("retainage_pct"),
+        "retainage_pct": get("retainage_pct"),
         "previously_billed": prev_billed,
         "previously_retained": prev_retained,
-        "tax_code": v.get("tax_code") or "",
-        "quantity": v.get("quantity"),
-        "unit": v.get("unit") or "",
-        "rate": v.get("rate"),
+        "tax_code": get("tax_code") or "",
+        "quantity": get("quantity"),
+        "unit": get("unit") or "",
+        "rate": get("rate"),
         "quantity_to_date": quantity_to_date,
         "work_given": money.work(stored),
         "period_given": money.period,
         "retainage_given": money.retainage,
-        "_progress_only": row.table.progress_only,
-        "_schedule_only": row.table.role == "schedule",
+        "_progress_only": table.progress_only,
+        "_schedule_only": table.role == "schedule",
         "_source": source,
-        "_sheet": row.table.sheet_name,
-        "_row": row.r + 1,
+        "_sheet": table.sheet_name,
+        "_row": r + 1,
     }
 
 
@@ -457,6 +535,9 @@ class _MoneyProgress:
             return work
 
         return cls(fixed, work, money.period, money.total, money.balance, money.retainage)
+
+
+_NO_MONEY = _MoneyProgress()  # a line that states no progress as money
 
 
 def _money_progress(row: Row, currency: str | None, out: Collector,

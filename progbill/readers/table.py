@@ -4,6 +4,7 @@ problem located where a person sees it in Excel."""
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -84,7 +85,10 @@ class Table:
 
     def cells_of(self, index: int) -> list[object]:
         """Column ``index``'s raw cells, one per sheet row (None past a short row's end)."""
-        return [row[index] if index < len(row) else None for row in self.sheet.rows]
+        rows = self.sheet.rows
+        if rows and index < min(map(len, rows)):  # no row ends before it: taken at once
+            return list(map(operator.itemgetter(index), rows))
+        return [row[index] if index < len(row) else None for row in rows]
 
     def minor_units(self, name: str, exp: int) -> list[int | None] | None:
         """Per sheet row, the minor units (``exp`` decimals) of the column's float and int
@@ -111,6 +115,10 @@ class Table:
                                for r, value in enumerate(column) if value is _PER_CELL}
             self._plain_columns: dict[frozenset[str] | None, list[tuple[str, list[object]]]] = {}
         return self._columns_read
+
+    def not_plain_rows(self) -> set[int]:
+        """The rows with a cell :meth:`read_columns` left to its reader (after it ran)."""
+        return self._not_plain
 
     def plain_values(self, r: int, ctx: CellContext, names: frozenset[str] | None
                      ) -> dict[str, object] | None:
@@ -212,8 +220,11 @@ def read_column(table: Table, name: str, index: int, reader: Callable[[object, C
                 out[r] = _PER_CELL
         return out
     if reader is cells.read_id or reader is cells.read_text:
+        # numbers read the same in every context: a line numbered 1, 2, 3, an id typed 1001
+        numbers = _ValuesOnce(reader)
         return [None if v is None else (v.strip() or None)
-                if type(v) is str and v.isascii() and v.isprintable() else _PER_CELL
+                if type(v) is str and v.isascii() and v.isprintable()
+                else numbers.read(v) if type(v) is float or type(v) is int else _PER_CELL
                 for v in column]
     if reader is cells.read_currency or reader is cells.read_days:
         return _read_each_value_once(column, reader)
@@ -222,9 +233,31 @@ def read_column(table: Table, name: str, index: int, reader: Callable[[object, C
 
 
 # Currency codes and payment terms read text and numbers the same in every reading context
-# (decimal mark, date order, percent formats), so a column's cells can be read with this one.
+# (decimal mark, date order, percent formats), and ids and text read numbers so, so a column's
+# cells can be read with this one (tests/test_speedups.py reads them in each context).
 _ANY_CONTEXT = CellContext()
 _UNREAD = object()
+
+
+class _ValuesOnce:
+    """A column's values, each distinct one read once by the column's reader, in the one
+    context they read the same in (:data:`_ANY_CONTEXT`); a value the reader refuses is
+    ``_PER_CELL``."""
+
+    def __init__(self, reader: Callable[[object, CellContext], object]) -> None:
+        self.reader = reader
+        self.found: dict[tuple[type, object], object] = {}
+
+    def read(self, value: object) -> object:
+        key = (type(value), value)
+        found = self.found.get(key, _UNREAD)
+        if found is _UNREAD:
+            try:
+                found = self.reader(value, _ANY_CONTEXT)
+            except CellError:
+                found = _PER_CELL
+            self.found[key] = found
+        return found
 
 
 def _read_each_value_once(column: list[object], reader: Callable[[object, CellContext], object]
@@ -232,26 +265,17 @@ def _read_each_value_once(column: list[object], reader: Callable[[object, CellCo
     """Each distinct printable ASCII text or number of a currency or payment-terms column read
     once by its reader; empty cells are None; a value the reader refuses, and any other cell,
     is ``_PER_CELL`` (read again by :func:`read_row`, with its located problem)."""
-    read: dict[tuple[type, object], object] = {}
+    once = _ValuesOnce(reader)
     out: list[object] = []
     for v in column:
         kind = type(v)
         if v is None or (kind is str and not v.strip()):  # type: ignore[attr-defined]
             out.append(None)
-            continue
-        if not (kind is float or kind is int or (
-                kind is str and v.isascii() and v.isprintable())):  # type: ignore[attr-defined]
+        elif kind is float or kind is int or (
+                kind is str and v.isascii() and v.isprintable()):  # type: ignore[attr-defined]
+            out.append(once.read(v))
+        else:
             out.append(_PER_CELL)
-            continue
-        key = (kind, v)
-        value = read.get(key, _UNREAD)
-        if value is _UNREAD:
-            try:
-                value = reader(v, _ANY_CONTEXT)
-            except CellError:
-                value = _PER_CELL
-            read[key] = value
-        out.append(value)
     return out
 
 
