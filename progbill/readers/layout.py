@@ -559,7 +559,8 @@ def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default
         project_index) > 1 else None
     given = given or {}
     id_index = table.columns.get("project_id")
-    plain = PlainLines.of(table, ctx, out.file) if id_index is not None else None
+    # a sheet with its project column: later plain lines come from the columns read at once
+    plain = PlainLines.of(table, ctx, out.file) if id_index is not None and not given else None
     for r in lrows:
         pid = plain.project_ids[r] if plain is not None else None
         if isinstance(pid, str) and (first := seen.get(pid)) is not None and (
