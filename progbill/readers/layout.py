@@ -569,11 +569,11 @@ def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default
             # columns, the project's cells are compared with its first row
             _compare_project_columns(first, Row(table, r, {}), project_index, ctx, out,
                                      project_cells)
-            currency = project_records[pid]["currency"] if pid in project_records else None
-            record = plain.record(r, currency if isinstance(currency, str) else None)
+            currency = _currency_of(project_records, pid)
+            record = plain.record(r, currency)
             if record is None:
-                record = line_record(read_row(table, r, ctx, out, names=line_names),
-                                     currency if isinstance(currency, str) else None, out)
+                record = line_record(read_row(table, r, ctx, out, names=line_names), currency,
+                                     out)
             if record is not None:
                 line_records.append(record)
             continue
@@ -601,10 +601,15 @@ def _read_flat_sheet(table: Table, ctx: CellContext, percent_scale: str, default
             _compare_project_columns(first, row, project_index, ctx, out, project_cells)
         else:
             _compare_project_values(first, row, out)
-        currency = project_records[pid]["currency"] if pid in project_records else None
-        record = line_record(row, currency if isinstance(currency, str) else None, out)
+        record = line_record(row, _currency_of(project_records, pid), out)
         if record is not None:
             line_records.append(record)
+
+
+def _currency_of(project_records: dict[str, dict[str, object]], pid: str) -> str | None:
+    """The currency of a project read without a problem (None for one with a problem)."""
+    found = project_records[pid]["currency"] if pid in project_records else None
+    return found if isinstance(found, str) else None
 
 
 def _compare_project_values(first: Row, other: Row, out: Collector) -> None:

@@ -272,7 +272,7 @@ class PlainLines:
     before). tests/test_speedups.py reads workbooks with and without it."""
 
     def __init__(self, table: Table, columns: dict[str, list[object]], source: str) -> None:
-        self.table, self.columns, self.source = table, columns, source
+        self.table, self.source = table, source
         none = [None] * len(table.sheet.rows)
         self.project_ids = columns.get("project_id", none)
         self._stored = columns.get("stored_materials", none)
