@@ -288,17 +288,15 @@ class _Made:
 
 
 def _deflated_sheet(xml: str, cells: Cells) -> _Made:
-    if cells.earlier and cells.earlier_styles is not None:
-        on_column = styles_of_columns(xml[:xml.index("<sheetData>")])
-        if on_column != cells.earlier_styles:
-            cells.earlier = restyled(cells.earlier, cells.earlier_styles, on_column,
-                                     cells.sheet)
-            cells.earlier_styles = on_column
+    on_column = styles_of_columns(xml[:xml.index("<sheetData>")])
+    if cells.earlier and cells.earlier_styles is not None and on_column != cells.earlier_styles:
+        cells.earlier = restyled(cells.earlier, cells.earlier_styles, on_column, cells.sheet)
+        cells.earlier_styles = on_column
     head, earlier, tail = Deflater(), list(cells.earlier), Deflater()
     rows = BackgroundDeflater()  # this run's rows deflate while the next ones are made
     pure = True
     try:
-        for kind, text in _sheet_xml(xml, cells):
+        for kind, text in _sheet_xml(xml, cells, on_column):
             if kind == "head":
                 head.add(text.encode("utf-8"))
             elif kind == "rows":
@@ -312,8 +310,7 @@ def _deflated_sheet(xml: str, cells: Cells) -> _Made:
         raise
     new_rows = rows.done()
     return _Made([head.done(), *earlier, new_rows, tail.done()],
-                 [*earlier, new_rows] if pure else None,
-                 styles_of_columns(xml[:xml.index("<sheetData>")]))
+                 [*earlier, new_rows] if pure else None, on_column)
 
 
 def restyled(pieces: list[Deflated], old: dict[int, str], new: dict[int, str],
@@ -353,10 +350,11 @@ def restyled(pieces: list[Deflated], old: dict[int, str], new: dict[int, str],
     return out
 
 
-def _sheet_xml(xml: str, cells: Cells) -> Iterator[tuple[str, str]]:
+def _sheet_xml(xml: str, cells: Cells, on_column: dict[int, str]
+               ) -> Iterator[tuple[str, str]]:
     """The sheet part in pieces: ``head`` (up to the first data row), ``rows`` (this run's
     data rows), ``tail`` (the rest); ``theirs`` (empty) when a data row holds one of
-    xlsxwriter's cells."""
+    xlsxwriter's cells. ``on_column``: the styles set on its columns (:func:`styles_of_columns`)."""
     start = xml.index("<sheetData>") + len("<sheetData>")
     end = xml.index("</sheetData>", start)
     theirs: dict[int, tuple[str, str, str]] = {}
@@ -371,7 +369,6 @@ def _sheet_xml(xml: str, cells: Cells) -> Iterator[tuple[str, str]]:
                 s = _STYLE.search(cell.group(3))
                 styles[(r, c)] = f' s="{s.group(1)}"' if s else ""
     style_of = {key: styles[at] for key, at in cells.probes.items()}
-    on_column = styles_of_columns(xml[:start])
     style_of.update({key: on_column.get(c, "") for key, c in cells.on_columns.items()})
 
     n = len(cells.columns[0]) if cells.columns else 0
