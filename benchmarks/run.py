@@ -1,14 +1,15 @@
 """progbill's speed goals, measured side by side with their baselines in one run.
 
     python benchmarks/run.py [--pdf-projects 120] [--projects 10000] [--lines 10]
-                             [--scale-repeat 2] [--write docs/benchmarks.md]
+                             [--pdf-repeat 2] [--scale-repeat 2] [--write docs/benchmarks.md]
 
 Prints the stage table (read, validate, bill, commit, render, publish; seconds and peak RSS) of
 each progbill run and the ratios of ISSUE 6:
 
 1. PDF: progbill's wall time per one-page G703 document with all (2) workers, against naive
    WeasyPrint rendering the same documents (their HTML from ``progbill show --html``,
-   ``HTML(string).write_pdf()``, 1 process); goal <= 0.35. (The earlier ratio, against a plain
+   ``HTML(string).write_pdf()``, 1 process); goal <= 0.35. Both are measured ``--pdf-repeat``
+   times, alternately, and the fastest of each compared. (The earlier ratio, against a plain
    15-line invoice / 2, is printed too.)
 2. An unchanged re-run of a month against the first run; goal <= 0.1, and no PDF rendered.
 3. A ``--no-pdf`` run of N projects x M lines from one .xlsx against the floor (python-calamine
@@ -338,6 +339,8 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=10_000)
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--naive-repeat", type=int, default=20)
+    parser.add_argument("--pdf-repeat", type=int, default=2,
+                        help="the 2-worker run and naive WeasyPrint, alternately; fastest of each")
     parser.add_argument("--scale-repeat", type=int, default=2,
                         help="the floor and the --no-pdf run, alternately; fastest of each")
     parser.add_argument("--write", type=Path, default=None, help="write the report here too")
@@ -362,6 +365,14 @@ def main() -> None:
         naive_same, naive_count = naive_same_documents(two_ws, args.naive_repeat)
         features = feature_costs(two_ws, min(args.naive_repeat, 10))
         again = progbill_run("unchanged re-run", two_ws, small, "2026-11", "--workers", "2")
+        # The render of the same 120 documents moves by 10-20% between runs here, about the
+        # goal's margin: the 2-worker run and the naive baseline are measured again,
+        # alternately, and the fastest of each compared (as the floor and the scale run below).
+        twos, naives = [two], [naive_same]
+        for attempt in range(1, max(args.pdf_repeat, 1)):
+            twos.append(progbill_run("PDFs, 2 workers (again)", workspace(root, f"w2-{attempt}"),
+                                     small, "2026-11", "--workers", "2"))
+            naives.append(naive_same_documents(two_ws, args.naive_repeat)[0])
         # The floor and the scale run each move by up to a third from run to run on a shared
         # machine: both are measured alternately and the fastest of each is compared.
         floors, scales = [], []
@@ -378,14 +389,19 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    per_doc_two = two.timings["render"] / max(two.pdfs, 1)
+    per_docs_two = [run.timings["render"] / max(run.pdfs, 1) for run in twos]
+    per_doc_two = min(per_docs_two)
+    naive_same = min(naives)
     per_doc_one = one.timings["render"] / max(one.pdfs, 1)
+    first_two = per_docs_two[0]  # the run beside the 1-worker run, for the speed-up
     ratios = [
         ("PDF: per-document wall time with all (2) workers / naive WeasyPrint on the same "
          "documents (their HTML via `progbill show --html`, 1 process)",
          per_doc_two / naive_same, "<= 0.35",
          f"{per_doc_two * 1000:.0f} ms per document vs naive {naive_same * 1000:.0f} ms "
-         f"({naive_count} documents)"),
+         f"({naive_count} documents), the fastest of {len(twos)} each, measured alternately "
+         f"(runs {', '.join(f'{t * 1000:.0f}' for t in per_docs_two)} ms; naive "
+         f"{', '.join(f'{t * 1000:.0f}' for t in naives)} ms)"),
         ("(earlier goal, other work) per-document wall time with 2 workers / (naive per "
          "plain 15-line invoice / 2)", per_doc_two / (naive / 2), "was <= 0.5",
          f"{per_doc_two * 1000:.0f} ms per document vs naive {naive * 1000:.0f} ms"),
@@ -398,8 +414,9 @@ def main() -> None:
          f"{', '.join(f'{m.wall:.1f}' for m in scales)} s; floors "
          f"{', '.join(f'{f[2]:.1f}' for f in floors)} s); peak "
          f"{max(m.peak_mb for m in scales):.0f} MB (goal <= 600 MB)"),
-        ("speed-up of 2 workers over 1 (render stage)", per_doc_one / per_doc_two, "report",
-         f"{per_doc_one * 1000:.0f} ms -> {per_doc_two * 1000:.0f} ms per document"),
+        ("speed-up of 2 workers over 1 (render stage)", per_doc_one / first_two, "report",
+         f"{per_doc_one * 1000:.0f} ms -> {first_two * 1000:.0f} ms per document (the first "
+         "2-worker run, measured right after the 1-worker run)"),
     ]
     lines = [
         f"Measured {datetime.now():%Y-%m-%d %H:%M} on {machine()}.",
