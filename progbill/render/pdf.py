@@ -58,19 +58,56 @@ def _locked_fetcher_class() -> type:
 _LEAN_UA = Path(__file__).resolve().parent / "lean_ua.css"
 
 
+# what WeasyPrint's HTML.__init__ sets, which DocumentHTML sets itself from expat's tree
+_HTML_ATTRIBUTES = frozenset({"base_url", "url_fetcher", "media_type", "wrapper_element",
+                              "etree_element"})
+
+
 def _document_class() -> type:
     """WeasyPrint's HTML with progbill's lean user-agent stylesheet (see lean_ua.css), or plain
-    HTML if this WeasyPrint no longer has the hook."""
+    HTML if this WeasyPrint no longer has the hook.
+
+    A document whose markup expat reads into the tree the HTML5 parser builds
+    (:func:`progbill.render.markup.parse`: the bundled templates' output, for one) is parsed
+    by expat, in C, instead of tinyhtml5 (about 12 ms a document); any other by WeasyPrint as
+    before. Only where this WeasyPrint's HTML sets the attributes DocumentHTML sets."""
+    import cssselect2
     from weasyprint import CSS, HTML
+    from weasyprint.urls import URLFetcher
 
     if not hasattr(HTML, "_ua_stylesheets"):  # pragma: no cover - a future WeasyPrint
         return HTML
     lean = CSS(filename=str(_LEAN_UA))
+    try:
+        from weasyprint import _find_base_url
+    except ImportError:  # pragma: no cover - a future WeasyPrint
+        _find_base_url = None
 
     class DocumentHTML(HTML):  # type: ignore[misc]
+        fast_parse = True
+
+        def __init__(self, string: str | None = None, base_url: str | None = None,
+                     url_fetcher: Any = None, **others: Any) -> None:
+            from progbill.render import markup
+
+            root = markup.parse(string) if (
+                self.fast_parse and string is not None and not others) else None
+            if root is None:
+                super().__init__(string=string, base_url=base_url, url_fetcher=url_fetcher,
+                                 **others)
+                return
+            self.base_url = _find_base_url(root, str(base_url) if base_url else base_url)
+            self.url_fetcher = url_fetcher if url_fetcher is not None else URLFetcher()
+            self.media_type = "print"
+            self.wrapper_element = cssselect2.ElementWrapper.from_html_root(
+                root, content_language=None)
+            self.etree_element = self.wrapper_element.etree_element
+
         def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
             return [lean]
 
+    probe = HTML(string="<p>", url_fetcher=None)
+    DocumentHTML.fast_parse = _find_base_url is not None and set(vars(probe)) == _HTML_ATTRIBUTES
     return DocumentHTML
 
 
