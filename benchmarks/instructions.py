@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
+from run import _quantity_columns  # noqa: E402
 
 FORMS = ("plain", "empty columns", "quantities")
 FIGURES = {"plain": {"quantity": "", "unit": "", "rate": "", "quantity_to_date": ""},
@@ -70,12 +71,10 @@ for i in range(count):
 
 
 def form_of(context: dict, form: str) -> dict:
-    """A document's context in one of :data:`FORMS`."""
-    figures = FIGURES["plain" if form == "plain" else "quantities"]
-    if form == "empty columns":
-        figures = FIGURES["plain"]
-    return {**context, "has_quantities": form != "plain",
-            "lines": [{**line, **figures} for line in context["lines"]]}
+    """A document's context in one of :data:`FORMS` (the columns shown empty: every line's
+    figures empty, the columns still there)."""
+    figures = FIGURES["quantities" if form == "quantities" else "plain"]
+    return {**_quantity_columns(context, figures), "has_quantities": form != "plain"}
 
 
 def workspace(root: Path, projects: int) -> Path:

@@ -74,8 +74,8 @@ def parse(html: str) -> ElementTree.Element | None:
         return None
     for element in head:
         if element.tag not in _HEAD or _blank(element.tail) is None or (
-                not _attributes_plain(element)) or len(element) or (
-                element.tag != "title" and element.text):
+                not _attributes_plain(element)) or not (
+                _empty(element) or (element.tag == "title" and not len(element))):
             return None
     if _blank(head.text) is None or _blank(head.tail) is None or not _attributes_plain(head):
         return None
@@ -105,6 +105,11 @@ def _blank(text: str | None) -> str | None:
     return text if not text.strip(" \n\t\f\r") else None
 
 
+def _empty(element: ElementTree.Element) -> bool:
+    """No children and no text: a void element as written ``<col />``."""
+    return not len(element) and not element.text
+
+
 def _attributes_plain(element: ElementTree.Element) -> bool:
     return all(name == name.lower() and "{" not in name for name in element.attrib)
 
@@ -118,7 +123,7 @@ def _flow(element: ElementTree.Element, in_link: bool = False, in_heading: bool 
         if not isinstance(tag, str) or tag not in _FLOW or not _attributes_plain(child):
             return False
         if tag in _VOID:
-            if len(child) or child.text:
+            if not _empty(child):
                 return False
         elif (tag == "a" and in_link) or (tag in _HEADINGS and in_heading) or tag in _ITEMS:
             return False  # an item is only checked inside its list
@@ -153,7 +158,7 @@ def _phrasing(element: ElementTree.Element, in_link: bool) -> bool:
         if not isinstance(tag, str) or tag not in _PHRASING or not _attributes_plain(child):
             return False
         if tag in _VOID:
-            if len(child) or child.text:
+            if not _empty(child):
                 return False
         elif (tag == "a" and in_link) or not _phrasing(child, in_link or tag == "a"):
             return False
@@ -173,7 +178,7 @@ def _table(element: ElementTree.Element) -> bool:
             if not _flow(child):
                 return False
         elif tag == "col":
-            if len(child) or child.text:
+            if not _empty(child):
                 return False
         elif not _table(child):
             return False
