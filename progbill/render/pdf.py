@@ -75,6 +75,8 @@ def _document_class() -> type:
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
+    from progbill.render import markup
+
     if not hasattr(HTML, "_ua_stylesheets"):  # pragma: no cover - a future WeasyPrint
         return HTML
     lean = CSS(filename=str(_LEAN_UA))
@@ -86,10 +88,8 @@ def _document_class() -> type:
     class DocumentHTML(HTML):  # type: ignore[misc]
         fast_parse = True
 
-        def __init__(self, string: str | None = None, base_url: str | None = None,
+        def __init__(self, *, string: str | None = None, base_url: str | None = None,
                      url_fetcher: Any = None, **others: Any) -> None:
-            from progbill.render import markup
-
             root = markup.parse(string) if (
                 self.fast_parse and string is not None and not others) else None
             if root is None:
