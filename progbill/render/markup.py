@@ -114,13 +114,14 @@ def _attributes_plain(element: ElementTree.Element) -> bool:
     return all(name == name.lower() and "{" not in name for name in element.attrib)
 
 
-def _flow(element: ElementTree.Element, in_link: bool = False, in_heading: bool = False
-          ) -> bool:
-    """Whether everything inside ``element`` (flow content) nests as the HTML5 algorithm
-    nests it."""
+def _flow(element: ElementTree.Element, allowed: frozenset[str] = _FLOW,
+          in_link: bool = False, in_heading: bool = False) -> bool:
+    """Whether everything inside ``element`` nests as the HTML5 algorithm nests it: flow
+    content, or phrasing content only (``allowed``: what a ``p`` may hold without the
+    algorithm closing it)."""
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str) or tag not in _FLOW or not _attributes_plain(child):
+        if not isinstance(tag, str) or tag not in allowed or not _attributes_plain(child):
             return False
         if tag in _VOID:
             if not _empty(child):
@@ -128,7 +129,7 @@ def _flow(element: ElementTree.Element, in_link: bool = False, in_heading: bool 
         elif (tag == "a" and in_link) or (tag in _HEADINGS and in_heading) or tag in _ITEMS:
             return False  # an item is only checked inside its list
         elif tag == "p":
-            if not _phrasing(child, in_link):
+            if not _flow(child, _PHRASING, in_link):
                 return False
         elif tag == "table":
             if not _table(child):
@@ -136,7 +137,7 @@ def _flow(element: ElementTree.Element, in_link: bool = False, in_heading: bool 
         elif tag in _LISTS:
             if not _list(child, in_link, in_heading):
                 return False
-        elif not _flow(child, in_link or tag == "a", in_heading or tag in _HEADINGS):
+        elif not _flow(child, allowed, in_link or tag == "a", in_heading or tag in _HEADINGS):
             return False
     return True
 
@@ -146,23 +147,8 @@ def _list(element: ElementTree.Element, in_link: bool, in_heading: bool) -> bool
     if _blank(element.text) is None:
         return False
     return all(item.tag in _LISTS[element.tag] and _blank(item.tail) is not None
-               and _attributes_plain(item) and _flow(item, in_link, in_heading)
+               and _attributes_plain(item) and _flow(item, _FLOW, in_link, in_heading)
                for item in element)
-
-
-def _phrasing(element: ElementTree.Element, in_link: bool) -> bool:
-    """Whether ``element`` holds phrasing content only (what a ``p`` may hold without the
-    HTML5 algorithm closing it)."""
-    for child in element:
-        tag = child.tag
-        if not isinstance(tag, str) or tag not in _PHRASING or not _attributes_plain(child):
-            return False
-        if tag in _VOID:
-            if not _empty(child):
-                return False
-        elif (tag == "a" and in_link) or not _phrasing(child, in_link or tag == "a"):
-            return False
-    return True
 
 
 def _table(element: ElementTree.Element) -> bool:
