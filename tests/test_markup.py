@@ -196,6 +196,18 @@ def test_a_document_not_shaped_html_head_body_goes_to_the_html5_parser(page):
     assert markup.parse(page) is None
 
 
+@pytest.mark.parametrize("doctype", [
+    '<!DOCTYPE html [<!ENTITY x "an entity expat would expand">]>',
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "xhtml1-strict.dtd">',
+])
+def test_a_doctype_declaring_more_than_html_goes_to_the_html5_parser(doctype):
+    page = f"{doctype}\n<html><head></head><body><p>&amp; x</p></body></html>"
+    assert markup.parse(page) is None
+    plain = "\n<html><head></head><body><p>&amp; x</p></body></html>"
+    assert markup.parse("<!DOCTYPE html>" + plain) is not None
+    assert markup.parse("<!doctype html>" + plain) is None  # XML knows DOCTYPE in capitals
+
+
 def test_markup_nested_deeper_than_python_recurses_goes_to_the_html5_parser():
     assert markup.parse(PAGE.format("<div>" * 5000 + "</div>" * 5000)) is None
 

@@ -50,10 +50,12 @@ _TABLE_PARTS = {  # element -> the elements it may hold, with whitespace only be
 _CELLS = frozenset({"caption", "td", "th"})  # hold flow content again
 _LISTS = {"ul": frozenset({"li"}), "ol": frozenset({"li"}), "dl": frozenset({"dt", "dd"})}
 _ITEMS = frozenset({"li", "dt", "dd"})
-# XML-only constructs, namespaces, a line break or tab inside a tag, and an end tag of a void
-# element (HTML5 reads </br> as another <br>)
+# XML-only constructs (comments, CDATA, processing instructions, any declaration but the plain
+# doctype: an entity declared in it would be expanded by expat, unknown to HTML5), namespaces, a
+# line break or tab inside a tag, and an end tag of a void element (HTML5 reads </br> as <br>)
 _NOT_XML_ONLY = re.compile(
-    r"<!--|<!\[|<\?|xmlns|<[^>]*[\t\n\r]|</(?:meta|link|col|img|br|hr|wbr)\b")
+    r"<!(?!DOCTYPE html>)|<\?|xmlns|<[^>]*[\t\n\r]"
+    r"|</(?:meta|link|col|img|br|hr|wbr)\b")
 
 
 def parse(html: str) -> ElementTree.Element | None:
