@@ -10,8 +10,9 @@ that XML turns into spaces ...).
 :func:`parse` therefore returns expat's tree only for markup in which the two cannot differ, and
 None otherwise (the caller then parses with tinyhtml5, as WeasyPrint does):
 
-- the text is well-formed XML without comments, CDATA, processing instructions or namespaces,
-  and no tag holds a tab or line break (XML would turn one in an attribute value into a space);
+- the text is well-formed XML without comments, CDATA, processing instructions, namespaces or
+  any declaration but ``<!DOCTYPE html>`` (expat would expand entities declared there), and no
+  tag holds a tab or line break (XML would turn one in an attribute value into a space);
 - every element is one of :data:`_PLAIN` (elements whose start and end tags the HTML5 algorithm
   only nests), in lower case, in a place where the algorithm leaves it: ``html`` holding
   ``head`` then ``body``; tables of ``caption``, ``colgroup`` of ``col``, ``thead``, ``tbody``
