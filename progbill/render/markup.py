@@ -13,8 +13,8 @@ None otherwise (the caller then parses with tinyhtml5, as WeasyPrint does):
 - the text is well-formed XML without comments, CDATA, processing instructions, namespaces or
   any declaration but ``<!DOCTYPE html>`` (expat would expand entities declared there), and no
   tag holds a tab or line break (XML would turn one in an attribute value into a space);
-- every element is one of :data:`_PLAIN` (elements whose start and end tags the HTML5 algorithm
-  only nests), in lower case, in a place where the algorithm leaves it: ``html`` holding
+- every element is one the HTML5 algorithm only nests (:data:`_FLOW`, :data:`_HEAD` and the
+  table parts), in lower case, in a place where the algorithm leaves it: ``html`` holding
   ``head`` then ``body``; tables of ``caption``, ``colgroup`` of ``col``, ``thead``, ``tbody``
   and ``tfoot`` of ``tr`` of ``td``/``th``, with nothing but whitespace between them; a ``p``
   holding only phrasing elements; no ``a`` inside an ``a``, no heading inside a heading, ``li``
@@ -55,8 +55,7 @@ _ITEMS = frozenset({"li", "dt", "dd"})
 # doctype: an entity declared in it would be expanded by expat, unknown to HTML5), namespaces, a
 # line break or tab inside a tag, and an end tag of a void element (HTML5 reads </br> as <br>)
 _NOT_XML_ONLY = re.compile(
-    r"<!(?!DOCTYPE html>)|<\?|xmlns|<[^>]*[\t\n\r]"
-    r"|</(?:meta|link|col|img|br|hr|wbr)\b")
+    r"<!(?!DOCTYPE html>)|<\?|xmlns|<[^>]*[\t\n\r]|</(?:" + "|".join(sorted(_VOID)) + r")\b")
 
 
 def parse(html: str) -> ElementTree.Element | None:
@@ -73,14 +72,14 @@ def parse(html: str) -> ElementTree.Element | None:
     if root.tag != "html" or [child.tag for child in root] != ["head", "body"]:
         return None
     head, body = root
-    if _blank(root.tail) is None or _blank(body.tail) is None or _blank(root.text) is None:
+    if not (_blank(root.tail) and _blank(body.tail) and _blank(root.text)):
         return None
     for element in head:
-        if element.tag not in _HEAD or _blank(element.tail) is None or (
+        if element.tag not in _HEAD or not _blank(element.tail) or (
                 not _attributes_plain(element)) or not (
                 _empty(element) or (element.tag == "title" and not len(element))):
             return None
-    if _blank(head.text) is None or _blank(head.tail) is None or not _attributes_plain(head):
+    if not (_blank(head.text) and _blank(head.tail) and _attributes_plain(head)):
         return None
     try:
         if not (_attributes_plain(root) and _attributes_plain(body) and _flow(body)):
@@ -101,11 +100,9 @@ def parse(html: str) -> ElementTree.Element | None:
     return root
 
 
-def _blank(text: str | None) -> str | None:
-    """``text`` when it is whitespace only (or None: ""), else None."""
-    if not text:
-        return ""
-    return text if not text.strip(" \n\t\f\r") else None
+def _blank(text: str | None) -> bool:
+    """Whether ``text`` is whitespace only (or None)."""
+    return not text or not text.strip(" \n\t\f\r")
 
 
 def _empty(element: ElementTree.Element) -> bool:
@@ -147,9 +144,9 @@ def _flow(element: ElementTree.Element, allowed: frozenset[str] = _FLOW,
 
 def _list(element: ElementTree.Element, in_link: bool, in_heading: bool) -> bool:
     """A list of its items only, whitespace between them."""
-    if _blank(element.text) is None:
+    if not _blank(element.text):
         return False
-    return all(item.tag in _LISTS[element.tag] and _blank(item.tail) is not None
+    return all(item.tag in _LISTS[element.tag] and _blank(item.tail)
                and _attributes_plain(item) and _flow(item, _FLOW, in_link, in_heading)
                for item in element)
 
@@ -157,11 +154,11 @@ def _list(element: ElementTree.Element, in_link: bool, in_heading: bool) -> bool
 def _table(element: ElementTree.Element) -> bool:
     """A table of its parts (and cells of flow content), whitespace only between them."""
     holds = _TABLE_PARTS[element.tag]
-    if _blank(element.text) is None:
+    if not _blank(element.text):
         return False
     for child in element:
         tag = child.tag
-        if tag not in holds or _blank(child.tail) is None or not _attributes_plain(child):
+        if tag not in holds or not _blank(child.tail) or not _attributes_plain(child):
             return False
         if tag in _CELLS:
             if not _flow(child):
